@@ -1,0 +1,211 @@
+package testenv_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pavedroad/paved/internal/testenv"
+)
+
+// vaultDo calls the Vault HTTP API and decodes the JSON answer into out.
+func vaultDo(t *testing.T, v testenv.Vault, method, path string, body, out any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, v.Addr+"/v1/"+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Vault-Token", v.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("%s %s: %s: %s", method, path, resp.Status, data)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: decoding %q: %v", method, path, data, err)
+		}
+	}
+}
+
+func TestSmokeVaultKV(t *testing.T) {
+	v := testenv.RequireVault(t)
+	want := fmt.Sprintf("value-%d", time.Now().UnixNano())
+	vaultDo(t, v, http.MethodPost, "secret/data/paved-smoke", map[string]any{"data": map[string]string{"k": want}}, nil)
+	var got struct {
+		Data struct {
+			Data map[string]string `json:"data"`
+		} `json:"data"`
+	}
+	vaultDo(t, v, http.MethodGet, "secret/data/paved-smoke", nil, &got)
+	if got.Data.Data["k"] != want {
+		t.Fatalf("KV read %q, want %q", got.Data.Data["k"], want)
+	}
+}
+
+func TestSmokeVaultOIDC(t *testing.T) {
+	o := testenv.RequireOIDC(t)
+	var disc struct {
+		Issuer  string   `json:"issuer"`
+		JWKSURI string   `json:"jwks_uri"`
+		Algs    []string `json:"id_token_signing_alg_values_supported"`
+	}
+	getJSON(t, o.Issuer+"/.well-known/openid-configuration", &disc)
+	if disc.Issuer != o.Issuer {
+		t.Fatalf("discovery issuer %q, want %q", disc.Issuer, o.Issuer)
+	}
+	var jwks struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+			Kty string `json:"kty"`
+		} `json:"keys"`
+	}
+	getJSON(t, disc.JWKSURI, &jwks)
+	if len(jwks.Keys) == 0 || jwks.Keys[0].Kid == "" {
+		t.Fatalf("JWKS has no keys: %+v", jwks)
+	}
+}
+
+func getJSON(t *testing.T, url string, out any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %s: %s", url, resp.Status, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+func TestSmokeVaultPKI(t *testing.T) {
+	v := testenv.RequireVault(t)
+	var out struct {
+		Data struct {
+			Certificate string `json:"certificate"`
+			PrivateKey  string `json:"private_key"`
+		} `json:"data"`
+	}
+	vaultDo(t, v, http.MethodPost, "pki/issue/localhost", map[string]any{"common_name": "localhost", "ip_sans": "127.0.0.1", "ttl": "1h"}, &out)
+	block, _ := pem.Decode([]byte(out.Data.Certificate))
+	if block == nil {
+		t.Fatalf("no PEM certificate in %q", out.Data.Certificate)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cert.VerifyHostname("localhost"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.Data.PrivateKey, "PRIVATE KEY") {
+		t.Fatal("no private key issued")
+	}
+}
+
+func TestSmokeVaultTransit(t *testing.T) {
+	v := testenv.RequireVault(t)
+	var enc struct {
+		Data struct {
+			Ciphertext string `json:"ciphertext"`
+		} `json:"data"`
+	}
+	vaultDo(t, v, http.MethodPost, "transit/encrypt/paved", map[string]string{"plaintext": "aGVsbG8="}, &enc)
+	if !strings.HasPrefix(enc.Data.Ciphertext, "vault:v1:") {
+		t.Fatalf("ciphertext %q", enc.Data.Ciphertext)
+	}
+	var dec struct {
+		Data struct {
+			Plaintext string `json:"plaintext"`
+		} `json:"data"`
+	}
+	vaultDo(t, v, http.MethodPost, "transit/decrypt/paved", map[string]string{"ciphertext": enc.Data.Ciphertext}, &dec)
+	if dec.Data.Plaintext != "aGVsbG8=" {
+		t.Fatalf("plaintext %q", dec.Data.Plaintext)
+	}
+}
+
+func TestSmokeDynamicPostgresCredentials(t *testing.T) {
+	v := testenv.RequireVault(t)
+	dbURL := testenv.RequirePostgres(t)
+	var creds struct {
+		LeaseID string `json:"lease_id"`
+		Data    struct {
+			Username string `json:"username"`
+			Password string `json:"password"`
+		} `json:"data"`
+	}
+	vaultDo(t, v, http.MethodGet, "database/creds/app", nil, &creds)
+	if creds.Data.Username == "" || creds.Data.Password == "" || creds.LeaseID == "" {
+		t.Fatalf("no dynamic credentials: %+v", creds.LeaseID)
+	}
+	cfg, err := pgx.ParseConfig(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.User, cfg.Password = creds.Data.Username, creds.Data.Password
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("login with dynamic credentials: %v", err)
+	}
+	var who string
+	if err := conn.QueryRow(ctx, "SELECT current_user").Scan(&who); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.Close(ctx)
+	if who != creds.Data.Username {
+		t.Fatalf("current_user %q, want %q", who, creds.Data.Username)
+	}
+	// Revoking the lease drops the role: the login must then fail.
+	vaultDo(t, v, http.MethodPut, "sys/leases/revoke", map[string]string{"lease_id": creds.LeaseID}, nil)
+	if conn, err := pgx.ConnectConfig(ctx, cfg); err == nil {
+		_ = conn.Close(ctx)
+		t.Fatal("login still works after the lease was revoked")
+	}
+}
+
+func TestSmokeRedis(t *testing.T) {
+	addr := testenv.RequireRedis(t)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rdb.Set(ctx, "paved:smoke", "ok", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := rdb.Get(ctx, "paved:smoke").Result()
+	if err != nil || got != "ok" {
+		t.Fatalf("GET = %q, %v", got, err)
+	}
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The whole suite, as `make test` and CI run it: formatting, go vet, staticcheck,
+# then `go test -race ./...` with the integration run on against real Vault, Redis
+# and PostgreSQL, which scripts/services.sh installs, starts and always stops.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+CACHE=${PAVED_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/paved}
+STATE=${PAVED_STATE_DIR:-/tmp/paved-services}
+STATICCHECK_VERSION=v0.8.2
+GO_TEST_FLAGS=${GO_TEST_FLAGS:-"-race -count=1 -timeout 30m"}
+
+t0=$SECONDS
+step() { printf '\n== %s (%ds)\n' "$*" $((SECONDS - t0)); }
+
+cleanup() { scripts/services.sh stop || true; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# Modules in this repository: the SDK and the benchmark-comparison modules.
+# scripts/vaultbuild only pins the Vault build and has no Go code to check.
+modules=(.)
+for m in internal/benchcmp; do [ -f "$m/go.mod" ] && modules+=("$m"); done
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files --cached --others --exclude-standard '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "not gofmt-formatted:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+for m in "${modules[@]}"; do (cd "$m" && go vet ./...); done
+
+step "staticcheck $STATICCHECK_VERSION"
+if [ ! -x "$CACHE/bin/staticcheck-$STATICCHECK_VERSION" ]; then
+	mkdir -p "$CACHE/bin"
+	GOBIN="$CACHE/tmp-gobin" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+	mv "$CACHE/tmp-gobin/staticcheck" "$CACHE/bin/staticcheck-$STATICCHECK_VERSION"
+	rm -rf "$CACHE/tmp-gobin"
+fi
+for m in "${modules[@]}"; do (cd "$m" && "$CACHE/bin/staticcheck-$STATICCHECK_VERSION" ./...); done
+
+step "real services"
+scripts/services.sh start $$ >/dev/null
+set -a
+# shellcheck disable=SC1091
+. "$STATE/env"
+set +a
+export PAVED_INTEGRATION=1
+
+step "go test $GO_TEST_FLAGS ./... (integration run)"
+# shellcheck disable=SC2086
+go test $GO_TEST_FLAGS ./...
+
+step "done"

@@ -13,7 +13,22 @@ GO_TEST_FLAGS=${GO_TEST_FLAGS:-"-race -count=1 -timeout 30m"}
 t0=$SECONDS
 step() { printf '\n== %s (%ds)\n' "$*" $((SECONDS - t0)); }
 
-cleanup() { scripts/services.sh stop || true; }
+# Long steps run in the background and are waited for, so that a signal is
+# handled at once: the trap stops the step, then the services.
+child=
+run() {
+	"$@" &
+	child=$!
+	wait "$child"
+	child=
+}
+cleanup() {
+	if [ -n "$child" ]; then
+		pkill -TERM -P "$child" 2>/dev/null || true
+		kill "$child" 2>/dev/null || true
+	fi
+	scripts/services.sh stop || true
+}
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -43,7 +58,7 @@ fi
 for m in "${modules[@]}"; do (cd "$m" && "$CACHE/bin/staticcheck-$STATICCHECK_VERSION" ./...); done
 
 step "real services"
-scripts/services.sh start $$ >/dev/null
+run scripts/services.sh start $$ >/dev/null
 set -a
 # shellcheck disable=SC1091
 . "$STATE/env"
@@ -52,6 +67,6 @@ export PAVED_INTEGRATION=1
 
 step "go test $GO_TEST_FLAGS ./... (integration run)"
 # shellcheck disable=SC2086
-go test $GO_TEST_FLAGS ./...
+run go test $GO_TEST_FLAGS ./...
 
 step "done"

@@ -1,0 +1,189 @@
+package httpx_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"log/slog"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pavedroad/paved/httpx"
+)
+
+// writePair writes a self-signed pair for cn, valid from nb to na.
+func writePair(t *testing.T, dir, cn string, nb, na time.Time) (string, string) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, NotBefore: nb, NotAfter: na, DNSNames: []string{cn}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	cf, kf := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(cf, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(kf, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cf, kf
+}
+
+func TestFileCertificateReload(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	cf, kf := writePair(t, dir, "one.example", now.Add(-time.Hour), now.Add(time.Hour))
+	var logs syncBuffer
+	fc, err := httpx.NewFileCertificate(httpx.FileCertificateConfig{
+		CertFile: cf, KeyFile: kf, CheckInterval: time.Nanosecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn := func() string {
+		c, err := fc.GetCertificate(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Leaf.Subject.CommonName
+	}
+	if got := cn(); got != "one.example" {
+		t.Fatalf("CN = %q", got)
+	}
+	bumps := 0
+	bump := func() { // make sure the modification time changes
+		bumps++
+		later := time.Now().Add(time.Duration(bumps) * time.Minute)
+		_ = os.Chtimes(cf, later, later)
+		_ = os.Chtimes(kf, later, later)
+	}
+
+	// A valid new pair is picked up by the next handshake.
+	writePair(t, dir, "two.example", now.Add(-time.Hour), now.Add(time.Hour))
+	bump()
+	if got := cn(); got != "two.example" {
+		t.Fatalf("after rotation CN = %q", got)
+	}
+
+	// A broken file keeps the old certificate and says why.
+	if err := os.WriteFile(cf, []byte("-----BEGIN CERTIFICATE-----\nnot base64\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bump()
+	if got := cn(); got != "two.example" {
+		t.Fatalf("after bad file CN = %q", got)
+	}
+	if !strings.Contains(logs.String(), "new certificate rejected") {
+		t.Fatalf("no log of the rejection:\n%s", logs.String())
+	}
+	if err := fc.Reload(); err == nil {
+		t.Fatal("Reload of a bad file succeeded")
+	}
+
+	// An expired certificate is rejected too.
+	writePair(t, dir, "expired.example", now.Add(-2*time.Hour), now.Add(-time.Hour))
+	bump()
+	if got := cn(); got != "two.example" {
+		t.Fatalf("after expired file CN = %q", got)
+	}
+	if err := fc.Reload(); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("Reload of an expired pair = %v", err)
+	}
+
+	// Missing files at start are an error naming the field or the file.
+	if _, err := httpx.NewFileCertificate(httpx.FileCertificateConfig{CertFile: cf}); err == nil || !strings.Contains(err.Error(), "KeyFile") {
+		t.Fatalf("missing KeyFile = %v", err)
+	}
+	if _, err := httpx.NewFileCertificate(httpx.FileCertificateConfig{CertFile: filepath.Join(dir, "nope"), KeyFile: kf}); err == nil {
+		t.Fatal("missing file accepted")
+	}
+}
+
+func TestServerHotReloadOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	cf, kf := writePair(t, dir, "localhost", now.Add(-time.Hour), now.Add(time.Hour))
+	fc, err := httpx.NewFileCertificate(httpx.FileCertificateConfig{CertFile: cf, KeyFile: kf, CheckInterval: time.Nanosecond, Logger: discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := plainConfig()
+	cfg.OptOuts = nil
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Certificates = fc
+	s := mustNew(t, cfg)
+	s.HandleFunc("GET /", okHandler)
+	start(t, s)
+	serial := func() string {
+		conn, err := tls.Dial("tcp", s.Addr().String(), &tls.Config{InsecureSkipVerify: true}) // inspecting, not trusting
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0].Subject.CommonName
+	}
+	if got := serial(); got != "localhost" {
+		t.Fatalf("CN = %q", got)
+	}
+	writePair(t, dir, "rotated.localhost", now.Add(-time.Hour), now.Add(time.Hour))
+	later := time.Now().Add(time.Minute)
+	_ = os.Chtimes(cf, later, later)
+	_ = os.Chtimes(kf, later, later)
+	if got := serial(); got != "rotated.localhost" {
+		t.Fatalf("after rotation CN = %q", got)
+	}
+}
+
+func TestDevCertificateFiles(t *testing.T) {
+	dir := t.TempDir()
+	dev, err := httpx.NewDevCertificate(dir, "svc.localhost", "127.0.0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(dir, httpx.DevCAFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := pem.Decode(caPEM)
+	ca, err := x509.ParseCertificate(b.Bytes)
+	if err != nil || !ca.IsCA {
+		t.Fatalf("CA file: %v", err)
+	}
+	crlPEM, err := os.ReadFile(filepath.Join(dir, httpx.DevCRLFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = pem.Decode(crlPEM)
+	crl, err := x509.ParseRevocationList(b.Bytes)
+	if err != nil || crl.CheckSignatureFrom(ca) != nil || len(crl.RevokedCertificateEntries) != 0 {
+		t.Fatalf("CRL: %v", err)
+	}
+	c, _ := dev.GetCertificate(nil)
+	leaf := c.Leaf
+	if err := leaf.VerifyHostname("svc.localhost"); err != nil {
+		t.Fatal(err)
+	}
+	if err := leaf.VerifyHostname("127.0.0.2"); err != nil {
+		t.Fatal(err)
+	}
+	if len(leaf.CRLDistributionPoints) != 1 || !strings.HasPrefix(leaf.CRLDistributionPoints[0], "file://") {
+		t.Fatalf("CRL DP = %v", leaf.CRLDistributionPoints)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: dev.CertPool(), DNSName: "svc.localhost"}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Until(leaf.NotAfter); d < 80*24*time.Hour {
+		t.Fatalf("leaf valid for %v only", d)
+	}
+}

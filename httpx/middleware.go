@@ -1,0 +1,449 @@
+package httpx
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/pavedroad/paved"
+)
+
+// HeaderRequestID is the header that carries the request ID.
+const HeaderRequestID = "X-Request-Id"
+
+// RequestID is middleware that gives every request an ID, available through
+// [RequestIDFrom] and echoed in the X-Request-Id response header. An inbound
+// X-Request-Id is kept only when the peer is a trusted proxy (see
+// [ResolveClientIP]) and the ID is 1 to 64 characters of [A-Za-z0-9._:-];
+// otherwise a fresh random 128-bit ID is generated.
+func RequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st, w, r := ensure(w, r)
+		assignRequestID(st, w, r)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func assignRequestID(st *reqState, w http.ResponseWriter, r *http.Request) {
+	if st.id == "" {
+		if st.viaProxy {
+			if v := r.Header.Get(HeaderRequestID); validRequestID(v) {
+				st.id = v
+			}
+		}
+		if st.id == "" {
+			fillRequestID(&st.idBuf)
+			st.id = unsafe.String(&st.idBuf[0], len(st.idBuf))
+		}
+	}
+	st.idVal[0] = st.id
+	w.Header()[HeaderRequestID] = st.idVal[:]
+}
+
+// fillRequestID writes a random 128-bit ID in hex. math/rand/v2's global
+// generator is ChaCha8 seeded from the OS; IDs need to be unique, not
+// secret.
+func fillRequestID(out *[32]byte) {
+	var b [16]byte
+	u, v := rand.Uint64(), rand.Uint64()
+	for i := range 8 {
+		b[i] = byte(u >> (8 * i))
+		b[8+i] = byte(v >> (8 * i))
+	}
+	hex.Encode(out[:], b[:])
+}
+
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Recover is middleware that turns a panic into a 500 problem+json response
+// carrying the request ID, logs the panic value and stack at error level on
+// logger (slog.Default when nil), and emits a paved.EventPanicRecovered
+// event to sink (paved.DefaultSink when nil). Nothing of the panic reaches
+// the client. http.ErrAbortHandler is re-raised, as net/http expects.
+func Recover(logger *slog.Logger, sink paved.Sink) Middleware {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			st, w, r := ensure(w, r)
+			defer func() {
+				if v := recover(); v != nil {
+					handlePanic(logger, sink, st, w, r, v)
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func handlePanic(logger *slog.Logger, sink paved.Sink, st *reqState, w http.ResponseWriter, r *http.Request, v any) {
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	logger.LogAttrs(r.Context(), slog.LevelError, "httpx: panic recovered",
+		slog.String("request_id", st.id),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("panic", fmt.Sprint(v)),
+		slog.String("stack", string(debug.Stack())))
+	paved.Emit(r.Context(), sink, paved.Event{
+		Type: paved.EventPanicRecovered, Component: Component, Outcome: paved.OutcomeFailure,
+		Reason: "panic", RequestID: st.id,
+	})
+	if st.rw.wroteHeader {
+		return // too late for a clean response; net/http closes the stream
+	}
+	h := w.Header()
+	for k := range h {
+		if k != HeaderRequestID && !isSecurityHeader(k) {
+			delete(h, k)
+		}
+	}
+	WriteProblem(w, r, &Problem{Status: http.StatusInternalServerError, Detail: "the server could not complete the request"})
+}
+
+// AccessLog is middleware that logs one line per request at info level on
+// logger (slog.Default when nil): method, path, query (secret-looking values
+// redacted), route pattern, status, bytes, duration, client IP and request
+// ID. The headers named in logHeaders are logged too, except that
+// Authorization, Proxy-Authorization, Cookie, Set-Cookie and API-key
+// headers are always logged as "REDACTED". Nothing is formatted when the
+// logger's handler is not enabled at info level.
+func AccessLog(logger *slog.Logger, logHeaders ...string) Middleware {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	hdrs := make([]string, 0, len(logHeaders))
+	for _, h := range logHeaders {
+		if h = http.CanonicalHeaderKey(strings.TrimSpace(h)); h != "" {
+			hdrs = append(hdrs, h)
+		}
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			st, w, r := ensure(w, r)
+			next.ServeHTTP(w, r)
+			st.rw.finish()
+			ctx := r.Context()
+			if !logger.Enabled(ctx, slog.LevelInfo) {
+				return
+			}
+			logAccess(ctx, logger, st, r, hdrs, time.Since(start))
+		})
+	}
+}
+
+func logAccess(ctx context.Context, logger *slog.Logger, st *reqState, r *http.Request, hdrs []string, d time.Duration) {
+	status := st.rw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if !st.ipSet {
+		(*clientIPResolver)(nil).resolve(st, r)
+	}
+	attrs := make([]slog.Attr, 0, 11+len(hdrs))
+	attrs = append(attrs,
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+	)
+	if q := r.URL.RawQuery; q != "" {
+		attrs = append(attrs, slog.String("query", RedactQuery(q)))
+	}
+	if r.Pattern != "" {
+		attrs = append(attrs, slog.String("route", r.Pattern))
+	}
+	attrs = append(attrs,
+		slog.Int("status", status),
+		slog.Int64("bytes", st.rw.bytes),
+		slog.Duration("duration", d),
+		slog.String("client_ip", clientIPText(st)),
+		slog.String("request_id", st.id),
+		slog.String("proto", r.Proto),
+	)
+	for _, h := range hdrs {
+		v := r.Header.Get(h)
+		if v == "" {
+			continue
+		}
+		if isSecretHeader(h) {
+			v = "REDACTED"
+		}
+		attrs = append(attrs, slog.String("header."+strings.ToLower(h), v))
+	}
+	logger.LogAttrs(ctx, slog.LevelInfo, "http request", attrs...)
+}
+
+// clientIPText is the full client address for the log (the rate-limit key
+// groups IPv6 by /64), reusing the key's string for IPv4.
+func clientIPText(st *reqState) string {
+	switch {
+	case !st.ip.IsValid():
+		return "unknown"
+	case st.ip.Is4():
+		return st.ipKey
+	}
+	return st.ip.String()
+}
+
+func isSecretHeader(h string) bool {
+	switch h {
+	case "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "X-Auth-Token", "X-Csrf-Token", "X-Xsrf-Token":
+		return true
+	}
+	l := strings.ToLower(h)
+	return strings.Contains(l, "token") || strings.Contains(l, "secret") || strings.Contains(l, "key") || strings.Contains(l, "auth")
+}
+
+// RedactQuery returns the raw query q with the values of secret-looking
+// parameters (token, access_token, code, password, secret, key, api_key,
+// signature, session, jwt, ...) replaced by "REDACTED". It returns q itself,
+// without allocating, when nothing needs redacting.
+func RedactQuery(q string) string {
+	if !eachParam(q, nil) {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 8)
+	eachParam(q, &b)
+	return b.String()
+}
+
+// eachParam walks the parameters of q, reporting whether any is secret;
+// with a non-nil b it writes the redacted query to b.
+func eachParam(q string, b *strings.Builder) bool {
+	found := false
+	for q != "" {
+		part, sep := q, ""
+		if i := strings.IndexAny(q, "&;"); i >= 0 {
+			part, sep, q = q[:i], q[i:i+1], q[i+1:]
+		} else {
+			q = ""
+		}
+		k, _, hasVal := strings.Cut(part, "=")
+		secret := hasVal && secretParam(k)
+		found = found || secret
+		if b == nil {
+			if found {
+				return true
+			}
+			continue
+		}
+		if secret {
+			b.WriteString(k)
+			b.WriteString("=REDACTED")
+		} else {
+			b.WriteString(part)
+		}
+		b.WriteString(sep)
+	}
+	return found
+}
+
+var secretWords = []string{"token", "secret", "password", "passwd", "pwd", "key", "signature", "sig", "session", "jwt", "credential", "auth", "code", "otp", "assertion"}
+
+func secretParam(k string) bool {
+	k = strings.ToLower(k)
+	if strings.ContainsRune(k, '%') {
+		return true // encoded names are not worth guessing at
+	}
+	for _, w := range secretWords {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultMaxBodyBytes is the default request body limit: 1 MiB.
+const DefaultMaxBodyBytes int64 = 1 << 20
+
+// BodyLimit is middleware that limits request bodies to n bytes (n <= 0
+// means [DefaultMaxBodyBytes]). A body over the limit makes the response 413
+// problem+json, whatever the handler writes after its read failed with
+// *http.MaxBytesError. Applied to one route inside a server, it replaces the
+// server-wide limit for that route, larger or smaller, as long as the body
+// has not been read yet.
+func BodyLimit(n int64) Middleware {
+	if n <= 0 {
+		n = DefaultMaxBodyBytes
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			st, w, r := ensure(w, r)
+			limitBody(st, w, r, n)
+			next.ServeHTTP(w, r)
+			st.rw.finish()
+		})
+	}
+}
+
+func limitBody(st *reqState, w http.ResponseWriter, r *http.Request, n int64) {
+	switch {
+	case r.Body == nil || r.Body == http.NoBody:
+		st.body.setLimit(n)
+	case r.Body == &st.body:
+		if !st.body.read.Load() {
+			st.body.setLimit(n)
+		}
+	case st.body.rc == nil:
+		st.body.rc = r.Body
+		st.body.cl = r.ContentLength
+		st.body.setLimit(n)
+		r.Body = &st.body
+	default:
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+	}
+}
+
+// HeaderProfile selects the set of security headers [SecurityHeaders]
+// writes.
+type HeaderProfile int
+
+const (
+	// ProfileAPI, the default, suits JSON APIs: nothing may be loaded or
+	// framed (CSP default-src 'none'), nothing cached.
+	ProfileAPI HeaderProfile = iota
+	// ProfileHTML suits server-rendered pages: a strict CSP with a
+	// per-request nonce and 'strict-dynamic'; read the nonce with
+	// [CSPNonce] and put it on every <script nonce="..."> tag.
+	ProfileHTML
+)
+
+func (p HeaderProfile) String() string {
+	switch p {
+	case ProfileAPI:
+		return "api"
+	case ProfileHTML:
+		return "html"
+	}
+	return fmt.Sprintf("HeaderProfile(%d)", int(p))
+}
+
+// Header values shared by every response. Each slice has len == cap, so a
+// handler that Adds to one of these headers gets a copy, never a write
+// into the shared array.
+var (
+	hdrHSTS     = []string{"max-age=63072000; includeSubDomains"}
+	hdrCSPAPI   = []string{"default-src 'none'; frame-ancestors 'none'"}
+	hdrNosniff  = []string{"nosniff"}
+	hdrDeny     = []string{"DENY"}
+	hdrNoRef    = []string{"no-referrer"}
+	hdrSame     = []string{"same-origin"}
+	hdrNoStore  = []string{"no-store"}
+	securityHdr = map[string]bool{
+		"Strict-Transport-Security": true, "Content-Security-Policy": true, "X-Content-Type-Options": true,
+		"X-Frame-Options": true, "Referrer-Policy": true, "Cross-Origin-Opener-Policy": true,
+		"Cross-Origin-Resource-Policy": true, "Cache-Control": true,
+	}
+)
+
+func isSecurityHeader(k string) bool { return securityHdr[k] }
+
+// SecurityHeaders is middleware that sets the security headers of profile
+// on every response: Strict-Transport-Security "max-age=63072000;
+// includeSubDomains", a Content-Security-Policy, X-Content-Type-Options
+// nosniff, X-Frame-Options DENY, Referrer-Policy no-referrer,
+// Cross-Origin-Opener-Policy and Cross-Origin-Resource-Policy same-origin,
+// and Cache-Control no-store. The response carries no Server header. A
+// handler may still override a header it has a reason to change.
+func SecurityHeaders(profile HeaderProfile) Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			st, w, r := ensure(w, r)
+			setSecurityHeaders(st, w.Header(), profile)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func setSecurityHeaders(st *reqState, h http.Header, profile HeaderProfile) {
+	h["Strict-Transport-Security"] = hdrHSTS
+	if profile == ProfileHTML {
+		if st.nonce == "" {
+			st.nonce = newNonce()
+		}
+		h["Content-Security-Policy"] = []string{"default-src 'self'; script-src 'nonce-" + st.nonce +
+			"' 'strict-dynamic'; style-src 'self' 'nonce-" + st.nonce +
+			"'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}
+	} else {
+		h["Content-Security-Policy"] = hdrCSPAPI
+	}
+	h["X-Content-Type-Options"] = hdrNosniff
+	h["X-Frame-Options"] = hdrDeny
+	h["Referrer-Policy"] = hdrNoRef
+	h["Cross-Origin-Opener-Policy"] = hdrSame
+	h["Cross-Origin-Resource-Policy"] = hdrSame
+	h["Cache-Control"] = hdrNoStore
+}
+
+func newNonce() string {
+	var b [16]byte
+	u, v := rand.Uint64(), rand.Uint64()
+	for i := range 8 {
+		b[i] = byte(u >> (8 * i))
+		b[8+i] = byte(v >> (8 * i))
+	}
+	return base64.RawStdEncoding.EncodeToString(b[:])
+}
+
+// CSPNonce returns the Content-Security-Policy nonce of r under
+// [ProfileHTML], or "" under the API profile.
+func CSPNonce(r *http.Request) string {
+	if st := stateFrom(r.Context()); st != nil {
+		return st.nonce
+	}
+	return ""
+}
+
+// CrossOrigin returns middleware that rejects cross-origin state-changing
+// browser requests (Go's http.CrossOriginProtection) with 403
+// problem+json, emitting paved.EventOriginRejected to sink. Requests from
+// trustedOrigins ("https://app.example.com") are allowed.
+func CrossOrigin(trustedOrigins []string, sink paved.Sink) (Middleware, error) {
+	c, _, err := newCrossOrigin(trustedOrigins, sink, "")
+	if err != nil {
+		return nil, err
+	}
+	return c.Handler, nil
+}
+
+func newCrossOrigin(trustedOrigins []string, sink paved.Sink, field string) (*http.CrossOriginProtection, http.Handler, error) {
+	c := http.NewCrossOriginProtection()
+	for i, o := range trustedOrigins {
+		if err := c.AddTrustedOrigin(o); err != nil {
+			return nil, nil, fieldErr(fmt.Sprintf("%s[%d]", field+"TrustedOrigins", i), fmt.Errorf("httpx: %sTrustedOrigins[%d] %q: want scheme://host[:port]: %w", field, i, o, err))
+		}
+	}
+	deny := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paved.Emit(r.Context(), sink, paved.Event{
+			Type: paved.EventOriginRejected, Component: Component, Outcome: paved.OutcomeDenied,
+			Reason: "cross_origin", RequestID: RequestIDFrom(r.Context()),
+		})
+		WriteProblem(w, r, &Problem{Status: http.StatusForbidden, Detail: "cross-origin request rejected"})
+	})
+	c.SetDenyHandler(deny)
+	return c, deny, nil
+}

@@ -1,0 +1,514 @@
+package httpx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"math"
+	"math/bits"
+	mrand "math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/time/rate"
+
+	"github.com/pavedroad/paved"
+)
+
+// Rate-limit defaults.
+const (
+	DefaultRateLimit      = 600         // requests per DefaultRateWindow
+	DefaultRateWindow     = time.Minute //
+	DefaultMaxClients     = 100_000     // in-memory clients tracked at most
+	DefaultRatePolicyName = "default"
+)
+
+// ErrStoreUnavailable is wrapped by rate-limit stores that could not reach
+// their backend. The middleware answers 503 (fail closed) when a store
+// returns an error.
+var ErrStoreUnavailable = errors.New("httpx: rate-limit store unavailable")
+
+// A Policy is one rate limit: Limit requests per Window, with bursts of up
+// to Burst requests. It is advertised in the RateLimit-Policy response
+// header as "name";q=Limit;w=Window-in-seconds.
+type Policy struct {
+	// Name identifies the policy in the response headers; "default" when
+	// empty. Letters, digits and "-_.:" only.
+	Name string
+	// Limit is the number of requests allowed per Window; 600 when zero.
+	Limit int
+	// Window is the period of Limit; one minute when zero. Whole seconds.
+	Window time.Duration
+	// Burst is how many requests may arrive back to back; Limit when zero.
+	Burst int
+}
+
+func (p Policy) withDefaults() Policy {
+	if p.Name == "" {
+		p.Name = DefaultRatePolicyName
+	}
+	if p.Limit == 0 {
+		p.Limit = DefaultRateLimit
+	}
+	if p.Window == 0 {
+		p.Window = DefaultRateWindow
+	}
+	if p.Burst == 0 {
+		p.Burst = p.Limit
+	}
+	return p
+}
+
+func (p Policy) validate(field string) error {
+	switch {
+	case p.Limit < 0:
+		return fieldErr(field+"Limit", fmt.Errorf("httpx: %sLimit %d: want a positive number of requests per window", field, p.Limit))
+	case p.Window < time.Second || p.Window%time.Second != 0:
+		return fieldErr(field+"Window", fmt.Errorf("httpx: %sWindow %v: want a whole number of seconds, at least 1s", field, p.Window))
+	case p.Burst < 0:
+		return fieldErr(field+"Burst", fmt.Errorf("httpx: %sBurst %d: want a positive number", field, p.Burst))
+	}
+	for i := 0; i < len(p.Name); i++ {
+		c := p.Name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return fieldErr(field+"Name", fmt.Errorf("httpx: %sName %q: use letters, digits and -_.: only", field, p.Name))
+		}
+	}
+	return nil
+}
+
+// rate returns the sustained rate in requests per second.
+func (p Policy) rate() rate.Limit { return rate.Limit(float64(p.Limit) / p.Window.Seconds()) }
+
+// every returns the interval between two requests at the sustained rate.
+func (p Policy) every() time.Duration { return p.Window / time.Duration(p.Limit) }
+
+// A Decision is a store's answer for one request.
+type Decision struct {
+	// Allowed reports whether the request may proceed.
+	Allowed bool
+	// Remaining is how many more requests the key may make right now.
+	Remaining int
+	// Reset is the time until the key's quota is fully restored.
+	Reset time.Duration
+	// RetryAfter, when not Allowed, is the time until one request will be.
+	RetryAfter time.Duration
+}
+
+// A Store keeps rate-limit state. Take consumes one request for key under
+// p. It returns an error, never a guess, when it cannot decide; the
+// middleware then denies. [MemoryStore] and [RedisStore] implement it.
+type Store interface {
+	Take(ctx context.Context, key string, p Policy) (Decision, error)
+}
+
+// MemoryStore is an in-process [Store] on golang.org/x/time/rate, one token
+// bucket per key. It tracks at most a fixed number of keys: past the cap,
+// the least recently seen key of a random sample is evicted (an
+// approximation of LRU, like Redis's allkeys-lru), so memory stays bounded
+// however many clients appear. An evicted key starts again with a full
+// bucket. Keys are tracked by their 64-bit hash under a random per-process
+// seed, which keeps memory small (about 130 bytes a key at the cap) and
+// makes a collision between two clients both unlikely (2^-64 per pair) and
+// impossible to aim for. Use one MemoryStore per Policy.
+type MemoryStore struct {
+	seed     maphash.Seed
+	shards   []memShard
+	mask     uint64
+	perShard int
+	maxSlots int // table size of a full shard
+	evicted  atomic.Int64
+}
+
+// memShard is an open-addressing hash table (linear probing, backward-shift
+// deletion) holding each limiter inline, so a lookup touches one place in
+// memory. Tables grow up to maxSlots, sized for a load of 3/4 at the cap.
+// Limiters that move (on growth or deletion) are rebuilt with the same
+// tokens, never copied.
+type memShard struct {
+	mu    sync.Mutex
+	slots []memSlot // h == 0 marks an empty slot
+	n     int       // occupied slots
+	_     [32]byte  // keep shards on separate cache lines
+}
+
+type memSlot struct {
+	h    uint64
+	seen int64 // unix nanoseconds of the last request
+	lim  rate.Limiter
+}
+
+const (
+	evictionSample = 8 // entries an insertion past the cap inspects
+	golden         = 0x9E3779B97F4A7C15
+)
+
+var _ Store = (*MemoryStore)(nil)
+
+// NewMemoryStore returns a store that tracks at most maxKeys keys
+// (DefaultMaxClients when maxKeys <= 0).
+func NewMemoryStore(maxKeys int) *MemoryStore {
+	if maxKeys <= 0 {
+		maxKeys = DefaultMaxClients
+	}
+	n := 1
+	for n < 64 && n*1024 < maxKeys {
+		n *= 2
+	}
+	s := &MemoryStore{seed: maphash.MakeSeed(), shards: make([]memShard, n), mask: uint64(n - 1)}
+	s.perShard = max(maxKeys/n, 1)
+	s.maxSlots = s.perShard*4/3 + 2
+	for i := range s.shards {
+		s.shards[i].slots = make([]memSlot, min(16, s.maxSlots))
+	}
+	return s
+}
+
+// Len returns the number of keys tracked.
+func (s *MemoryStore) Len() int {
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n += sh.n
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// Cap returns the most keys s tracks.
+func (s *MemoryStore) Cap() int { return s.perShard * len(s.shards) }
+
+// Evicted returns how many keys were evicted to respect the cap.
+func (s *MemoryStore) Evicted() int64 { return s.evicted.Load() }
+
+// Take implements [Store]. Zero fields of p take their defaults. It never
+// returns an error.
+func (s *MemoryStore) Take(_ context.Context, key string, p Policy) (Decision, error) {
+	return s.take(key, p.withDefaults(), time.Now()), nil
+}
+
+func hashString(s *MemoryStore, key string) uint64 { return maphash.String(s.seed, key) }
+
+func (s *MemoryStore) take(key string, p Policy, now time.Time) Decision {
+	h := hashString(s, key)
+	sh := &s.shards[h&s.mask]
+	if h == 0 {
+		h = 1
+	}
+	sh.mu.Lock()
+	pos, found := sh.find(h)
+	if !found {
+		switch {
+		case sh.n >= s.perShard:
+			sh.evictOne(now)
+			s.evicted.Add(1)
+			pos, _ = sh.find(h)
+		case (sh.n+1)*4 > len(sh.slots)*3 && len(sh.slots) < s.maxSlots:
+			sh.resize(min(len(sh.slots)*2, s.maxSlots), now)
+			pos, _ = sh.find(h)
+		}
+		e := &sh.slots[pos]
+		e.h = h
+		sh.n++
+		// Configured at the zero time, the limiter has been refilling
+		// "forever" when the first request comes: it starts full.
+		e.lim.SetLimitAt(time.Time{}, p.rate())
+		e.lim.SetBurstAt(time.Time{}, p.Burst)
+	}
+	e := &sh.slots[pos]
+	e.seen = now.UnixNano()
+	ok := e.lim.AllowN(now, 1)
+	tokens := e.lim.TokensAt(now)
+	sh.mu.Unlock()
+	return decide(ok, tokens, p)
+}
+
+// home returns the preferred slot of h in a table of size n.
+func home(h uint64, n int) int {
+	hi, _ := bits.Mul64(h*golden, uint64(n))
+	return int(hi)
+}
+
+func (sh *memShard) find(h uint64) (int, bool) {
+	n := len(sh.slots)
+	for p := home(h, n); ; {
+		switch sh.slots[p].h {
+		case h:
+			return p, true
+		case 0:
+			return p, false
+		}
+		if p++; p == n {
+			p = 0
+		}
+	}
+}
+
+// move rebuilds src's entry in the empty slot dst and empties src.
+func move(dst, src *memSlot, now time.Time) {
+	dst.h, dst.seen = src.h, src.seen
+	limit, burst := src.lim.Limit(), src.lim.Burst()
+	tokens := src.lim.TokensAt(now)
+	// A zero limiter with burst set has no tokens; with its last update
+	// put back by tokens/limit, it has exactly tokens again at now.
+	dst.lim.SetBurstAt(time.Time{}, burst)
+	back := time.Duration(0)
+	if limit != rate.Inf && limit > 0 {
+		// Rounded up so that float truncation never loses a whole token.
+		back = time.Duration(math.Ceil(tokens / float64(limit) * float64(time.Second)))
+	}
+	dst.lim.SetLimitAt(now.Add(-back), limit)
+	*src = memSlot{}
+}
+
+func (sh *memShard) resize(size int, now time.Time) {
+	old := sh.slots
+	sh.slots = make([]memSlot, size)
+	for i := range old {
+		if old[i].h != 0 {
+			pos, _ := sh.find(old[i].h)
+			move(&sh.slots[pos], &old[i], now)
+		}
+	}
+}
+
+// remove empties the slot at pos by backward shifting (Knuth's Algorithm
+// R), so no tombstones build up.
+func (sh *memShard) remove(pos int, now time.Time) {
+	n := len(sh.slots)
+	sh.slots[pos] = memSlot{}
+	i := pos
+	for j := next(i, n); sh.slots[j].h != 0; j = next(j, n) {
+		k := home(sh.slots[j].h, n)
+		if (i <= j && i < k && k <= j) || (i > j && (i < k || k <= j)) {
+			continue // j's home lies cyclically in (i, j]: it stays
+		}
+		move(&sh.slots[i], &sh.slots[j], now)
+		i = j
+	}
+	sh.n--
+}
+
+func next(i, n int) int {
+	if i++; i == n {
+		return 0
+	}
+	return i
+}
+
+// evictOne removes the least recently seen of a few entries taken from a
+// random place in the table.
+func (sh *memShard) evictOne(now time.Time) {
+	n := len(sh.slots)
+	victim, oldest, seen := -1, int64(math.MaxInt64), 0
+	for p, k := mrand.IntN(n), 0; k < n && seen < evictionSample; p, k = next(p, n), k+1 {
+		if sh.slots[p].h == 0 {
+			continue
+		}
+		seen++
+		if t := sh.slots[p].seen; t < oldest {
+			victim, oldest = p, t
+		}
+	}
+	if victim >= 0 {
+		sh.remove(victim, now)
+	}
+}
+
+func decide(ok bool, tokens float64, p Policy) Decision {
+	perToken := p.Window.Seconds() / float64(p.Limit) * float64(time.Second)
+	if tokens < 0 {
+		tokens = 0
+	}
+	d := Decision{Allowed: ok, Remaining: int(tokens)}
+	d.Reset = time.Duration((float64(p.Burst) - tokens) * perToken)
+	if !ok {
+		d.RetryAfter = time.Duration((1 - tokens) * perToken)
+	}
+	return d
+}
+
+// A KeyFunc returns the rate-limit key of a request.
+type KeyFunc func(r *http.Request) string
+
+// KeyByClientIP keys on the client address ([ClientIP]), grouping IPv6
+// addresses by /64. It is the default.
+func KeyByClientIP(r *http.Request) string { return clientKey(r) }
+
+// KeyBySubject keys on the authenticated subject (paved.PrincipalFrom) so
+// that a caller's limit follows it across addresses, and falls back to the
+// client address for anonymous requests. It needs the principal in the
+// context when the limiter runs: the server's own limit runs before its
+// handler, so either authenticate in middleware around the [Server], or
+// put a [RateLimiter] keyed by subject after your authentication middleware.
+func KeyBySubject(r *http.Request) string {
+	if p, ok := paved.PrincipalFrom(r.Context()); ok && p.Subject != "" {
+		return "sub:" + p.Issuer + "|" + p.Subject
+	}
+	return clientKey(r)
+}
+
+// RateLimitConfig configures [NewRateLimiter]. The zero value limits each
+// client address to 600 requests a minute in memory.
+type RateLimitConfig struct {
+	// Policy is the limit; see [Policy] for its defaults.
+	Policy Policy
+	// Store keeps the counters; nil means a [MemoryStore] of MaxClients
+	// keys. Use a [RedisStore] to share one limit between replicas.
+	Store Store
+	// MaxClients caps the keys of the default in-memory store;
+	// DefaultMaxClients (100,000) when zero.
+	MaxClients int
+	// Key picks the key of a request; nil means [KeyByClientIP].
+	Key KeyFunc
+	// Logger receives store failures; slog.Default when nil.
+	Logger *slog.Logger
+	// Events receives a paved.EventRateLimited event per denial;
+	// paved.DefaultSink when nil.
+	Events paved.Sink
+}
+
+// A RateLimiter is rate-limiting middleware. Denied requests get 429
+// problem+json with Retry-After; every response carries the
+// RateLimit-Policy and RateLimit fields of
+// draft-ietf-httpapi-ratelimit-headers-11, such as
+//
+//	RateLimit-Policy: "default";q=600;w=60
+//	RateLimit: "default";r=599;t=1
+//
+// A store error denies with 503 problem+json (fail closed).
+type RateLimiter struct {
+	policy    Policy
+	store     Store
+	key       KeyFunc
+	logger    *slog.Logger
+	sink      paved.Sink
+	policyHdr []string
+	prefix    string // `"name";r=`
+	lastWarn  atomic.Int64
+}
+
+// NewRateLimiter validates cfg and returns the limiter.
+func NewRateLimiter(cfg RateLimitConfig) (*RateLimiter, error) {
+	return newRateLimiter(cfg, "RateLimitConfig.")
+}
+
+func newRateLimiter(cfg RateLimitConfig, field string) (*RateLimiter, error) {
+	p := cfg.Policy.withDefaults()
+	if err := p.validate(field + "Policy."); err != nil {
+		return nil, err
+	}
+	if cfg.MaxClients < 0 {
+		return nil, fieldErr(field+"MaxClients", fmt.Errorf("httpx: %sMaxClients %d: want a positive cap, or 0 for %d", field, cfg.MaxClients, DefaultMaxClients))
+	}
+	l := &RateLimiter{policy: p, store: cfg.Store, key: cfg.Key, logger: cfg.Logger, sink: cfg.Events}
+	if l.store == nil {
+		l.store = NewMemoryStore(cfg.MaxClients)
+	}
+	if l.key == nil {
+		l.key = KeyByClientIP
+	}
+	if l.logger == nil {
+		l.logger = slog.Default()
+	}
+	l.policyHdr = []string{strconv.Quote(p.Name) + ";q=" + strconv.Itoa(p.Limit) + ";w=" + strconv.Itoa(int(p.Window/time.Second))}
+	l.prefix = strconv.Quote(p.Name) + ";r="
+	return l, nil
+}
+
+// Policy returns the effective policy.
+func (l *RateLimiter) Policy() Policy { return l.policy }
+
+// Store returns the store in use.
+func (l *RateLimiter) Store() Store { return l.store }
+
+// RateLimit returns rate-limiting middleware for cfg; see [RateLimiter].
+func RateLimit(cfg RateLimitConfig) (Middleware, error) {
+	l, err := NewRateLimiter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return l.Middleware, nil
+}
+
+// Middleware wraps next with the limiter.
+func (l *RateLimiter) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st, w, r := ensure(w, r)
+		if l.allow(st, w, r) {
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+func (l *RateLimiter) allow(st *reqState, w http.ResponseWriter, r *http.Request) bool {
+	key := l.key(r)
+	d, err := l.store.Take(r.Context(), key, l.policy)
+	if err != nil {
+		l.warn(r.Context(), err)
+		paved.Emit(r.Context(), l.sink, paved.Event{
+			Type: paved.EventRateLimited, Component: Component, Outcome: paved.OutcomeDenied,
+			Reason: "store_unavailable", RequestID: st.id,
+		})
+		w.Header().Set("Retry-After", "1")
+		WriteProblem(w, r, &Problem{Status: http.StatusServiceUnavailable, Detail: "rate limit unavailable, retry shortly",
+			Extensions: map[string]any{"reason": "rate_limit_unavailable"}})
+		return false
+	}
+	h := w.Header()
+	h["Ratelimit-Policy"] = l.policyHdr
+	var buf [64]byte
+	b := append(buf[:0], l.prefix...)
+	b = strconv.AppendInt(b, int64(d.Remaining), 10)
+	b = append(b, ";t="...)
+	b = strconv.AppendInt(b, ceilSeconds(d.Reset), 10)
+	if !st.rlUsed && len(b) <= len(st.rlBuf) {
+		// The first limiter of a request writes its field value into the
+		// request's state without allocating; see reqState.rlBuf.
+		st.rlUsed = true
+		n := copy(st.rlBuf[:], b)
+		st.rlVal[0] = unsafe.String(&st.rlBuf[0], n)
+		h["Ratelimit"] = st.rlVal[:]
+	} else {
+		h["Ratelimit"] = []string{string(b)}
+	}
+	if d.Allowed {
+		return true
+	}
+	retry := ceilSeconds(d.RetryAfter)
+	if retry < 1 {
+		retry = 1
+	}
+	h.Set("Retry-After", strconv.FormatInt(retry, 10))
+	paved.Emit(r.Context(), l.sink, paved.Event{
+		Type: paved.EventRateLimited, Component: Component, Outcome: paved.OutcomeDenied,
+		Reason: "rate_limited", RequestID: st.id, Attrs: []slog.Attr{slog.String("policy", l.policy.Name)},
+	})
+	WriteProblem(w, r, &Problem{Status: http.StatusTooManyRequests, Detail: "rate limit exceeded",
+		Extensions: map[string]any{"retry_after": retry, "policy": l.policy.Name}})
+	return false
+}
+
+// warn logs a store failure at most once a second.
+func (l *RateLimiter) warn(ctx context.Context, err error) {
+	now := time.Now().UnixNano()
+	last := l.lastWarn.Load()
+	if now-last < int64(time.Second) || !l.lastWarn.CompareAndSwap(last, now) {
+		return
+	}
+	l.logger.LogAttrs(ctx, slog.LevelError, "httpx: rate-limit store failed; denying", slog.String("error", err.Error()))
+}
+
+func ceilSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Second - 1) / time.Second)
+}

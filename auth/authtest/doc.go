@@ -1,0 +1,28 @@
+// Package authtest is an in-process OpenID provider for tests and demos,
+// and the conformance suite that real providers pass too.
+//
+// [NewServer] (or [Start] outside tests) serves, on an httptest TLS server
+// bound to 127.0.0.1:
+//
+//   - discovery (/.well-known/openid-configuration) and JWKS (/jwks) with
+//     an ES256 and an RS256 key;
+//   - /authorize: the configured user is signed in and consents at once;
+//     PKCE S256 is required; the response carries iss (RFC 9207);
+//   - /token: authorization_code (PKCE checked, codes single use),
+//     refresh_token (rotated), client_credentials and RFC 8693 token
+//     exchange;
+//   - /userinfo and /end_session (RP-initiated logout).
+//
+// [Server.Mint] and [Server.MintToken] sign tokens with any claims and
+// headers (including alg none or HMAC, for attack tests);
+// [Server.RotateKeys] and [Server.RetireKeys] rotate keys;
+// [Server.SetNow] and [Server.Advance] move the instance's clock;
+// [Server.SetJWKSBroken] and [Server.SetJWKSDelay] make the key set fail or
+// lag. [Server.Client] returns an *http.Client that trusts the server's
+// certificate, [Server.CertPool] and [Server.CACertPEM] the certificate for
+// other clients (curl --cacert).
+//
+// [RunConformance] checks a [Provider] — this Server in unit tests, Vault's
+// OpenID provider in the integration run — with the same tests, so the
+// fake is trusted only where the real system agrees.
+package authtest

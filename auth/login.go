@@ -1,0 +1,592 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/pavedroad/paved"
+	"github.com/pavedroad/paved/httpx"
+	"golang.org/x/oauth2"
+)
+
+// Cookie names. The __Host- prefix makes browsers refuse them unless they
+// are Secure, host-only and Path=/.
+const (
+	SessionCookie = "__Host-paved-session"
+	FlowCookie    = "__Host-paved-login"
+	// MaxCookieSize is the largest sealed cookie (name and value) written;
+	// browsers keep at least 4096 bytes per cookie.
+	MaxCookieSize = 4000
+)
+
+// Defaults of [LoginConfig].
+const (
+	DefaultSessionTTL = 12 * time.Hour
+	flowTTL           = 10 * time.Minute
+)
+
+// Login reasons.
+const (
+	ReasonNoSession      = "no_session"
+	ReasonStateMismatch  = "state_mismatch"
+	ReasonNonceMismatch  = "nonce_mismatch"
+	ReasonIssuerMismatch = "issuer_mismatch"
+	ReasonProviderError  = "provider_error"
+	ReasonExchange       = "code_exchange_failed"
+	ReasonIDTokenInvalid = "id_token_invalid"
+	ReasonSessionTooBig  = "session_too_large"
+	ReasonStoreError     = "session_store_error"
+)
+
+// LoginConfig configures browser login with the authorization code flow
+// and PKCE (S256). Issuer, ClientID, RedirectURL and CookieKeys are
+// required.
+type LoginConfig struct {
+	// Issuer is the OpenID provider's issuer URL (https unless
+	// [AllowHTTPIssuer] is in OptOuts).
+	Issuer string
+	// ClientID and ClientSecret identify this application at the provider.
+	// ClientSecret may be empty for a public client (PKCE still applies).
+	ClientID, ClientSecret string
+	// RedirectURL is the absolute URL of CallbackHandler, as registered.
+	RedirectURL string
+	// Scopes requested; "openid" is always included. Default openid,
+	// profile, email.
+	Scopes []string
+	// CookieKeys are 32-byte AES-256-GCM keys. The first seals; all open.
+	CookieKeys [][]byte
+	// SessionTTL is the absolute session lifetime, default 12 h.
+	SessionTTL time.Duration
+	// LoginPath is where Middleware sends browsers without a session,
+	// default "/login".
+	LoginPath string
+	// PostLogoutRedirectURL, when set, is sent to the provider's
+	// end_session_endpoint (it must be registered there).
+	PostLogoutRedirectURL string
+	// Claims maps the ID token's claims to the principal.
+	Claims ClaimMapping
+	// Skew tolerated on ID token times, default 60 s.
+	Skew time.Duration
+	// HTTPClient talks to the provider; default a 10 s timeout client.
+	HTTPClient *http.Client
+	// Now is the clock, default time.Now.
+	Now func() time.Time
+	// Logger, Sink and Posture as in [Config].
+	Logger  *slog.Logger
+	Sink    paved.Sink
+	Posture *paved.Posture
+	// OptOuts: [AllowHTTPIssuer].
+	OptOuts []paved.OptOut
+	// Store, when set, keeps sessions server-side (see [NewRedisStore]);
+	// the cookie then carries only a sealed session ID. A store error
+	// denies (no session).
+	Store SessionStore
+}
+
+// Login runs browser sign-in: LoginHandler starts it, CallbackHandler
+// finishes it, Middleware guards routes with the session cookie and renews
+// it with the refresh token, LogoutHandler ends it (RP-initiated logout).
+type Login struct {
+	cfg      LoginConfig
+	oauth    oauth2.Config
+	verifier *oidc.IDTokenVerifier
+	keys     *keySet
+	codec    *cookieCodec
+	disc     discovery
+	iss      *issuer
+}
+
+// NewLogin validates cfg and runs discovery.
+func NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error) {
+	if err := checkIssuerURL("LoginConfig.Issuer", cfg.Issuer, cfg.OptOuts); err != nil {
+		return nil, err
+	}
+	if err := checkOptOuts(cfg.OptOuts, OptOutHTTPIssuer); err != nil {
+		return nil, fmt.Errorf("auth: LoginConfig.OptOuts: %w", err)
+	}
+	if cfg.ClientID == "" {
+		return nil, errors.New("auth: LoginConfig.ClientID is empty")
+	}
+	if u, err := url.Parse(cfg.RedirectURL); err != nil || !u.IsAbs() || u.Host == "" {
+		return nil, fmt.Errorf("auth: LoginConfig.RedirectURL %q must be the absolute URL of the callback", cfg.RedirectURL)
+	}
+	codec, err := newCookieCodec(cfg.CookieKeys)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
+	if cfg.Skew <= 0 {
+		cfg.Skew = DefaultSkew
+	}
+	if cfg.LoginPath == "" {
+		cfg.LoginPath = "/login"
+	}
+	if len(cfg.Scopes) == 0 {
+		cfg.Scopes = []string{"profile", "email"}
+	}
+	if !slices.Contains(cfg.Scopes, oidc.ScopeOpenID) {
+		cfg.Scopes = append([]string{oidc.ScopeOpenID}, cfg.Scopes...)
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.Posture = paved.PostureOrDefault(cfg.Posture)
+	c := Config{HTTPClient: cfg.HTTPClient, Now: cfg.Now, Logger: cfg.Logger, KeyTTL: DefaultKeyTTL, RefreshCooldown: DefaultRefreshCooldown}
+	is, err := discover(ctx, c, Issuer{URL: cfg.Issuer, Audiences: []string{cfg.ClientID}, Algorithms: DefaultAlgorithms, Claims: cfg.Claims, OptOuts: cfg.OptOuts})
+	if err != nil {
+		return nil, err
+	}
+	if len(is.discovered.CodeChallengeMethods) > 0 && !slices.Contains(is.discovered.CodeChallengeMethods, "S256") {
+		return nil, fmt.Errorf("auth: issuer %q does not support PKCE S256", cfg.Issuer)
+	}
+	l := &Login{
+		cfg:   cfg,
+		codec: codec,
+		disc:  is.discovered,
+		keys:  is.keys,
+		iss:   is,
+		oauth: oauth2.Config{
+			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, RedirectURL: cfg.RedirectURL,
+			Endpoint: is.provider.Endpoint(), Scopes: cfg.Scopes,
+		},
+	}
+	l.verifier = oidc.NewVerifier(cfg.Issuer, is.keys, &oidc.Config{ClientID: cfg.ClientID, SupportedSigningAlgs: DefaultAlgorithms, Now: l.skewedNow})
+	p := cfg.Posture
+	p.SetControl(paved.Control{Component: component, Name: "browser-login", Enabled: true,
+		Detail: fmt.Sprintf("code+PKCE S256, state, nonce, RFC 9207 iss (%v); AES-GCM __Host- cookies, %d key(s); session %v", is.discovered.IssParameterSupported, len(codec.aeads), cfg.SessionTTL)})
+	for _, o := range cfg.OptOuts {
+		_ = p.AddOptOut(o)
+	}
+	p.LogOptOuts(ctx, cfg.Logger)
+	return l, nil
+}
+
+// skewedNow lets go-oidc's strict exp check tolerate the configured skew.
+func (l *Login) skewedNow() time.Time { return l.cfg.Now().Add(-l.cfg.Skew) }
+
+type flowState struct {
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	Return   string `json:"r"`
+	Exp      int64  `json:"e"`
+}
+
+type sessionState struct {
+	SID     string `json:"sid,omitempty"` // server-side session ID
+	IDToken string `json:"idt,omitempty"`
+	Access  string `json:"at,omitempty"`
+	Refresh string `json:"rt,omitempty"`
+	Expiry  int64  `json:"exp"`
+	Created int64  `json:"iat"`
+}
+
+// A Session is the signed-in browser user, available to handlers behind
+// [Login.Middleware] through [SessionFrom].
+type Session struct {
+	Principal *paved.Principal
+	// AccessToken calls APIs on the user's behalf; it may be empty.
+	AccessToken string
+	// Expiry is the access token's expiry.
+	Expiry time.Time
+	// IDToken is the raw ID token (for id_token_hint).
+	IDToken string
+}
+
+type sessionKey struct{}
+
+// SessionFrom returns the session stored by [Login.Middleware].
+func SessionFrom(ctx context.Context) (*Session, bool) {
+	s, _ := ctx.Value(sessionKey{}).(*Session)
+	return s, s != nil
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// localPath keeps return_to on this site: a path, not "//host" or "/\host".
+func localPath(p string) string {
+	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+		return "/"
+	}
+	return p
+}
+
+func (l *Login) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+}
+
+func (l *Login) fail(w http.ResponseWriter, r *http.Request, status int, reason, detail string) {
+	s := l.cfg.Sink
+	if s == nil {
+		s = paved.DefaultSink()
+	}
+	paved.Emit(r.Context(), s, paved.Event{Type: paved.EventAuthnFailure, Component: component, Outcome: paved.OutcomeFailure,
+		Reason: reason, RequestID: httpx.RequestIDFrom(r.Context()), Attrs: []slog.Attr{slog.String("flow", "browser")}})
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteProblem(w, r, &httpx.Problem{Status: status, Detail: detail, Extensions: map[string]any{"reason": reason}})
+}
+
+// LoginHandler starts sign-in: it stores state, nonce and the PKCE
+// verifier in a sealed short-lived cookie and redirects to the provider.
+// The query parameter return_to (a local path) is where the user lands
+// after the callback.
+func (l *Login) LoginHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := flowState{
+			State: randomString(32), Nonce: randomString(32), Verifier: oauth2.GenerateVerifier(),
+			Return: localPath(r.URL.Query().Get("return_to")), Exp: l.cfg.Now().Add(flowTTL).Unix(),
+		}
+		b, _ := json.Marshal(f)
+		l.setCookie(w, FlowCookie, l.codec.seal(FlowCookie, b), int(flowTTL.Seconds()))
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, l.AuthCodeURL(f.State, f.Nonce, f.Verifier), http.StatusSeeOther)
+	})
+}
+
+// AuthCodeURL returns the provider's authorization URL for the given
+// state, nonce and PKCE verifier (code_challenge_method S256).
+func (l *Login) AuthCodeURL(state, nonce, verifier string) string {
+	return l.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce))
+}
+
+func (l *Login) clientCtx(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, l.cfg.HTTPClient)
+}
+
+// CallbackHandler finishes sign-in: it checks state (and, per RFC 9207,
+// iss), exchanges the code with the PKCE verifier, verifies the ID token
+// and its nonce, sets the session cookie and redirects to return_to.
+func (l *Login) CallbackHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t0, start := time.Now(), l.cfg.Now()
+		q := r.URL.Query()
+		c, err := r.Cookie(FlowCookie)
+		if err != nil {
+			l.fail(w, r, http.StatusBadRequest, ReasonStateMismatch, "no login in progress")
+			return
+		}
+		l.setCookie(w, FlowCookie, "", -1) // one use, whatever happens
+		var f flowState
+		b, err := l.codec.open(FlowCookie, c.Value)
+		if err != nil || json.Unmarshal(b, &f) != nil || start.Unix() > f.Exp {
+			l.fail(w, r, http.StatusBadRequest, ReasonStateMismatch, "login state invalid or expired")
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.State)) != 1 {
+			l.fail(w, r, http.StatusBadRequest, ReasonStateMismatch, "state does not match")
+			return
+		}
+		if iss := q.Get("iss"); iss != "" || l.disc.IssParameterSupported {
+			if iss != l.cfg.Issuer {
+				l.fail(w, r, http.StatusBadRequest, ReasonIssuerMismatch, "authorization response from another issuer (RFC 9207)")
+				return
+			}
+		}
+		if e := q.Get("error"); e != "" {
+			l.fail(w, r, http.StatusUnauthorized, ReasonProviderError, "provider returned "+truncate(url.QueryEscape(e), 40))
+			return
+		}
+		tok, err := l.oauth.Exchange(l.clientCtx(r.Context()), q.Get("code"), oauth2.VerifierOption(f.Verifier))
+		if err != nil {
+			l.fail(w, r, http.StatusUnauthorized, ReasonExchange, "the provider refused the authorization code")
+			return
+		}
+		s, reason := l.newSession(r.Context(), tok, f.Nonce, start)
+		if reason != "" {
+			l.fail(w, r, http.StatusUnauthorized, reason, "the provider's ID token was rejected")
+			return
+		}
+		v, reason := l.sealSession(r.Context(), s)
+		switch reason {
+		case "":
+			l.setCookie(w, SessionCookie, v, int(l.cfg.SessionTTL.Seconds()))
+		case ReasonStoreError:
+			l.fail(w, r, http.StatusServiceUnavailable, reason, "session store unavailable")
+			return
+		default:
+			l.fail(w, r, http.StatusInternalServerError, reason, "session does not fit a cookie; request fewer claims or configure LoginConfig.Store")
+			return
+		}
+		p, _ := l.principal(s)
+		sk := l.cfg.Sink
+		if sk == nil {
+			sk = paved.DefaultSink()
+		}
+		paved.Emit(r.Context(), sk, paved.Event{Type: paved.EventAuthnSuccess, Component: component, Outcome: paved.OutcomeSuccess,
+			Subject: p.Subject, RequestID: httpx.RequestIDFrom(r.Context()), Duration: time.Since(t0),
+			Attrs: []slog.Attr{slog.String("flow", "browser"), slog.Bool("mfa", MFAPresent(p))}})
+		http.Redirect(w, r, f.Return, http.StatusSeeOther)
+	})
+}
+
+// newSession verifies the ID token of tok (nonce when want is non-empty)
+// and builds the session. reason is empty on success.
+func (l *Login) newSession(ctx context.Context, tok *oauth2.Token, nonce string, now time.Time) (*sessionState, string) {
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return nil, ReasonIDTokenInvalid
+	}
+	idt, err := l.verifier.Verify(l.clientCtx(ctx), raw)
+	if err != nil {
+		return nil, ReasonIDTokenInvalid
+	}
+	if nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
+		return nil, ReasonNonceMismatch
+	}
+	var extra struct {
+		AZP string `json:"azp"`
+	}
+	_ = idt.Claims(&extra)
+	if (len(idt.Audience) > 1 || extra.AZP != "") && extra.AZP != l.cfg.ClientID {
+		return nil, ReasonIDTokenInvalid
+	}
+	if idt.IssuedAt.After(now.Add(l.cfg.Skew)) {
+		return nil, ReasonIDTokenInvalid
+	}
+	exp := tok.Expiry
+	if exp.IsZero() {
+		exp = idt.Expiry
+	}
+	return &sessionState{IDToken: raw, Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: exp.Unix(), Created: now.Unix()}, ""
+}
+
+// sealSession seals s into a session cookie value, storing it server-side
+// first when a store is configured. Without a store, a session too large
+// for a cookie drops its access token, then fails. reason is empty on
+// success.
+func (l *Login) sealSession(ctx context.Context, s *sessionState) (value, reason string) {
+	if l.cfg.Store != nil {
+		if s.SID == "" {
+			s.SID = randomString(32)
+		}
+		ttl := time.Unix(s.Created, 0).Add(l.cfg.SessionTTL).Sub(l.cfg.Now())
+		if ttl <= 0 {
+			return "", ReasonNoSession
+		}
+		b, _ := json.Marshal(s)
+		if err := l.cfg.Store.Save(ctx, s.SID, []byte(l.codec.seal(storeAAD+s.SID, b)), ttl); err != nil {
+			return "", ReasonStoreError
+		}
+		ref, _ := json.Marshal(sessionState{SID: s.SID, Created: s.Created})
+		return l.codec.seal(SessionCookie, ref), ""
+	}
+	for range 2 {
+		b, _ := json.Marshal(s)
+		v := l.codec.seal(SessionCookie, b)
+		if len(SessionCookie)+1+len(v) <= MaxCookieSize {
+			return v, ""
+		}
+		s.Access = ""
+	}
+	return "", ReasonSessionTooBig
+}
+
+const storeAAD = "paved-session-store:"
+
+// openSession reads the session cookie (and the store, when used).
+func (l *Login) openSession(r *http.Request) (*sessionState, bool) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return nil, false
+	}
+	b, err := l.codec.open(SessionCookie, c.Value)
+	var s sessionState
+	if err != nil || json.Unmarshal(b, &s) != nil {
+		return nil, false
+	}
+	if s.SID == "" {
+		return &s, l.cfg.Store == nil
+	}
+	if l.cfg.Store == nil {
+		return nil, false
+	}
+	raw, err := l.cfg.Store.Load(r.Context(), s.SID)
+	if err != nil {
+		return nil, false
+	}
+	b, err = l.codec.open(storeAAD+s.SID, string(raw))
+	var full sessionState
+	if err != nil || json.Unmarshal(b, &full) != nil || full.SID != s.SID {
+		return nil, false
+	}
+	return &full, true
+}
+
+func (l *Login) principal(s *sessionState) (*paved.Principal, error) {
+	parts := strings.Split(s.IDToken, ".")
+	if len(parts) != 3 {
+		return nil, errCookie
+	}
+	payload, err := b64.DecodeString(parts[1])
+	if err != nil {
+		return nil, errCookie
+	}
+	claims, e := decodeClaims(payload)
+	if e != nil {
+		return nil, e
+	}
+	return l.iss.principal(claims), nil
+}
+
+// readSession opens the session cookie, renewing it with the refresh
+// token when the access token is about to expire.
+func (l *Login) readSession(w http.ResponseWriter, r *http.Request) (*Session, bool) {
+	if _, err := r.Cookie(SessionCookie); err != nil {
+		return nil, false
+	}
+	sp, ok := l.openSession(r)
+	if !ok {
+		l.setCookie(w, SessionCookie, "", -1)
+		return nil, false
+	}
+	s := *sp
+	now := l.cfg.Now()
+	if now.Unix() >= s.Created+int64(l.cfg.SessionTTL.Seconds()) {
+		l.setCookie(w, SessionCookie, "", -1)
+		return nil, false
+	}
+	if now.Add(30*time.Second).Unix() >= s.Expiry {
+		if s.Refresh == "" || !l.renew(r.Context(), &s, now) {
+			l.setCookie(w, SessionCookie, "", -1)
+			return nil, false
+		}
+		v, reason := l.sealSession(r.Context(), &s)
+		if reason != "" {
+			l.setCookie(w, SessionCookie, "", -1)
+			return nil, false
+		}
+		l.setCookie(w, SessionCookie, v, int(l.cfg.SessionTTL.Seconds()))
+	}
+	p, err := l.principal(&s)
+	if err != nil {
+		return nil, false
+	}
+	return &Session{Principal: p, AccessToken: s.Access, Expiry: time.Unix(s.Expiry, 0), IDToken: s.IDToken}, true
+}
+
+func (l *Login) renew(ctx context.Context, s *sessionState, now time.Time) bool {
+	src := l.oauth.TokenSource(l.clientCtx(ctx), &oauth2.Token{RefreshToken: s.Refresh, Expiry: now.Add(-time.Hour)})
+	tok, err := src.Token()
+	if err != nil {
+		return false
+	}
+	if raw, _ := tok.Extra("id_token").(string); raw != "" {
+		ns, reason := l.newSession(ctx, tok, "", now)
+		if reason != "" {
+			return false
+		}
+		ns.Created, ns.SID = s.Created, s.SID
+		*s = *ns
+		if s.Refresh == "" {
+			s.Refresh = tok.RefreshToken
+		}
+		return true
+	}
+	s.Access, s.Expiry = tok.AccessToken, tok.Expiry.Unix()
+	if tok.RefreshToken != "" {
+		s.Refresh = tok.RefreshToken
+	}
+	return true
+}
+
+// Middleware requires a browser session. Without one, a page navigation
+// is redirected to LoginPath (with return_to); API and XHR requests get
+// 401 and are never redirected. The principal is stored with
+// [paved.WithPrincipal] and the session with [SessionFrom].
+func (l *Login) Middleware() httpx.Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s, ok := l.readSession(w, r)
+			if !ok {
+				if isNavigation(r) {
+					http.Redirect(w, r, l.cfg.LoginPath+"?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+					return
+				}
+				w.Header().Set("Cache-Control", "no-store")
+				httpx.WriteProblem(w, r, &httpx.Problem{Status: http.StatusUnauthorized, Detail: "sign-in required", Extensions: map[string]any{"reason": ReasonNoSession}})
+				return
+			}
+			ctx := paved.WithPrincipal(r.Context(), s.Principal)
+			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, sessionKey{}, s)))
+		})
+	}
+}
+
+// isNavigation reports whether r is a top-level page load by a browser
+// (not fetch/XHR, not an API client).
+func isNavigation(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if r.Header.Get("X-Requested-With") != "" || r.Header.Get("Authorization") != "" {
+		return false
+	}
+	if m := r.Header.Get("Sec-Fetch-Mode"); m != "" {
+		return m == "navigate"
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// LogoutHandler ends the session (POST only, so a cross-site link cannot
+// log users out): it clears the cookie and, when the provider has an
+// end_session_endpoint, redirects there with id_token_hint (RP-initiated
+// logout); otherwise it redirects to "/".
+func (l *Login) LogoutHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			httpx.WriteProblem(w, r, &httpx.Problem{Status: http.StatusMethodNotAllowed, Detail: "log out with POST"})
+			return
+		}
+		var hint string
+		if s, ok := l.openSession(r); ok {
+			hint = s.IDToken
+			if s.SID != "" {
+				_ = l.cfg.Store.Delete(r.Context(), s.SID)
+			}
+		}
+		l.setCookie(w, SessionCookie, "", -1)
+		w.Header().Set("Cache-Control", "no-store")
+		target := "/"
+		if ep := l.disc.EndSessionEndpoint; ep != "" {
+			u, err := url.Parse(ep)
+			if err == nil {
+				v := u.Query()
+				v.Set("client_id", l.cfg.ClientID)
+				if hint != "" {
+					v.Set("id_token_hint", hint)
+				}
+				if l.cfg.PostLogoutRedirectURL != "" {
+					v.Set("post_logout_redirect_uri", l.cfg.PostLogoutRedirectURL)
+				}
+				u.RawQuery = v.Encode()
+				target = u.String()
+			}
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+	})
+}

@@ -1,0 +1,386 @@
+package auth_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pavedroad/paved"
+	"github.com/pavedroad/paved/auth"
+	"github.com/pavedroad/paved/auth/authtest"
+)
+
+const redirectURL = "https://app.example.test/callback"
+
+var key1, key2 = bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+
+func newLogin(t *testing.T, srv *authtest.Server, keys ...[]byte) *auth.Login {
+	t.Helper()
+	if len(keys) == 0 {
+		keys = [][]byte{key1}
+	}
+	l, err := auth.NewLogin(context.Background(), auth.LoginConfig{
+		Issuer: srv.Issuer(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURL: redirectURL,
+		CookieKeys: keys, HTTPClient: srv.Client(), Now: srv.Now, Logger: quiet, Posture: &paved.Posture{},
+		PostLogoutRedirectURL: "https://app.example.test/bye", Sink: paved.NopSink{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func appMux(l *auth.Login) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /login", l.LoginHandler())
+	mux.Handle("GET /callback", l.CallbackHandler())
+	mux.Handle("/logout", l.LogoutHandler())
+	mux.Handle("GET /app", l.Middleware()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := paved.PrincipalFrom(r.Context())
+		s, _ := auth.SessionFrom(r.Context())
+		_, _ = w.Write([]byte(p.Subject + " " + p.Issuer + " " + boolStr(s.AccessToken != "")))
+	})))
+	return mux
+}
+
+func boolStr(b bool) string {
+	if b {
+		return "with-token"
+	}
+	return "no-token"
+}
+
+func serve(h http.Handler, method, target string, cookies []*http.Cookie, hdr ...string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, target, nil)
+	for _, c := range cookies {
+		r.AddCookie(c)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func cookie(t *testing.T, w *httptest.ResponseRecorder, name string) *http.Cookie {
+	t.Helper()
+	for _, c := range w.Result().Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no %s cookie in %v", name, w.Header()["Set-Cookie"])
+	return nil
+}
+
+// authorize follows the provider's authorize redirect, returning the
+// callback URL.
+func authorize(t *testing.T, srv *authtest.Server, authURL string) string {
+	t.Helper()
+	c := srv.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("authorize status %d", resp.StatusCode)
+	}
+	return resp.Header.Get("Location")
+}
+
+// startLogin runs /login and returns the flow cookie and authorize URL.
+func startLogin(t *testing.T, mux http.Handler) (*http.Cookie, string) {
+	t.Helper()
+	w := serve(mux, "GET", "/login?return_to=/app", nil)
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("/login status %d", w.Code)
+	}
+	return cookie(t, w, auth.FlowCookie), w.Header().Get("Location")
+}
+
+func signIn(t *testing.T, srv *authtest.Server, mux http.Handler) *http.Cookie {
+	t.Helper()
+	flow, authURL := startLogin(t, mux)
+	cb := authorize(t, srv, authURL)
+	w := serve(mux, "GET", cb, []*http.Cookie{flow})
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/app" {
+		t.Fatalf("callback = %d %s %s", w.Code, w.Header().Get("Location"), w.Body)
+	}
+	return cookie(t, w, auth.SessionCookie)
+}
+
+func TestLoginFlow(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	l := newLogin(t, srv)
+	mux := appMux(l)
+
+	flow, authURL := startLogin(t, mux)
+	if !flow.Secure || !flow.HttpOnly || flow.SameSite != http.SameSiteLaxMode || flow.Path != "/" || flow.Domain != "" {
+		t.Fatalf("flow cookie attributes: %+v", flow)
+	}
+	u, _ := url.Parse(authURL)
+	q := u.Query()
+	if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("state") == "" || q.Get("nonce") == "" || q.Get("redirect_uri") != redirectURL {
+		t.Fatalf("authorize URL missing PKCE/state/nonce: %s", authURL)
+	}
+	cb := authorize(t, srv, authURL)
+	w := serve(mux, "GET", cb, []*http.Cookie{flow})
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/app" {
+		t.Fatalf("callback = %d %s", w.Code, w.Body)
+	}
+	sess := cookie(t, w, auth.SessionCookie)
+	if !sess.Secure || !sess.HttpOnly || sess.SameSite != http.SameSiteLaxMode || sess.Path != "/" || len(sess.Name)+len(sess.Value) > auth.MaxCookieSize {
+		t.Fatalf("session cookie: %+v (len %d)", sess, len(sess.Value))
+	}
+	if strings.Contains(sess.Value, "eyJ") {
+		t.Fatal("session cookie is not encrypted")
+	}
+	w = serve(mux, "GET", "/app", []*http.Cookie{sess})
+	if w.Code != 200 || w.Body.String() != "alice "+srv.Issuer()+" with-token" {
+		t.Fatalf("/app = %d %q", w.Code, w.Body)
+	}
+	// Replaying the callback: the flow cookie is gone and the code used.
+	w = serve(mux, "GET", cb, []*http.Cookie{flow})
+	if w.Code != http.StatusUnauthorized || problemReason(t, w) != auth.ReasonExchange {
+		t.Fatalf("code replay = %d %s", w.Code, w.Body)
+	}
+}
+
+func problemReason(t *testing.T, w *httptest.ResponseRecorder) string {
+	t.Helper()
+	var body map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatalf("body %q: %v", w.Body, err)
+	}
+	s, _ := body["reason"].(string)
+	return s
+}
+
+func TestCallbackRejects(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	mux := appMux(newLogin(t, srv))
+	tests := []struct {
+		name   string
+		mod    func(authURL, cb string) (string, string) // returns new authURL-derived callback
+		cookie bool
+		status int
+		reason string
+	}{
+		{"no flow cookie", nil, false, 400, auth.ReasonStateMismatch},
+		{"wrong state", func(a, cb string) (string, string) { return a, setParam(cb, "state", "forged") }, true, 400, auth.ReasonStateMismatch},
+		{"wrong iss (mix-up)", func(a, cb string) (string, string) { return a, setParam(cb, "iss", "https://evil.example") }, true, 400, auth.ReasonIssuerMismatch},
+		{"missing iss", func(a, cb string) (string, string) { return a, setParam(cb, "iss", "") }, true, 400, auth.ReasonIssuerMismatch},
+		{"provider error", func(a, cb string) (string, string) {
+			return a, setParam(setParam(cb, "error", "access_denied"), "code", "")
+		}, true, 401, auth.ReasonProviderError},
+		{"forged code", func(a, cb string) (string, string) { return a, setParam(cb, "code", "forged") }, true, 401, auth.ReasonExchange},
+		{"nonce swapped", func(a, cb string) (string, string) { return setParam(a, "nonce", "other"), "" }, true, 401, auth.ReasonNonceMismatch},
+		{"PKCE challenge swapped", func(a, cb string) (string, string) {
+			return setParam(a, "code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), ""
+		}, true, 401, auth.ReasonExchange},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			flow, authURL := startLogin(t, mux)
+			cb := ""
+			if tt.mod != nil {
+				authURL2, cb2 := tt.mod(authURL, "")
+				cb = authorize(t, srv, authURL2)
+				if authURL2 == authURL {
+					_, cb = tt.mod(authURL, cb)
+				} else if cb2 != "" {
+					cb = cb2
+				}
+			} else {
+				cb = authorize(t, srv, authURL)
+			}
+			var cookies []*http.Cookie
+			if tt.cookie {
+				cookies = []*http.Cookie{flow}
+			}
+			w := serve(mux, "GET", cb, cookies)
+			if w.Code != tt.status || problemReason(t, w) != tt.reason {
+				t.Fatalf("callback = %d %s, want %d %s", w.Code, w.Body, tt.status, tt.reason)
+			}
+			for _, c := range w.Result().Cookies() {
+				if c.Name == auth.SessionCookie && c.MaxAge >= 0 {
+					t.Fatal("session cookie set on a failed callback")
+				}
+			}
+		})
+	}
+}
+
+func setParam(raw, k, v string) string {
+	u, _ := url.Parse(raw)
+	q := u.Query()
+	if v == "" {
+		q.Del(k)
+	} else {
+		q.Set(k, v)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func TestSessionMiddleware(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	l := newLogin(t, srv)
+	mux := appMux(l)
+	tests := []struct {
+		name     string
+		hdr      []string
+		status   int
+		location string
+	}{
+		{"navigation", []string{"Sec-Fetch-Mode", "navigate", "Accept", "text/html"}, 303, "/login?return_to=%2Fapp"},
+		{"old browser navigation", []string{"Accept", "text/html,application/xhtml+xml"}, 303, "/login?return_to=%2Fapp"},
+		{"fetch", []string{"Sec-Fetch-Mode", "cors", "Accept", "text/html"}, 401, ""},
+		{"XHR", []string{"X-Requested-With", "XMLHttpRequest", "Accept", "text/html"}, 401, ""},
+		{"API", []string{"Accept", "application/json"}, 401, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := serve(mux, "GET", "/app", nil, tt.hdr...)
+			if w.Code != tt.status || w.Header().Get("Location") != tt.location {
+				t.Fatalf("= %d %q, want %d %q", w.Code, w.Header().Get("Location"), tt.status, tt.location)
+			}
+			if tt.status == 401 && problemReason(t, w) != auth.ReasonNoSession {
+				t.Fatalf("body %s", w.Body)
+			}
+		})
+	}
+	// A forged or foreign-key cookie is no session.
+	w := serve(mux, "GET", "/app", []*http.Cookie{{Name: auth.SessionCookie, Value: "AAAA"}}, "Accept", "application/json")
+	if w.Code != 401 {
+		t.Fatalf("forged cookie = %d", w.Code)
+	}
+}
+
+func TestSessionRefreshAndExpiry(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	mux := appMux(newLogin(t, srv))
+	sess := signIn(t, srv, mux)
+	srv.Advance(authtest.DefaultTokenTTL + time.Minute) // access token expired
+	w := serve(mux, "GET", "/app", []*http.Cookie{sess})
+	if w.Code != 200 {
+		t.Fatalf("after access expiry = %d %s", w.Code, w.Body)
+	}
+	renewed := cookie(t, w, auth.SessionCookie)
+	if renewed.Value == sess.Value {
+		t.Fatal("session not renewed")
+	}
+	// The old cookie's refresh token was rotated away: it cannot renew.
+	if w := serve(mux, "GET", "/app", []*http.Cookie{sess}, "Accept", "application/json"); w.Code != 401 {
+		t.Fatalf("reused refresh token = %d", w.Code)
+	}
+	if w := serve(mux, "GET", "/app", []*http.Cookie{renewed}); w.Code != 200 {
+		t.Fatalf("renewed session = %d", w.Code)
+	}
+	srv.Advance(auth.DefaultSessionTTL)
+	if w := serve(mux, "GET", "/app", []*http.Cookie{renewed}, "Accept", "application/json"); w.Code != 401 {
+		t.Fatalf("session past its lifetime = %d", w.Code)
+	}
+}
+
+func TestCookieKeyRotation(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	sess := signIn(t, srv, appMux(newLogin(t, srv, key1)))
+	if w := serve(appMux(newLogin(t, srv, key2, key1)), "GET", "/app", []*http.Cookie{sess}); w.Code != 200 {
+		t.Fatalf("old key still listed = %d", w.Code)
+	}
+	if w := serve(appMux(newLogin(t, srv, key2)), "GET", "/app", []*http.Cookie{sess}, "Accept", "application/json"); w.Code != 401 {
+		t.Fatalf("old key dropped = %d", w.Code)
+	}
+	// The session cookie cannot be replayed as the flow cookie.
+	mux := appMux(newLogin(t, srv))
+	_, authURL := startLogin(t, mux)
+	cb := authorize(t, srv, authURL)
+	w := serve(mux, "GET", cb, []*http.Cookie{{Name: auth.FlowCookie, Value: sess.Value}})
+	if problemReason(t, w) != auth.ReasonStateMismatch {
+		t.Fatalf("swapped cookie = %d %s", w.Code, w.Body)
+	}
+}
+
+func TestLogout(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	mux := appMux(newLogin(t, srv))
+	sess := signIn(t, srv, mux)
+	if w := serve(mux, "GET", "/logout", []*http.Cookie{sess}); w.Code != 405 {
+		t.Fatalf("GET /logout = %d", w.Code)
+	}
+	w := serve(mux, "POST", "/logout", []*http.Cookie{sess})
+	if w.Code != 303 {
+		t.Fatalf("POST /logout = %d", w.Code)
+	}
+	if c := cookie(t, w, auth.SessionCookie); c.MaxAge >= 0 {
+		t.Fatalf("session cookie not cleared: %+v", c)
+	}
+	loc, _ := url.Parse(w.Header().Get("Location"))
+	q := loc.Query()
+	if !strings.HasPrefix(loc.String(), srv.Issuer()+"/end_session") || q.Get("id_token_hint") == "" || q.Get("client_id") != srv.ClientID() || q.Get("post_logout_redirect_uri") != "https://app.example.test/bye" {
+		t.Fatalf("logout redirect = %s", loc)
+	}
+	c := srv.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Get(loc.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "https://app.example.test/bye" || srv.Logouts() != 1 {
+		t.Fatalf("end_session = %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+func TestLoginConfigValidation(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	base := auth.LoginConfig{Issuer: srv.Issuer(), ClientID: "c", RedirectURL: redirectURL, CookieKeys: [][]byte{key1}, HTTPClient: srv.Client(), Posture: &paved.Posture{}, Logger: quiet}
+	tests := []struct {
+		name string
+		mod  func(*auth.LoginConfig)
+		want string
+	}{
+		{"no keys", func(c *auth.LoginConfig) { c.CookieKeys = nil }, "CookieKeys is empty"},
+		{"short key", func(c *auth.LoginConfig) { c.CookieKeys = [][]byte{[]byte("short")} }, "want 32"},
+		{"relative redirect", func(c *auth.LoginConfig) { c.RedirectURL = "/callback" }, "absolute"},
+		{"no client", func(c *auth.LoginConfig) { c.ClientID = "" }, "ClientID"},
+		{"http issuer", func(c *auth.LoginConfig) { c.Issuer = "http://127.0.0.1:1" }, "AllowHTTPIssuer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base
+			tt.mod(&c)
+			if _, err := auth.NewLogin(context.Background(), c); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("NewLogin = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSessionTooLarge(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	srv.SetUser("alice", map[string]any{"bio": strings.Repeat("x", 5000)})
+	mux := appMux(newLogin(t, srv))
+	flow, authURL := startLogin(t, mux)
+	w := serve(mux, "GET", authorize(t, srv, authURL), []*http.Cookie{flow})
+	if w.Code != 500 || problemReason(t, w) != auth.ReasonSessionTooBig {
+		t.Fatalf("oversized session = %d %s", w.Code, w.Body)
+	}
+	// With a store, the same session works.
+	store := &memStore{m: map[string][]byte{}}
+	mux = appMux(loginWithStore(t, srv, store))
+	sess := signIn(t, srv, mux)
+	if w := serve(mux, "GET", "/app", []*http.Cookie{sess}); w.Code != 200 {
+		t.Fatalf("large session in store = %d", w.Code)
+	}
+}

@@ -1,0 +1,331 @@
+package auth_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pavedroad/paved"
+	"github.com/pavedroad/paved/auth"
+	"github.com/pavedroad/paved/auth/authtest"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// newVerifier returns a verifier trusting srv, with the provider's clock.
+func newVerifier(t testing.TB, srv *authtest.Server, mod ...func(*auth.Config)) *auth.Verifier {
+	t.Helper()
+	cfg := auth.Config{
+		Issuers:    []auth.Issuer{{URL: srv.Issuer()}},
+		Audiences:  []string{srv.Audience()},
+		HTTPClient: srv.Client(),
+		Now:        srv.Now,
+		Logger:     quiet,
+		Posture:    &paved.Posture{},
+		Sink:       paved.NopSink{},
+	}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	v, err := auth.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("auth.New: %v", err)
+	}
+	return v
+}
+
+func enc(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func segs(tok string) []string { return strings.Split(tok, ".") }
+
+func mustMint(t testing.TB, srv *authtest.Server, tok authtest.Token) string {
+	t.Helper()
+	s, err := srv.MintToken(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func rsaPublicPEM(t testing.TB, srv *authtest.Server) []byte {
+	der, err := x509.MarshalPKIXPublicKey(srv.PublicKey("RS256").(*rsa.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+func attackerJWK(t testing.TB) map[string]any {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]any{"kty": "EC", "crv": "P-256",
+		"x": base64.RawURLEncoding.EncodeToString(k.X.FillBytes(make([]byte, 32))),
+		"y": base64.RawURLEncoding.EncodeToString(k.Y.FillBytes(make([]byte, 32)))}
+}
+
+func TestVerifyAccepts(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	v := newVerifier(t, srv, func(c *auth.Config) {
+		c.Issuers[0].Claims = auth.ClaimMapping{Roles: []string{"realm_access.roles"}, Groups: []string{"groups"}}
+	})
+	now := srv.Now()
+	tests := []struct {
+		name string
+		tok  authtest.Token
+	}{
+		{"ES256", authtest.Token{}},
+		{"RS256", authtest.Token{Alg: "RS256"}},
+		{"typ application/at+jwt", authtest.Token{Header: map[string]any{"typ": "application/at+jwt"}}},
+		{"aud array with ours", authtest.Token{Claims: map[string]any{"aud": []string{"x", srv.Audience()}}}},
+		{"azp equal to audience", authtest.Token{Claims: map[string]any{"azp": srv.Audience()}}},
+		{"expired within skew", authtest.Token{Claims: map[string]any{"exp": now.Add(-30 * time.Second).Unix(), "iat": now.Add(-time.Hour).Unix()}}},
+		{"nbf within skew", authtest.Token{Claims: map[string]any{"nbf": now.Add(30 * time.Second).Unix()}}},
+		{"mapped claims", authtest.Token{Claims: map[string]any{
+			"scope": "orders:read orders:write", "realm_access": map[string]any{"roles": []string{"admin"}},
+			"groups": []string{"ops"}, "amr": []string{"pwd", "otp"}, "acr": "silver"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := v.Verify(context.Background(), mustMint(t, srv, tt.tok))
+			if err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+			if p.Subject != authtest.DefaultSubject || p.Issuer != srv.Issuer() {
+				t.Fatalf("principal = %+v", p)
+			}
+		})
+	}
+	p, err := v.Verify(context.Background(), mustMint(t, srv, tests[len(tests)-1].tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.HasScope("orders:write") || !p.HasRole("admin") || !p.InGroup("ops") || !auth.MFAPresent(p) || p.ACR != "silver" {
+		t.Fatalf("claim mapping: %+v", p)
+	}
+}
+
+// TestVerifyRejects is the issue's bad-input list: each token is rejected
+// with its sentinel and reason.
+func TestVerifyRejects(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	v := newVerifier(t, srv)
+	now := srv.Now()
+	good := srv.Mint(nil)
+	g := segs(good)
+	esKID, _ := srv.KeyIDs()
+	n := elliptic.P256().Params().N
+	tampered := g[0] + "." + enc(map[string]any{"iss": srv.Issuer(), "sub": "mallory", "aud": srv.Audience(), "exp": now.Add(time.Hour).Unix()}) + "." + g[2]
+	tests := []struct {
+		name   string
+		tok    string
+		want   error
+		reason string
+	}{
+		{"alg none", mustMint(t, srv, authtest.Token{Alg: "none"}), auth.ErrHeader, auth.ReasonAlgNotAllowed},
+		{"HS256 with RSA public key", mustMint(t, srv, authtest.Token{Alg: "HS256", HMACKey: rsaPublicPEM(t, srv)}), auth.ErrHeader, auth.ReasonAlgNotAllowed},
+		{"unknown kid", mustMint(t, srv, authtest.Token{Header: map[string]any{"kid": "not-a-key"}}), auth.ErrKey, auth.ReasonUnknownKID},
+		{"kid with path", mustMint(t, srv, authtest.Token{Header: map[string]any{"kid": "../../../../etc/passwd"}}), auth.ErrHeader, auth.ReasonInvalidKID},
+		{"kid with SQL", mustMint(t, srv, authtest.Token{Header: map[string]any{"kid": "1' OR '1'='1"}}), auth.ErrHeader, auth.ReasonInvalidKID},
+		{"jku header", mustMint(t, srv, authtest.Token{Header: map[string]any{"jku": "https://attacker.example/jwks"}}), auth.ErrHeader, auth.ReasonForbiddenHeader},
+		{"x5u header", mustMint(t, srv, authtest.Token{Header: map[string]any{"x5u": "https://attacker.example/cert"}}), auth.ErrHeader, auth.ReasonForbiddenHeader},
+		{"embedded jwk", mustMint(t, srv, authtest.Token{Header: map[string]any{"jwk": attackerJWK(t), "kid": nil}}), auth.ErrHeader, auth.ReasonForbiddenHeader},
+		{"x5c header", mustMint(t, srv, authtest.Token{Header: map[string]any{"x5c": []string{"MIIB"}}}), auth.ErrHeader, auth.ReasonForbiddenHeader},
+		{"expired", srv.Mint(map[string]any{"exp": now.Add(-2 * time.Minute).Unix(), "iat": now.Add(-time.Hour).Unix()}), auth.ErrExpired, auth.ReasonExpired},
+		{"not yet valid", srv.Mint(map[string]any{"nbf": now.Add(2 * time.Minute).Unix()}), auth.ErrExpired, auth.ReasonNotYetValid},
+		{"issued in the future", srv.Mint(map[string]any{"iat": now.Add(2 * time.Minute).Unix()}), auth.ErrExpired, auth.ReasonIssuedInFuture},
+		{"missing exp", srv.Mint(map[string]any{"exp": nil}), auth.ErrClaims, auth.ReasonMissingClaim},
+		{"missing sub", srv.Mint(map[string]any{"sub": nil}), auth.ErrClaims, auth.ReasonMissingClaim},
+		{"wrong iss", srv.Mint(map[string]any{"iss": "https://evil.example"}), auth.ErrClaims, auth.ReasonUnknownIssuer},
+		{"missing iss", srv.Mint(map[string]any{"iss": nil}), auth.ErrClaims, auth.ReasonMissingClaim},
+		{"missing aud", srv.Mint(map[string]any{"aud": nil}), auth.ErrClaims, auth.ReasonMissingAudience},
+		{"wrong aud", srv.Mint(map[string]any{"aud": "other-api"}), auth.ErrClaims, auth.ReasonWrongAudience},
+		{"aud array without ours", srv.Mint(map[string]any{"aud": []string{"a", "b"}}), auth.ErrClaims, auth.ReasonWrongAudience},
+		{"ID token as access token", srv.MintIDToken(nil), auth.ErrClaims, auth.ReasonIDToken},
+		{"typ JWT", mustMint(t, srv, authtest.Token{Header: map[string]any{"typ": "JWT"}}), auth.ErrClaims, auth.ReasonWrongTyp},
+		{"no typ", mustMint(t, srv, authtest.Token{Header: map[string]any{"typ": nil}}), auth.ErrClaims, auth.ReasonWrongTyp},
+		{"wrong azp", srv.Mint(map[string]any{"azp": "evil-client"}), auth.ErrClaims, auth.ReasonWrongAZP},
+		{"unknown crit", mustMint(t, srv, authtest.Token{Header: map[string]any{"crit": []string{"urn:x:unknown"}, "urn:x:unknown": true}}), auth.ErrHeader, auth.ReasonUnsupportedCrit},
+		{"empty signature", g[0] + "." + g[1] + ".", auth.ErrSignature, auth.ReasonBadSignature},
+		{"zeroed signature", g[0] + "." + g[1] + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 64)), auth.ErrSignature, auth.ReasonBadSignature},
+		{"ECDSA r=s=0", authtest.WithECDSASignature(good, big.NewInt(0), big.NewInt(0)), auth.ErrSignature, auth.ReasonBadSignature},
+		{"ECDSA r=0 s=N", authtest.WithECDSASignature(good, big.NewInt(0), n), auth.ErrSignature, auth.ReasonBadSignature},
+		{"ECDSA r=N s=N", authtest.WithECDSASignature(good, n, n), auth.ErrSignature, auth.ReasonBadSignature},
+		{"tampered payload", tampered, auth.ErrSignature, auth.ReasonBadSignature},
+		{"ES256 header on RSA signature", mustMint(t, srv, authtest.Token{Alg: "RS256", Header: map[string]any{"alg": "ES256", "kid": esKID}}), auth.ErrSignature, auth.ReasonBadSignature},
+		{"over the size cap", g[0] + "." + strings.Repeat("A", 9000) + "." + g[2], auth.ErrMalformed, auth.ReasonTooLarge},
+		{"10,000 dots", strings.Repeat(".", 10000), auth.ErrMalformed, auth.ReasonTooLarge},
+		{"1,000 dots", strings.Repeat(".", 1000), auth.ErrMalformed, auth.ReasonMalformed},
+		{"two segments", g[0] + "." + g[1], auth.ErrMalformed, auth.ReasonMalformed},
+		{"four segments", good + ".x", auth.ErrMalformed, auth.ReasonMalformed},
+		{"empty payload", g[0] + ".." + g[2], auth.ErrMalformed, auth.ReasonMalformed},
+		{"truncated header", g[0][:len(g[0])-1] + "." + g[1] + "." + g[2], auth.ErrMalformed, auth.ReasonBadBase64},
+		{"bad base64 chars", "e30!.e30.AAAA", auth.ErrMalformed, auth.ReasonBadBase64},
+		{"base64 padding", g[0] + "=." + g[1] + "." + g[2], auth.ErrMalformed, auth.ReasonBadBase64},
+		{"whitespace", g[0] + ".\n" + g[1] + "." + g[2], auth.ErrMalformed, auth.ReasonBadBase64},
+		{"header not JSON", base64.RawURLEncoding.EncodeToString([]byte("nope")) + "." + g[1] + "." + g[2], auth.ErrMalformed, auth.ReasonBadJSON},
+		{"non-JSON payload", g[0] + "." + base64.RawURLEncoding.EncodeToString([]byte("hello")) + "." + g[2], auth.ErrMalformed, auth.ReasonBadJSON},
+		{"JSON array payload", g[0] + "." + base64.RawURLEncoding.EncodeToString([]byte("[1]")) + "." + g[2], auth.ErrMalformed, auth.ReasonBadJSON},
+		{"nested JWT payload", g[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(good)) + "." + g[2], auth.ErrMalformed, auth.ReasonNestedJWT},
+		{"nested JWT cty", mustMint(t, srv, authtest.Token{Header: map[string]any{"cty": "JWT"}}), auth.ErrMalformed, auth.ReasonNestedJWT},
+		{"empty", "", auth.ErrNoToken, auth.ReasonNoToken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := v.Verify(context.Background(), tt.tok)
+			if p != nil || err == nil {
+				t.Fatalf("Verify accepted the token: %+v", p)
+			}
+			var e *auth.Error
+			if !errors.Is(err, tt.want) || !errors.As(err, &e) || e.Reason != tt.reason {
+				t.Fatalf("Verify error = %v, want %v with reason %q", err, tt.want, tt.reason)
+			}
+			if tt.tok != "" && len(tt.tok) > 20 && strings.Contains(err.Error(), tt.tok[len(tt.tok)-20:]) {
+				t.Fatalf("error echoes the token: %v", err)
+			}
+		})
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	base := func() auth.Config {
+		return auth.Config{Issuers: []auth.Issuer{{URL: srv.Issuer()}}, Audiences: []string{"api"}, HTTPClient: srv.Client(), Posture: &paved.Posture{}, Logger: quiet}
+	}
+	tests := []struct {
+		name    string
+		mod     func(*auth.Config)
+		wantErr string
+		is      error
+	}{
+		{"no issuers", func(c *auth.Config) { c.Issuers = nil }, "Issuers is empty", nil},
+		{"no audience", func(c *auth.Config) { c.Audiences = nil }, "has no audience", nil},
+		{"HMAC alg", func(c *auth.Config) { c.Algorithms = []string{"HS256"} }, `"HS256" is not allowed`, nil},
+		{"none alg", func(c *auth.Config) { c.Issuers[0].Algorithms = []string{"none"} }, `"none" is not allowed`, nil},
+		{"skew too large", func(c *auth.Config) { c.Skew = time.Hour }, "Skew", nil},
+		{"http issuer", func(c *auth.Config) { c.Issuers[0].URL = "http://127.0.0.1:1" }, "AllowHTTPIssuer", nil},
+		{"opt-out without reason", func(c *auth.Config) { c.Issuers[0].OptOuts = []paved.OptOut{auth.AllowUntypedTokens(" ")} }, "reason", paved.ErrNoReason},
+		{"foreign opt-out", func(c *auth.Config) { c.Issuers[0].OptOuts = []paved.OptOut{paved.NewOptOut("httpx", "x", "y")} }, "does not apply", nil},
+		{"duplicate issuer", func(c *auth.Config) { c.Issuers = append(c.Issuers, c.Issuers[0]) }, "listed twice", nil},
+		{"discovery fails", func(c *auth.Config) { c.Issuers[0].URL = srv.Issuer() + "/nope" }, "discovery", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base()
+			tt.mod(&c)
+			_, err := auth.New(context.Background(), c)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("New error = %v, want it to mention %q", err, tt.wantErr)
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Fatalf("New error = %v, want errors.Is %v", err, tt.is)
+			}
+		})
+	}
+}
+
+func TestUntypedOptOut(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	posture := &paved.Posture{}
+	v := newVerifier(t, srv, func(c *auth.Config) {
+		c.Posture = posture
+		c.Issuers[0].OptOuts = []paved.OptOut{auth.AllowUntypedTokens("provider does not set typ")}
+	})
+	for _, typ := range []any{nil, "JWT", "at+jwt"} {
+		if _, err := v.Verify(context.Background(), mustMint(t, srv, authtest.Token{Header: map[string]any{"typ": typ}})); err != nil {
+			t.Fatalf("typ %v: %v", typ, err)
+		}
+	}
+	if _, err := v.Verify(context.Background(), srv.MintIDToken(map[string]any{"aud": srv.Audience()})); reason(err) != auth.ReasonIDToken {
+		t.Fatalf("ID token with opt-out: %v", err)
+	}
+	if _, err := v.Verify(context.Background(), mustMint(t, srv, authtest.Token{Header: map[string]any{"typ": "secevent+jwt"}})); reason(err) != auth.ReasonWrongTyp {
+		t.Fatalf("other typ with opt-out: %v", err)
+	}
+	r := posture.Report()
+	if len(r.OptOuts) != 1 || r.OptOuts[0].Name != auth.OptOutUntypedTokens || r.OptOuts[0].Reason != "provider does not set typ" {
+		t.Fatalf("posture opt-outs = %+v", r.OptOuts)
+	}
+	for _, c := range r.Controls {
+		if c.Name == "access-token-typ" && c.Enabled {
+			t.Fatalf("typ control still enabled: %+v", c)
+		}
+	}
+}
+
+func reason(err error) string {
+	var e *auth.Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return fmt.Sprint(err)
+}
+
+func TestMultipleIssuersAndAudiences(t *testing.T) {
+	a := authtest.NewServer(t, authtest.Config{Audience: "api-a"})
+	b := authtest.NewServer(t, authtest.Config{Audience: "api-b", Algorithm: "RS256"})
+	pool := x509.NewCertPool()
+	pool.AddCert(a.Certificate())
+	pool.AddCert(b.Certificate())
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	v, err := auth.New(context.Background(), auth.Config{
+		Issuers: []auth.Issuer{
+			{URL: a.Issuer(), Audiences: []string{"api-a", "api-shared"}},
+			{URL: b.Issuer(), Audiences: []string{"api-b"}, AuthorizedParties: []string{"frontend"}},
+		},
+		HTTPClient: client, Logger: quiet, Posture: &paved.Posture{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		tok    string
+		reason string
+		iss    string
+	}{
+		{"issuer a", a.Mint(nil), "", a.Issuer()},
+		{"issuer a second audience", a.Mint(map[string]any{"aud": "api-shared"}), "", a.Issuer()},
+		{"issuer b", b.Mint(map[string]any{"azp": "frontend"}), "", b.Issuer()},
+		{"b's audience from a", a.Mint(map[string]any{"aud": "api-b"}), auth.ReasonWrongAudience, ""},
+		{"b azp not listed", b.Mint(map[string]any{"azp": "api-b"}), auth.ReasonWrongAZP, ""},
+		{"a's claims signed by b", b.Mint(map[string]any{"iss": a.Issuer(), "aud": "api-a"}), auth.ReasonUnknownKID, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := v.Verify(context.Background(), tt.tok)
+			if tt.reason != "" {
+				if reason(err) != tt.reason {
+					t.Fatalf("Verify = %v, want reason %s", err, tt.reason)
+				}
+				return
+			}
+			if err != nil || p.Issuer != tt.iss {
+				t.Fatalf("Verify = %+v, %v; want issuer %s", p, err, tt.iss)
+			}
+		})
+	}
+	if got := v.Issuers(); len(got) != 2 || got[0] != a.Issuer() {
+		t.Fatalf("Issuers() = %v", got)
+	}
+}

@@ -8,6 +8,7 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -103,4 +104,21 @@ func RequireOIDC(t testing.TB) OIDC {
 		UserpassMount: v["PAVED_OIDC_USERPASS_MOUNT"], TokenRole: v["PAVED_OIDC_TOKEN_ROLE"],
 		TokenIssuer: v["PAVED_OIDC_TOKEN_ISSUER"], TokenAudience: v["PAVED_OIDC_TOKEN_AUDIENCE"],
 	}
+}
+
+// RequireTool returns the path of the first of the named programs found in
+// PATH. In the integration run a missing program fails t (the harness
+// installs it); in a unit-only run t is skipped.
+func RequireTool(t testing.TB, names ...string) string {
+	t.Helper()
+	if !Integration() {
+		t.Skipf("unit run: needs the integration run (%s=1) and one of %v", EnvIntegration, names)
+	}
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	t.Fatalf("integration run (%s=1) but none of %v is installed: scripts/services.sh install adds it", EnvIntegration, names)
+	return ""
 }

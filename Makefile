@@ -10,8 +10,10 @@ test:
 quickstart:
 	go run ./examples/quickstart
 
-# Unit tests only (no services), fast.
+# Unit tests only (no services), fast. The real-services tests skip themselves
+# (go test -v shows why); make test runs them.
 unit:
+	@echo "unit tests only: real-services tests are skipped (make test runs them with PAVED_INTEGRATION=1)"
 	go test -race ./...
 
 services-start:

@@ -214,17 +214,21 @@ write_env() {
 	mv "$tmp" "$STATE/env"
 }
 
+# ours PID WORD: whether PID is still a process whose command line has WORD,
+# so that a stale pid file never kills a process that reused the number.
+ours() { [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -- "$2"; }
+
 stop_services() {
 	[ -d "$STATE" ] || return 0
 	local pid
 	if [ -f "$STATE/vault.pid" ]; then
 		pid=$(cat "$STATE/vault.pid")
-		if kill "$pid" 2>/dev/null; then
+		if ours "$pid" "vault-$VAULT_VERSION" && kill "$pid" 2>/dev/null; then
 			for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 			kill -9 "$pid" 2>/dev/null || true
 		fi
 	fi
-	if [ -f "$STATE/redis.pid" ]; then
+	if [ -f "$STATE/redis.pid" ] && ours "$(cat "$STATE/redis.pid")" redis-server; then
 		pid=$(cat "$STATE/redis.pid")
 		kill "$pid" 2>/dev/null || true
 		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -233,12 +237,12 @@ stop_services() {
 	if [ -f "$STATE/pg/data/postmaster.pid" ]; then
 		pg_run "$(pg_bindir)/pg_ctl" -D "$STATE/pg/data" -m immediate -w stop >/dev/null 2>&1 || {
 			pid=$(head -n 1 "$STATE/pg/data/postmaster.pid")
-			kill -9 "$pid" 2>/dev/null || true
+			ours "$pid" postgres && kill -9 "$pid" 2>/dev/null || true
 		}
 	fi
 	if [ -f "$STATE/watchdog.pid" ]; then
 		pid=$(cat "$STATE/watchdog.pid")
-		[ "$pid" != "$$" ] && kill "$pid" 2>/dev/null || true
+		[ "$pid" != "$$" ] && ours "$pid" watchdog && kill "$pid" 2>/dev/null || true
 	fi
 	rm -rf "$STATE"
 	log "stopped"

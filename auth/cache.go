@@ -46,6 +46,9 @@ func (c *tokenCache) get(raw string, now time.Time) (*paved.Principal, bool) {
 }
 
 func (c *tokenCache) put(raw string, p *paved.Principal, until, now time.Time) {
+	if !until.After(now) {
+		return // never served: do not take a slot
+	}
 	k := tokenKey(raw)
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -110,9 +110,9 @@ type Config struct {
 	// MaxTokenSize is the largest token accepted, checked before any
 	// parsing; default 8 KiB.
 	MaxTokenSize int
-	// KeyTTL is how long a fetched key set is trusted, default 5 min. When
-	// it runs out the keys are fetched again; if that fails, tokens are
-	// denied with reason "jwks_unavailable".
+	// KeyTTL is how long a fetched key set is trusted, default 5 min, at
+	// least RefreshCooldown. When it runs out the keys are fetched again;
+	// if that fails, tokens are denied with reason "jwks_unavailable".
 	KeyTTL time.Duration
 	// RefreshCooldown is the minimum time between two key-set fetches for
 	// one issuer, default 30 s: a flood of unknown kids costs at most one
@@ -122,7 +122,8 @@ type Config struct {
 	// negative disables it.
 	CacheSize int
 	// HTTPClient fetches discovery documents and keys; default a client
-	// with a 10 s timeout.
+	// with a 10 s timeout. Redirects to plain http are never followed
+	// (unless the issuer has [AllowHTTPIssuer]).
 	HTTPClient *http.Client
 	// Now is the clock, default time.Now.
 	Now func() time.Time
@@ -164,6 +165,11 @@ func (c *Config) withDefaults() (Config, error) {
 	if cfg.RefreshCooldown < 0 {
 		return cfg, fmt.Errorf("auth: Config.RefreshCooldown %v is negative", cfg.RefreshCooldown)
 	}
+	if cfg.KeyTTL < cfg.RefreshCooldown {
+		// Keys would go stale while the cooldown still forbids a fetch,
+		// denying every token in between.
+		return cfg, fmt.Errorf("auth: Config.KeyTTL %v is shorter than Config.RefreshCooldown %v: want KeyTTL >= RefreshCooldown", cfg.KeyTTL, cfg.RefreshCooldown)
+	}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = DefaultCacheSize
 	}
@@ -173,16 +179,7 @@ func (c *Config) withDefaults() (Config, error) {
 	if err := checkAlgs("Config.Algorithms", cfg.Algorithms); err != nil {
 		return cfg, err
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	cfg.Posture = paved.PostureOrDefault(cfg.Posture)
+	cfg.HTTPClient, cfg.Now, cfg.Logger, cfg.Posture = runtimeDefaults(cfg.HTTPClient, cfg.Now, cfg.Logger, cfg.Posture)
 	seen := map[string]bool{}
 	cfg.Issuers = slices.Clone(cfg.Issuers)
 	for i := range cfg.Issuers {
@@ -200,6 +197,9 @@ func (c *Config) withDefaults() (Config, error) {
 		if len(is.Audiences) == 0 || slices.Contains(is.Audiences, "") {
 			return cfg, fmt.Errorf("auth: issuer %q has no audience: set Config.Audiences or Issuers[%d].Audiences to this API's identifier", is.URL, i)
 		}
+		if slices.Contains(is.AuthorizedParties, "") {
+			return cfg, fmt.Errorf("auth: Config.Issuers[%d].AuthorizedParties holds an empty client ID: list only real client IDs", i)
+		}
 		if len(is.Algorithms) == 0 {
 			is.Algorithms = cfg.Algorithms
 		} else {
@@ -212,6 +212,48 @@ func (c *Config) withDefaults() (Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// runtimeDefaults fills the fields [Config] and [LoginConfig] share: a
+// client with a 10 s timeout, time.Now, slog.Default() and
+// paved.DefaultPosture().
+func runtimeDefaults(client *http.Client, now func() time.Time, logger *slog.Logger, posture *paved.Posture) (*http.Client, func() time.Time, *slog.Logger, *paved.Posture) {
+	if client == nil {
+		client = defaultHTTPClient()
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return client, now, logger, paved.PostureOrDefault(posture)
+}
+
+func defaultHTTPClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} }
+
+// noDowngrade returns a copy of c that refuses to follow a redirect to a
+// URL that is not https (unless allowHTTP), so an https discovery, key set
+// or token endpoint cannot be bounced to plain http.
+func noDowngrade(c *http.Client, allowHTTP bool) *http.Client {
+	if allowHTTP {
+		return c
+	}
+	cp := *c
+	next := c.CheckRedirect
+	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Scheme != "https" {
+			return fmt.Errorf("auth: refusing a redirect to a %s URL", req.URL.Scheme)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("auth: stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &cp
 }
 
 func checkAlgs(field string, algs []string) error {
@@ -236,6 +278,16 @@ func checkIssuerURL(field, raw string, opts []paved.OptOut) error {
 		}
 	default:
 		return fmt.Errorf("auth: %s %q: scheme must be https", field, raw)
+	}
+	return nil
+}
+
+// checkEndpointURL refuses a discovered endpoint that is not https (http
+// only with [AllowHTTPIssuer]).
+func checkEndpointURL(issuer, name, raw string, opts []paved.OptOut) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && hasOptOut(opts, OptOutHTTPIssuer))) {
+		return fmt.Errorf("auth: issuer %q advertises %s %q: want an https URL", issuer, name, raw)
 	}
 	return nil
 }

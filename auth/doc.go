@@ -50,20 +50,22 @@
 // nonce, RFC 9207 iss checking, and ID token verification; the session
 // lives in an AES-256-GCM sealed cookie (__Host- prefix, Secure, HttpOnly,
 // SameSite=Lax, key rotation list, under 4 KB), renewed with the refresh
-// token; [Login.LogoutHandler] does RP-initiated logout. Navigations without
-// a session are redirected to sign in; API and XHR requests get 401.
+// token; [Login.LogoutHandler] does RP-initiated logout (POST from this
+// origin only). Navigations without a session are redirected to sign in;
+// API and XHR requests get 401.
 //
 // # Service to service
 //
 // [NewService] gives a client-credentials [Service.TokenSource] (cached,
 // renewed a minute early), [Transport] attaches it to outgoing requests
-// (https only), and [Service.Exchange] performs RFC 8693 token exchange
-// when the provider advertises it.
+// (https only, and never to another host on a redirect), and
+// [Service.Exchange] performs RFC 8693 token exchange when the provider
+// advertises it.
 //
 // # Operations
 //
-// [Verifier.Check] is an httpx readiness check (keys loaded and fresh).
-// New and NewLogin register their controls and opt-outs in the
+// [Verifier.Check] and [Login.Check] are httpx readiness checks (issuer
+// reachable, keys loaded and fresh). New and NewLogin register their controls and opt-outs in the
 // [paved.Posture] and log opt-outs once; verifications emit
 // [paved.EventAuthnSuccess] and [paved.EventAuthnFailure] events (reason,
 // latency, issuer, MFA present) to the [paved.Sink].

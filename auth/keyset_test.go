@@ -2,12 +2,21 @@ package auth_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/auth"
 	"github.com/pavedroad/paved/auth/authtest"
 )
@@ -77,6 +86,10 @@ func TestRotation(t *testing.T) {
 	srv.Advance(auth.DefaultKeyTTL)
 	if _, err := v.Verify(context.Background(), old3); reason(err) != auth.ReasonUnknownKID {
 		t.Fatalf("retired key after TTL: %v, want unknown_kid", err)
+	}
+	// Nor does the token cache keep honouring one verified before.
+	if _, err := v.Verify(context.Background(), old2); reason(err) != auth.ReasonUnknownKID {
+		t.Fatalf("cached token from a retired key after TTL: %v, want unknown_kid", err)
 	}
 	if _, err := v.Verify(context.Background(), long()); err != nil {
 		t.Fatalf("current key after TTL: %v", err)
@@ -176,5 +189,119 @@ func TestCacheBounded(t *testing.T) {
 	}
 	if n := auth.CacheLen(v); n > 10 {
 		t.Fatalf("cache holds %d entries, bound is 10", n)
+	}
+}
+
+// TestRefreshRateLimitPerIssuer: concurrent forged kids against two
+// issuers cost one fetch per issuer, and one issuer's cooldown does not
+// block the other's fetch.
+func TestRefreshRateLimitPerIssuer(t *testing.T) {
+	a := authtest.NewServer(t, authtest.Config{Audience: "api"})
+	b := authtest.NewServer(t, authtest.Config{Audience: "api"})
+	pool := x509.NewCertPool()
+	pool.AddCert(a.Certificate())
+	pool.AddCert(b.Certificate())
+	v, err := auth.New(context.Background(), auth.Config{
+		Issuers:    []auth.Issuer{{URL: a.Issuer()}, {URL: b.Issuer()}},
+		Audiences:  []string{"api"},
+		HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}},
+		Logger:     quiet, Posture: &paved.Posture{}, Sink: paved.NopSink{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 400 {
+		srv := a
+		if i%2 == 1 {
+			srv = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok := mustMint(t, srv, authtest.Token{Header: map[string]any{"kid": fmt.Sprintf("forged-%d", i)}})
+			if _, err := v.Verify(context.Background(), tok); reason(err) != auth.ReasonUnknownKID {
+				t.Errorf("forged kid: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ga, gb := a.JWKSRequests(), b.JWKSRequests(); ga != 1 || gb != 1 {
+		t.Fatalf("JWKS requests a=%d b=%d, want 1 each", ga, gb)
+	}
+	if fa, fb := v.KeyFetches(a.Issuer()), v.KeyFetches(b.Issuer()); fa != 1 || fb != 1 {
+		t.Fatalf("KeyFetches a=%d b=%d, want 1 each", fa, fb)
+	}
+	// Real tokens from both still verify within the cooldown.
+	for _, srv := range []*authtest.Server{a, b} {
+		if _, err := v.Verify(context.Background(), srv.Mint(nil)); err != nil {
+			t.Fatalf("%s: %v", srv.Issuer(), err)
+		}
+	}
+}
+
+// TestKeyTTLShorterThanCooldown: a key TTL under the refresh cooldown
+// would deny every token between the TTL and the next allowed fetch, with
+// the key set healthy; New refuses it.
+func TestKeyTTLShorterThanCooldown(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	_, err := auth.New(context.Background(), auth.Config{
+		Issuers: []auth.Issuer{{URL: srv.Issuer()}}, Audiences: []string{srv.Audience()},
+		KeyTTL: 10 * time.Second, HTTPClient: srv.Client(), Logger: quiet, Posture: &paved.Posture{},
+	})
+	if err == nil || !strings.Contains(err.Error(), "KeyTTL") || !strings.Contains(err.Error(), "RefreshCooldown") {
+		t.Fatalf("New with KeyTTL < RefreshCooldown = %v, want an error naming both", err)
+	}
+	v := newVerifier(t, srv, func(c *auth.Config) { c.KeyTTL, c.RefreshCooldown = 10*time.Second, 10*time.Second })
+	mint := func() string { return srv.Mint(map[string]any{"exp": srv.Now().Add(time.Hour).Unix()}) }
+	for range 3 {
+		if _, err := v.Verify(context.Background(), mint()); err != nil {
+			t.Fatalf("healthy key set: %v", err)
+		}
+		srv.Advance(15 * time.Second)
+	}
+}
+
+// TestNoDowngradeOnRedirect: an https key set that redirects to plain
+// http is not followed; keys never arrive unencrypted.
+func TestNoDowngradeOnRedirect(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	var plainHits atomic.Int64
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		plainHits.Add(1)
+		resp, err := srv.Client().Get(srv.Issuer() + "/jwks")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	defer plain.Close()
+	var iss string
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": iss, "jwks_uri": iss + "/jwks",
+			"authorization_endpoint": iss + "/authorize", "token_endpoint": iss + "/token"})
+	})
+	mux.Handle("GET /jwks", http.RedirectHandler(plain.URL+"/jwks", http.StatusFound))
+	disc := httptest.NewTLSServer(mux)
+	defer disc.Close()
+	iss = disc.URL
+	v, err := auth.New(context.Background(), auth.Config{
+		Issuers: []auth.Issuer{{URL: iss}}, Audiences: []string{srv.Audience()},
+		HTTPClient: disc.Client(), Now: srv.Now, Logger: quiet, Posture: &paved.Posture{}, Sink: paved.NopSink{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.Verify(context.Background(), srv.Mint(map[string]any{"iss": iss}))
+	if reason(err) != auth.ReasonKeysUnavailable {
+		t.Fatalf("key set redirected to http: %v, want jwks_unavailable", err)
+	}
+	if n := plainHits.Load(); n != 0 {
+		t.Fatalf("followed the redirect to plain http %d times", n)
 	}
 }

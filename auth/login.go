@@ -48,6 +48,7 @@ const (
 	ReasonIDTokenInvalid = "id_token_invalid"
 	ReasonSessionTooBig  = "session_too_large"
 	ReasonStoreError     = "session_store_error"
+	ReasonCrossOrigin    = "cross_origin"
 )
 
 // LoginConfig configures browser login with the authorization code flow
@@ -80,6 +81,7 @@ type LoginConfig struct {
 	// Skew tolerated on ID token times, default 60 s.
 	Skew time.Duration
 	// HTTPClient talks to the provider; default a 10 s timeout client.
+	// Redirects to plain http are never followed (unless [AllowHTTPIssuer]).
 	HTTPClient *http.Client
 	// Now is the clock, default time.Now.
 	Now func() time.Time
@@ -141,19 +143,18 @@ func NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error) {
 	if !slices.Contains(cfg.Scopes, oidc.ScopeOpenID) {
 		cfg.Scopes = append([]string{oidc.ScopeOpenID}, cfg.Scopes...)
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	cfg.Posture = paved.PostureOrDefault(cfg.Posture)
+	cfg.HTTPClient, cfg.Now, cfg.Logger, cfg.Posture = runtimeDefaults(cfg.HTTPClient, cfg.Now, cfg.Logger, cfg.Posture)
+	cfg.HTTPClient = noDowngrade(cfg.HTTPClient, hasOptOut(cfg.OptOuts, OptOutHTTPIssuer))
 	c := Config{HTTPClient: cfg.HTTPClient, Now: cfg.Now, Logger: cfg.Logger, KeyTTL: DefaultKeyTTL, RefreshCooldown: DefaultRefreshCooldown}
 	is, err := discover(ctx, c, Issuer{URL: cfg.Issuer, Audiences: []string{cfg.ClientID}, Algorithms: DefaultAlgorithms, Claims: cfg.Claims, OptOuts: cfg.OptOuts})
 	if err != nil {
+		return nil, err
+	}
+	ep := is.provider.Endpoint()
+	if err := checkEndpointURL(cfg.Issuer, "authorization_endpoint", ep.AuthURL, cfg.OptOuts); err != nil {
+		return nil, err
+	}
+	if err := checkEndpointURL(cfg.Issuer, "token_endpoint", ep.TokenURL, cfg.OptOuts); err != nil {
 		return nil, err
 	}
 	if len(is.discovered.CodeChallengeMethods) > 0 && !slices.Contains(is.discovered.CodeChallengeMethods, "S256") {
@@ -167,7 +168,7 @@ func NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error) {
 		iss:   is,
 		oauth: oauth2.Config{
 			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, RedirectURL: cfg.RedirectURL,
-			Endpoint: is.provider.Endpoint(), Scopes: cfg.Scopes,
+			Endpoint: ep, Scopes: cfg.Scopes,
 		},
 	}
 	l.verifier = oidc.NewVerifier(cfg.Issuer, is.keys, &oidc.Config{ClientID: cfg.ClientID, SupportedSigningAlgs: DefaultAlgorithms, Now: l.skewedNow})
@@ -179,6 +180,18 @@ func NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error) {
 	}
 	p.LogOptOuts(ctx, cfg.Logger)
 	return l, nil
+}
+
+var _ httpx.Check = (*Login)(nil)
+
+// Check implements [httpx.Check]: the issuer's key set is reachable and
+// loaded within its TTL, fetching it when it is not (within the refresh
+// cooldown).
+func (l *Login) Check(ctx context.Context) error {
+	if err := l.keys.status(ctx); err != nil {
+		return fmt.Errorf("auth: issuer %s not ready: %w", l.cfg.Issuer, err)
+	}
+	return nil
 }
 
 // skewedNow lets go-oidc's strict exp check tolerate the configured skew.
@@ -227,10 +240,18 @@ func randomString(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// localPath keeps return_to on this site: a path, not "//host" or "/\host".
+// localPath keeps return_to on this site: a path, not "//host". Browsers
+// drop tabs and newlines from a Location and read "\" as "/", and
+// http.Redirect cleans "/a/../\host" to "/\host", so any control
+// character or backslash is refused outright.
 func localPath(p string) string {
-	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") {
 		return "/"
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return "/"
+		}
 	}
 	return p
 }
@@ -320,6 +341,11 @@ func (l *Login) CallbackHandler() http.Handler {
 			l.fail(w, r, http.StatusUnauthorized, reason, "the provider's ID token was rejected")
 			return
 		}
+		// A sign-in always starts a new session (no fixation); a previous
+		// server-side one is revoked.
+		if old, ok := l.openSession(r); ok && old.SID != "" {
+			_ = l.cfg.Store.Delete(r.Context(), old.SID)
+		}
 		v, reason := l.sealSession(r.Context(), s)
 		switch reason {
 		case "":
@@ -339,7 +365,7 @@ func (l *Login) CallbackHandler() http.Handler {
 		paved.Emit(r.Context(), sk, paved.Event{Type: paved.EventAuthnSuccess, Component: component, Outcome: paved.OutcomeSuccess,
 			Subject: p.Subject, RequestID: httpx.RequestIDFrom(r.Context()), Duration: time.Since(t0),
 			Attrs: []slog.Attr{slog.String("flow", "browser"), slog.Bool("mfa", MFAPresent(p))}})
-		http.Redirect(w, r, f.Return, http.StatusSeeOther)
+		http.Redirect(w, r, localPath(f.Return), http.StatusSeeOther)
 	})
 }
 
@@ -499,6 +525,12 @@ func (l *Login) renew(ctx context.Context, s *sessionState, now time.Time) bool 
 		if reason != "" {
 			return false
 		}
+		// OpenID Connect Core 12.2: the same user, or no session.
+		was, err1 := l.principal(s)
+		is, err2 := l.principal(ns)
+		if err1 != nil || err2 != nil || was.Subject != is.Subject {
+			return false
+		}
 		ns.Created, ns.SID = s.Created, s.SID
 		*s = *ns
 		if s.Refresh == "" {
@@ -551,15 +583,25 @@ func isNavigation(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-// LogoutHandler ends the session (POST only, so a cross-site link cannot
-// log users out): it clears the cookie and, when the provider has an
-// end_session_endpoint, redirects there with id_token_hint (RP-initiated
-// logout); otherwise it redirects to "/".
+// logoutOrigin refuses cross-origin logout (Sec-Fetch-Site, else Origin
+// against Host), whether or not the server applies its own protection.
+var logoutOrigin = http.NewCrossOriginProtection()
+
+// LogoutHandler ends the session (POST only, from this origin, so a
+// cross-site link or form cannot log users out; a cross-origin request
+// gets 403 with reason "cross_origin"): it clears the cookie and, when the
+// provider has an end_session_endpoint, redirects there with id_token_hint
+// (RP-initiated logout); otherwise it redirects to "/".
 func (l *Login) LogoutHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			httpx.WriteProblem(w, r, &httpx.Problem{Status: http.StatusMethodNotAllowed, Detail: "log out with POST"})
+			return
+		}
+		if err := logoutOrigin.Check(r); err != nil {
+			w.Header().Set("Cache-Control", "no-store")
+			httpx.WriteProblem(w, r, &httpx.Problem{Status: http.StatusForbidden, Detail: "cross-origin logout rejected", Extensions: map[string]any{"reason": ReasonCrossOrigin}})
 			return
 		}
 		var hint string

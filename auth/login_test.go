@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/auth"
 	"github.com/pavedroad/paved/auth/authtest"
+	"github.com/pavedroad/paved/httpx"
 )
 
 const redirectURL = "https://app.example.test/callback"
@@ -382,5 +384,174 @@ func TestSessionTooLarge(t *testing.T) {
 	sess := signIn(t, srv, mux)
 	if w := serve(mux, "GET", "/app", []*http.Cookie{sess}); w.Code != 200 {
 		t.Fatalf("large session in store = %d", w.Code)
+	}
+}
+
+// browserResolves mimics how a browser reads a Location header: it drops
+// ASCII tab and newline and treats a backslash as a slash.
+func browserResolves(loc string) string {
+	loc = strings.NewReplacer("\t", "", "\n", "", "\r", "", `\`, "/").Replace(loc)
+	return strings.TrimLeft(loc, " \x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f")
+}
+
+func TestLoginReturnToStaysLocal(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	mux := appMux(newLogin(t, srv))
+	tests := []struct{ returnTo, want string }{
+		{"/app?x=1", "/app?x=1"},
+		{"//evil.example/", "/"},
+		{`/\evil.example/`, "/"},
+		{"https://evil.example/", "/"},
+		{"/\t/evil.example/", "/"},
+		{"/\n/evil.example/", "/"},
+		{"\t//evil.example/", "/"},
+		{`/a/../\evil.example/`, "/"},
+		{"/a/..//evil.example/", "/evil.example/"},
+		{"/./\\/evil.example", "/"},
+		{"/\x00/evil.example", "/"},
+		{"/%09/evil.example/", "/%09/evil.example/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.returnTo, func(t *testing.T) {
+			w := serve(mux, "GET", "/login?return_to="+url.QueryEscape(tt.returnTo), nil)
+			flow := cookie(t, w, auth.FlowCookie)
+			w = serve(mux, "GET", authorize(t, srv, w.Header().Get("Location")), []*http.Cookie{flow})
+			if w.Code != http.StatusSeeOther {
+				t.Fatalf("callback = %d %s", w.Code, w.Body)
+			}
+			loc := w.Header().Get("Location")
+			if b := browserResolves(loc); !strings.HasPrefix(b, "/") || strings.HasPrefix(b, "//") {
+				t.Fatalf("return_to %q redirects to %q, which a browser reads as %q: off-site", tt.returnTo, loc, b)
+			}
+			if loc != tt.want {
+				t.Fatalf("return_to %q redirects to %q, want %q", tt.returnTo, loc, tt.want)
+			}
+		})
+	}
+}
+
+func TestLogoutRejectsCrossSite(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	mux := appMux(newLogin(t, srv))
+	sess := signIn(t, srv, mux)
+	for _, hdr := range [][]string{
+		{"Sec-Fetch-Site", "cross-site"},
+		{"Sec-Fetch-Site", "same-site"},
+		{"Origin", "https://evil.example"},
+	} {
+		w := serve(mux, "POST", "/logout", []*http.Cookie{sess}, hdr...)
+		if w.Code != http.StatusForbidden {
+			t.Fatalf("cross-site POST /logout (%v) = %d, want 403", hdr, w.Code)
+		}
+		if len(w.Result().Cookies()) != 0 || w.Header().Get("Location") != "" {
+			t.Fatalf("cross-site POST /logout (%v) touched the session: %v %q", hdr, w.Header()["Set-Cookie"], w.Header().Get("Location"))
+		}
+	}
+	if srv.Logouts() != 0 {
+		t.Fatal("provider logout reached")
+	}
+	if w := serve(mux, "POST", "/logout", []*http.Cookie{sess}, "Sec-Fetch-Site", "same-origin"); w.Code != http.StatusSeeOther {
+		t.Fatalf("same-origin POST /logout = %d", w.Code)
+	}
+}
+
+// TestLoginIssuesNewSession: signing in with a session cookie already set
+// (a planted or stale one) never keeps it: the callback issues a new
+// session and revokes the old one in the store.
+func TestLoginIssuesNewSession(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	store := &memStore{m: map[string][]byte{}}
+	mux := appMux(loginWithStore(t, srv, store))
+	old := signIn(t, srv, mux)
+	flow, authURL := startLogin(t, mux)
+	w := serve(mux, "GET", authorize(t, srv, authURL), []*http.Cookie{flow, old})
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("callback = %d %s", w.Code, w.Body)
+	}
+	fresh := cookie(t, w, auth.SessionCookie)
+	if fresh.Value == old.Value {
+		t.Fatal("login kept the previous session cookie")
+	}
+	if n := store.len(); n != 1 {
+		t.Fatalf("store holds %d sessions after re-login, want 1 (old one revoked)", n)
+	}
+	if w := serve(mux, "GET", "/app", []*http.Cookie{old}, "Accept", "application/json"); w.Code != 401 {
+		t.Fatalf("previous session after re-login = %d, want 401", w.Code)
+	}
+	if w := serve(mux, "GET", "/app", []*http.Cookie{fresh}); w.Code != 200 {
+		t.Fatalf("new session = %d", w.Code)
+	}
+}
+
+func TestLoginCheck(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	l := newLogin(t, srv)
+	var _ httpx.Check = l
+	ctx := context.Background()
+	if err := l.Check(ctx); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	srv.SetJWKSBroken(true)
+	srv.Advance(auth.DefaultKeyTTL + time.Second)
+	if err := l.Check(ctx); err == nil || !strings.Contains(err.Error(), srv.Issuer()) {
+		t.Fatalf("Check with the key set down = %v, want an error naming the issuer", err)
+	}
+	srv.SetJWKSBroken(false)
+	srv.Advance(auth.DefaultRefreshCooldown)
+	if err := l.Check(ctx); err != nil {
+		t.Fatalf("Check after recovery: %v", err)
+	}
+}
+
+// swapRefreshIDToken answers refresh_token grants with the ID token from
+// idt, as a misbehaving provider would.
+type swapRefreshIDToken struct {
+	base http.RoundTripper
+	idt  func() string
+}
+
+func (s swapRefreshIDToken) RoundTrip(r *http.Request) (*http.Response, error) {
+	refresh := false
+	if r.Method == http.MethodPost && r.Body != nil {
+		b, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		refresh = strings.Contains(string(b), "grant_type=refresh_token")
+	}
+	resp, err := s.base.RoundTrip(r)
+	if err != nil || !refresh || resp.StatusCode != 200 {
+		return resp, err
+	}
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	body["id_token"] = s.idt()
+	b, _ := json.Marshal(body)
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// TestRefreshKeepsSubject: an ID token from a refresh must name the same
+// subject as the original sign-in (OpenID Connect Core 12.2).
+func TestRefreshKeepsSubject(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	client := srv.Client()
+	client.Transport = swapRefreshIDToken{base: client.Transport, idt: func() string {
+		return srv.MintIDToken(map[string]any{"sub": "mallory", "nonce": nil})
+	}}
+	l, err := auth.NewLogin(context.Background(), auth.LoginConfig{
+		Issuer: srv.Issuer(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURL: redirectURL,
+		CookieKeys: [][]byte{key1}, HTTPClient: client, Now: srv.Now, Logger: quiet, Posture: &paved.Posture{}, Sink: paved.NopSink{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := appMux(l)
+	sess := signIn(t, srv, mux)
+	srv.Advance(authtest.DefaultTokenTTL + time.Minute)
+	w := serve(mux, "GET", "/app", []*http.Cookie{sess}, "Accept", "application/json")
+	if w.Code != http.StatusUnauthorized || strings.Contains(w.Body.String(), "mallory") {
+		t.Fatalf("refresh with another subject = %d %q, want 401", w.Code, w.Body)
 	}
 }

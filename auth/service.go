@@ -40,7 +40,8 @@ type ServiceConfig struct {
 	// EarlyRefresh renews a token this long before it expires, default
 	// one minute.
 	EarlyRefresh time.Duration
-	// HTTPClient talks to the provider.
+	// HTTPClient talks to the provider; default a 10 s timeout client.
+	// Redirects to plain http are never followed (unless [AllowHTTPIssuer]).
 	HTTPClient *http.Client
 	// OptOuts: [AllowHTTPIssuer].
 	OptOuts []paved.OptOut
@@ -71,11 +72,15 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		cfg.EarlyRefresh = DefaultEarlyRefresh
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		cfg.HTTPClient = defaultHTTPClient()
 	}
+	cfg.HTTPClient = noDowngrade(cfg.HTTPClient, hasOptOut(cfg.OptOuts, OptOutHTTPIssuer))
 	p, err := oidc.NewProvider(oidc.ClientContext(ctx, cfg.HTTPClient), cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("auth: discovery for issuer %q: %w", cfg.Issuer, err)
+	}
+	if err := checkEndpointURL(cfg.Issuer, "token_endpoint", p.Endpoint().TokenURL, cfg.OptOuts); err != nil {
+		return nil, err
 	}
 	s := &Service{cfg: cfg, ep: p.Endpoint()}
 	if err := p.Claims(&s.disc); err != nil {
@@ -118,15 +123,26 @@ func (s *Service) TokenSource(ctx context.Context) oauth2.TokenSource {
 
 // Transport returns an http.RoundTripper that attaches a bearer token from
 // ts to every request sent through base (http.DefaultTransport when nil).
-// It refuses plain-http URLs, so a token never leaves unencrypted.
+// It refuses plain-http URLs, so a token never leaves unencrypted, and a
+// redirect to another host (or port) is followed without the token.
 func Transport(base http.RoundTripper, ts oauth2.TokenSource) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &bearerTransport{inner: &oauth2.Transport{Source: ts, Base: base}}
+	return &bearerTransport{base: base, inner: &oauth2.Transport{Source: ts, Base: base}}
 }
 
-type bearerTransport struct{ inner http.RoundTripper }
+type bearerTransport struct{ base, inner http.RoundTripper }
+
+// redirectedOffHost reports whether r is a client redirect whose chain
+// started at a different host than r's.
+func redirectedOffHost(r *http.Request) bool {
+	first := r
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
+	}
+	return first != r && !strings.EqualFold(first.URL.Host, r.URL.Host)
+}
 
 func (t *bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.URL.Scheme != "https" {
@@ -134,6 +150,9 @@ func (t *bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			r.Body.Close()
 		}
 		return nil, fmt.Errorf("auth: refusing to send a bearer token over %s to %s", r.URL.Scheme, r.URL.Host)
+	}
+	if redirectedOffHost(r) {
+		return t.base.RoundTrip(r)
 	}
 	return t.inner.RoundTrip(r)
 }

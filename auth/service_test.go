@@ -2,10 +2,12 @@ package auth_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,5 +110,82 @@ func TestTokenExchange(t *testing.T) {
 	_, err = newService(t, plain).Exchange(context.Background(), auth.ExchangeRequest{SubjectToken: plain.Mint(nil), Audience: "x"})
 	if !errors.Is(err, auth.ErrNotSupported) {
 		t.Fatalf("exchange without provider support = %v, want ErrNotSupported", err)
+	}
+}
+
+// TestTransportRedirects: a redirect to another host (or port) never
+// carries the bearer token; a redirect on the same host does.
+func TestTransportRedirects(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	var mu sync.Mutex
+	seen := map[string]string{}
+	record := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			seen[name] = r.Header.Get("Authorization")
+			mu.Unlock()
+		})
+	}
+	other := httptest.NewTLSServer(record("other"))
+	defer other.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/away", http.RedirectHandler(other.URL+"/steal", http.StatusFound))
+	mux.Handle("/plain", http.RedirectHandler("http://"+strings.TrimPrefix(other.URL, "https://")+"/steal", http.StatusFound))
+	mux.Handle("/here", http.RedirectHandler("/landing", http.StatusFound))
+	mux.Handle("/landing", record("landing"))
+	api := httptest.NewTLSServer(mux)
+	defer api.Close()
+	c := &http.Client{Transport: auth.Transport(api.Client().Transport, newService(t, srv).TokenSource(context.Background()))}
+
+	resp, err := c.Get(api.URL + "/away")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := seen["other"]; got != "" {
+		t.Fatalf("redirect to another host carried Authorization %q", got[:min(len(got), 12)])
+	}
+	if _, err := c.Get(api.URL + "/plain"); err == nil || !strings.Contains(err.Error(), "refusing") {
+		t.Fatalf("redirect to plain http: %v", err)
+	}
+	resp, err = c.Get(api.URL + "/here")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := seen["landing"]; !strings.HasPrefix(got, "Bearer ") {
+		t.Fatalf("same-host redirect lost the token: %q", got)
+	}
+}
+
+// TestProviderEndpointsMustBeHTTPS: an https issuer whose discovery names
+// a plain-http token or authorization endpoint is refused, so the client
+// secret, code and tokens never travel unencrypted.
+func TestProviderEndpointsMustBeHTTPS(t *testing.T) {
+	for _, field := range []string{"token_endpoint", "authorization_endpoint"} {
+		t.Run(field, func(t *testing.T) {
+			var iss string
+			disc := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				doc := map[string]any{
+					"issuer": iss, "jwks_uri": iss + "/jwks",
+					"authorization_endpoint": iss + "/authorize", "token_endpoint": iss + "/token",
+				}
+				doc[field] = "http://" + strings.TrimPrefix(iss, "https://") + "/" + field
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(doc)
+			}))
+			defer disc.Close()
+			iss = disc.URL
+			ctx := context.Background()
+			_, err := auth.NewLogin(ctx, auth.LoginConfig{Issuer: iss, ClientID: "c", ClientSecret: "s", RedirectURL: redirectURL,
+				CookieKeys: [][]byte{key1}, HTTPClient: disc.Client(), Logger: quiet, Posture: &paved.Posture{}})
+			if err == nil || !strings.Contains(err.Error(), field) {
+				t.Fatalf("NewLogin = %v, want an error naming %s", err, field)
+			}
+			_, err = auth.NewService(ctx, auth.ServiceConfig{Issuer: iss, ClientID: "c", ClientSecret: "s", HTTPClient: disc.Client(), Posture: &paved.Posture{}})
+			if field == "token_endpoint" && (err == nil || !strings.Contains(err.Error(), field)) {
+				t.Fatalf("NewService = %v, want an error naming %s", err, field)
+			}
+		})
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -92,7 +91,8 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 }
 
 func discover(ctx context.Context, c Config, ic Issuer) (*issuer, error) {
-	p, err := oidc.NewProvider(oidc.ClientContext(ctx, c.HTTPClient), ic.URL)
+	client := noDowngrade(c.HTTPClient, hasOptOut(ic.OptOuts, OptOutHTTPIssuer))
+	p, err := oidc.NewProvider(oidc.ClientContext(ctx, client), ic.URL)
 	if err != nil {
 		return nil, fmt.Errorf("auth: discovery for issuer %q: %w", ic.URL, err)
 	}
@@ -100,12 +100,11 @@ func discover(ctx context.Context, c Config, ic Issuer) (*issuer, error) {
 	if err := p.Claims(&d); err != nil {
 		return nil, fmt.Errorf("auth: discovery for issuer %q: %w", ic.URL, err)
 	}
-	u, err := url.Parse(d.JWKSURI)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && hasOptOut(ic.OptOuts, OptOutHTTPIssuer))) {
-		return nil, fmt.Errorf("auth: issuer %q advertises jwks_uri %q: want an https URL", ic.URL, d.JWKSURI)
+	if err := checkEndpointURL(ic.URL, "jwks_uri", d.JWKSURI, ic.OptOuts); err != nil {
+		return nil, err
 	}
 	ks := &keySet{
-		issuer: ic.URL, jwksURL: d.JWKSURI, client: c.HTTPClient,
+		issuer: ic.URL, jwksURL: d.JWKSURI, client: client,
 		ttl: c.KeyTTL, cooldown: c.RefreshCooldown, now: c.Now, logger: c.Logger,
 	}
 	roles, groups, scopes := ic.Claims.Roles, ic.Claims.Groups, ic.Claims.Scopes
@@ -394,7 +393,7 @@ func (v *Verifier) verifyCold(ctx context.Context, raw string, now time.Time) (*
 		return fail(e)
 	}
 	p := is.principal(claims)
-	until := time.Unix(int64(claims["exp"].(float64)), 0)
+	until := unixTime(claims["exp"].(float64))
 	if ttl := now.Add(v.cfg.KeyTTL); ttl.Before(until) {
 		until = ttl
 	}
@@ -494,10 +493,10 @@ func (v *Verifier) checkClaims(is *issuer, claims map[string]any, now time.Time)
 	return nil
 }
 
+// unixTime converts a NumericDate, clamping it to ±1e12 s so that huge
+// values keep their sign: a far-past exp stays expired.
 func unixTime(f float64) time.Time {
-	if f > 1e12 || f < -1e12 {
-		f = 1e12
-	}
+	f = max(min(f, 1e12), -1e12)
 	return time.Unix(int64(f), 0)
 }
 

@@ -57,6 +57,13 @@ func enc(v any) string {
 
 func segs(tok string) []string { return strings.Split(tok, ".") }
 
+// truncSeg drops the second half of a segment's decoded bytes, keeping it
+// canonical base64url.
+func truncSeg(seg string) string {
+	b, _ := base64.RawURLEncoding.DecodeString(seg)
+	return base64.RawURLEncoding.EncodeToString(b[:len(b)/2])
+}
+
 func mustMint(t testing.TB, srv *authtest.Server, tok authtest.Token) string {
 	t.Helper()
 	s, err := srv.MintToken(tok)
@@ -72,6 +79,14 @@ func rsaPublicPEM(t testing.TB, srv *authtest.Server) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+func rsaPublicDER(t testing.TB, srv *authtest.Server) []byte {
+	der, err := x509.MarshalPKIXPublicKey(srv.PublicKey("RS256").(*rsa.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
 }
 
 func attackerJWK(t testing.TB) map[string]any {
@@ -133,7 +148,7 @@ func TestVerifyRejects(t *testing.T) {
 	now := srv.Now()
 	good := srv.Mint(nil)
 	g := segs(good)
-	esKID, _ := srv.KeyIDs()
+	esKID, rsKID := srv.KeyIDs()
 	n := elliptic.P256().Params().N
 	tampered := g[0] + "." + enc(map[string]any{"iss": srv.Issuer(), "sub": "mallory", "aud": srv.Audience(), "exp": now.Add(time.Hour).Unix()}) + "." + g[2]
 	tests := []struct {
@@ -173,12 +188,22 @@ func TestVerifyRejects(t *testing.T) {
 		{"ECDSA r=N s=N", authtest.WithECDSASignature(good, n, n), auth.ErrSignature, auth.ReasonBadSignature},
 		{"tampered payload", tampered, auth.ErrSignature, auth.ReasonBadSignature},
 		{"ES256 header on RSA signature", mustMint(t, srv, authtest.Token{Alg: "RS256", Header: map[string]any{"alg": "ES256", "kid": esKID}}), auth.ErrSignature, auth.ReasonBadSignature},
+		{"ES256 header with the RSA key's kid", mustMint(t, srv, authtest.Token{Alg: "RS256", Header: map[string]any{"alg": "ES256", "kid": rsKID}}), auth.ErrKey, auth.ReasonUnknownKID},
+		{"RS256 header with the EC key's kid", mustMint(t, srv, authtest.Token{Alg: "ES256", Header: map[string]any{"alg": "RS256", "kid": esKID}}), auth.ErrKey, auth.ReasonUnknownKID},
+		{"HS256 with RSA public key and its kid", mustMint(t, srv, authtest.Token{Alg: "HS256", HMACKey: rsaPublicPEM(t, srv), Header: map[string]any{"kid": rsKID}}), auth.ErrHeader, auth.ReasonAlgNotAllowed},
+		{"HS256 with RSA public key DER", mustMint(t, srv, authtest.Token{Alg: "HS256", HMACKey: rsaPublicDER(t, srv), Header: map[string]any{"kid": rsKID}}), auth.ErrHeader, auth.ReasonAlgNotAllowed},
+		{"alg NONE", mustMint(t, srv, authtest.Token{Alg: "none", Header: map[string]any{"alg": "NONE"}}), auth.ErrHeader, auth.ReasonAlgNotAllowed},
+		{"exp far in the past", srv.Mint(map[string]any{"exp": -1e13, "iat": now.Add(-time.Hour).Unix()}), auth.ErrExpired, auth.ReasonExpired},
+		{"exp not a number", srv.Mint(map[string]any{"exp": "never"}), auth.ErrMalformed, auth.ReasonMalformed},
+		{"azp not a string", srv.Mint(map[string]any{"azp": 42}), auth.ErrClaims, auth.ReasonWrongAZP},
 		{"over the size cap", g[0] + "." + strings.Repeat("A", 9000) + "." + g[2], auth.ErrMalformed, auth.ReasonTooLarge},
 		{"10,000 dots", strings.Repeat(".", 10000), auth.ErrMalformed, auth.ReasonTooLarge},
 		{"1,000 dots", strings.Repeat(".", 1000), auth.ErrMalformed, auth.ReasonMalformed},
 		{"two segments", g[0] + "." + g[1], auth.ErrMalformed, auth.ReasonMalformed},
 		{"four segments", good + ".x", auth.ErrMalformed, auth.ReasonMalformed},
 		{"empty payload", g[0] + ".." + g[2], auth.ErrMalformed, auth.ReasonMalformed},
+		{"truncated payload", g[0] + "." + truncSeg(g[1]) + "." + g[2], auth.ErrMalformed, auth.ReasonBadJSON},
+		{"truncated signature", g[0] + "." + g[1] + "." + truncSeg(g[2]), auth.ErrSignature, auth.ReasonBadSignature},
 		{"truncated header", g[0][:len(g[0])-1] + "." + g[1] + "." + g[2], auth.ErrMalformed, auth.ReasonBadBase64},
 		{"bad base64 chars", "e30!.e30.AAAA", auth.ErrMalformed, auth.ReasonBadBase64},
 		{"base64 padding", g[0] + "=." + g[1] + "." + g[2], auth.ErrMalformed, auth.ReasonBadBase64},
@@ -203,7 +228,15 @@ func TestVerifyRejects(t *testing.T) {
 			if tt.tok != "" && len(tt.tok) > 20 && strings.Contains(err.Error(), tt.tok[len(tt.tok)-20:]) {
 				t.Fatalf("error echoes the token: %v", err)
 			}
+			// A rejected token is never cached: asking again gives the
+			// same rejection, not a principal.
+			if p, err2 := v.Verify(context.Background(), tt.tok); p != nil || reason(err2) != tt.reason {
+				t.Fatalf("second Verify = %+v, %v; want the same rejection", p, err2)
+			}
 		})
+	}
+	if n := auth.CacheLen(v); n != 0 {
+		t.Fatalf("rejected tokens left %d cache entries", n)
 	}
 }
 
@@ -226,6 +259,7 @@ func TestConfigValidation(t *testing.T) {
 		{"http issuer", func(c *auth.Config) { c.Issuers[0].URL = "http://127.0.0.1:1" }, "AllowHTTPIssuer", nil},
 		{"opt-out without reason", func(c *auth.Config) { c.Issuers[0].OptOuts = []paved.OptOut{auth.AllowUntypedTokens(" ")} }, "reason", paved.ErrNoReason},
 		{"foreign opt-out", func(c *auth.Config) { c.Issuers[0].OptOuts = []paved.OptOut{paved.NewOptOut("httpx", "x", "y")} }, "does not apply", nil},
+		{"empty authorized party", func(c *auth.Config) { c.Issuers[0].AuthorizedParties = []string{""} }, "AuthorizedParties", nil},
 		{"duplicate issuer", func(c *auth.Config) { c.Issuers = append(c.Issuers, c.Issuers[0]) }, "listed twice", nil},
 		{"discovery fails", func(c *auth.Config) { c.Issuers[0].URL = srv.Issuer() + "/nope" }, "discovery", nil},
 	}

@@ -13,7 +13,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CACHE=${PAVED_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/paved}
+CACHE=${PAVED_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/paved}
 STATE=${PAVED_STATE_DIR:-/tmp/paved-services}
 VAULT_VERSION=1.21.0
 VAULT_BIN=$CACHE/bin/vault-$VAULT_VERSION

@@ -4,8 +4,10 @@
 # and PostgreSQL, which scripts/services.sh installs, starts and always stops.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# go and the caches need a home even where the caller's environment has none.
+export HOME=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
 
-CACHE=${PAVED_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/paved}
+CACHE=${PAVED_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/paved}
 STATE=${PAVED_STATE_DIR:-/tmp/paved-services}
 STATICCHECK_VERSION=v0.8.2
 GO_TEST_FLAGS=${GO_TEST_FLAGS:-"-race -count=1 -timeout 30m"}

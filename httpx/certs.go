@@ -75,7 +75,7 @@ func NewFileCertificate(cfg FileCertificateConfig) (*FileCertificate, error) {
 	}
 	f := &FileCertificate{cfg: cfg, now: time.Now}
 	if err := f.Reload(); err != nil {
-		return nil, err
+		return nil, fieldErr("FileCertificateConfig.CertFile", fmt.Errorf("httpx: FileCertificateConfig.CertFile %q with KeyFile %q: want a current certificate chain and its private key in PEM: %w", cfg.CertFile, cfg.KeyFile, err))
 	}
 	return f, nil
 }

@@ -13,8 +13,11 @@ const (
 	HeaderForwarded     = "Forwarded" // RFC 7239, the for= parameter
 )
 
-// maxForwardedHops bounds the work spent on one forwarded header; a longer
-// chain is treated as malformed and the peer address is used.
+// maxForwardedHops bounds the work spent on one forwarded header: only the
+// right-most hops are examined, and a chain of trusted proxies longer than
+// that is treated as malformed (the peer address is used). Elements left of
+// the first untrusted hop are never looked at, so a client cannot pad the
+// header to push the server back to its proxy's address.
 const maxForwardedHops = 32
 
 // ClientIPConfig says whose forwarded headers to believe.
@@ -93,7 +96,9 @@ func (c *clientIPResolver) resolve(st *reqState, r *http.Request) {
 	peer, peerHost := parsePeer(r.RemoteAddr)
 	st.ipSet = true
 	if c == nil || len(c.trusted) == 0 || !peer.IsValid() || !c.isTrusted(peer) {
-		st.ip, st.ipKey = peer, addrKey(peer, peerHost)
+		// Whatever an earlier resolver decided, this one does not trust
+		// the peer, so neither may the request ID middleware.
+		st.ip, st.ipKey, st.viaProxy = peer, addrKey(peer, peerHost), false
 		return
 	}
 	st.viaProxy = true
@@ -144,7 +149,8 @@ func addrKey(a netip.Addr, host string) string {
 
 // clientFromHeader walks the forwarded header right to left, skipping
 // trusted proxies, and returns the first untrusted address. A malformed
-// element, an empty or over-long header makes it return peer.
+// element or an empty header met before it, or more than maxForwardedHops
+// trusted hops, make it return peer.
 func clientFromHeader(peer netip.Addr, values []string, forwarded bool, trusted func(netip.Addr) bool) netip.Addr {
 	var last netip.Addr
 	hops := 0

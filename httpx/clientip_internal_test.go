@@ -45,6 +45,10 @@ func TestClientFromHeader(t *testing.T) {
 		{"mapped peer", r, "[::ffff:10.0.0.1]:1", []string{"198.51.100.5"}, "198.51.100.5", "198.51.100.5"},
 		{"bad peer", r, "pipe", nil, "invalid IP", "unknown"},
 		{"too many hops", r, "10.0.0.1:1", []string{strings.Repeat("10.0.0.2,", 40) + "10.0.0.3"}, "10.0.0.1", "10.0.0.1"},
+		// A client cannot pad its header to make the server fall back to
+		// the proxy's address (and so spend the proxy's shared limit).
+		{"long spoofed prefix", r, "10.0.0.1:1", []string{strings.Repeat("1.1.1.1,", 40) + "198.51.100.9"}, "198.51.100.9", "198.51.100.9"},
+		{"long spoofed garbage", r, "10.0.0.1:1", []string{strings.Repeat("x,", 40) + "198.51.100.9, 10.0.0.2"}, "198.51.100.9", "198.51.100.9"},
 		{"forwarded", fwd, "10.0.0.1:1", []string{`for=198.51.100.1;proto=https, for="[2001:db8::1]:80";by=10.0.0.1`}, "2001:db8::1", "2001:db8::/64"},
 		{"forwarded skips trusted", fwd, "10.0.0.1:1", []string{`for=198.51.100.1, For=10.3.3.3`}, "198.51.100.1", "198.51.100.1"},
 		{"forwarded unknown", fwd, "10.0.0.1:1", []string{`for=unknown`}, "10.0.0.1", "10.0.0.1"},
@@ -71,7 +75,8 @@ func TestClientFromHeader(t *testing.T) {
 // return an address the header did not contain, or pick a trusted proxy
 // while an untrusted hop exists.
 func FuzzClientIP(f *testing.F) {
-	for _, s := range []string{"198.51.100.1", "1.1.1.1, 10.0.0.2", "[2001:db8::1]:80", "for=1.2.3.4;proto=http", `for="[::1]"`, ",,", "::ffff:1.2.3.4%x", "300.1.1.1"} {
+	for _, s := range []string{"198.51.100.1", "1.1.1.1, 10.0.0.2", "[2001:db8::1]:80", "for=1.2.3.4;proto=http", `for="[::1]"`, ",,", "::ffff:1.2.3.4%x", "300.1.1.1",
+		strings.Repeat("1.1.1.1,", 40) + "198.51.100.1", strings.Repeat("10.0.0.2,", 40) + "10.0.0.3"} {
 		f.Add(s, false)
 		f.Add(s, true)
 	}
@@ -107,11 +112,11 @@ func FuzzClientIP(f *testing.F) {
 // naiveClient is a straightforward reference for clientFromHeader.
 func naiveClient(peer netip.Addr, header string, forwarded bool, trusted func(netip.Addr) bool) netip.Addr {
 	elems := strings.Split(header, ",")
-	if len(elems) > maxForwardedHops {
-		return peer
-	}
 	var last netip.Addr
 	for j := len(elems) - 1; j >= 0; j-- {
+		if len(elems)-j > maxForwardedHops {
+			return peer // only the right-most hops are examined
+		}
 		var a netip.Addr
 		var ok bool
 		if forwarded {

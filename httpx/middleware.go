@@ -2,9 +2,12 @@ package httpx
 
 import (
 	"context"
+	crand "crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -80,7 +83,10 @@ func validRequestID(s string) bool {
 // carrying the request ID, logs the panic value and stack at error level on
 // logger (slog.Default when nil), and emits a paved.EventPanicRecovered
 // event to sink (paved.DefaultSink when nil). Nothing of the panic reaches
-// the client. http.ErrAbortHandler is re-raised, as net/http expects.
+// the client. http.ErrAbortHandler is re-raised, as net/http expects; a
+// panic after the response has started cannot become a 500, so it is
+// logged and the response aborted with http.ErrAbortHandler, never
+// finished as if complete.
 func Recover(logger *slog.Logger, sink paved.Sink) Middleware {
 	if logger == nil {
 		logger = slog.Default()
@@ -89,8 +95,8 @@ func Recover(logger *slog.Logger, sink paved.Sink) Middleware {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			st, w, r := ensure(w, r)
 			defer func() {
-				if v := recover(); v != nil {
-					handlePanic(logger, sink, st, w, r, v)
+				if v := recover(); v != nil && handlePanic(logger, sink, st, w, r, v) {
+					panic(http.ErrAbortHandler)
 				}
 			}()
 			next.ServeHTTP(w, r)
@@ -98,9 +104,17 @@ func Recover(logger *slog.Logger, sink paved.Sink) Middleware {
 	}
 }
 
-func handlePanic(logger *slog.Logger, sink paved.Sink, st *reqState, w http.ResponseWriter, r *http.Request, v any) {
+// handlePanic logs a recovered panic and answers 500 problem+json. It
+// reports whether the response must be aborted instead, by re-raising
+// http.ErrAbortHandler once the caller's bookkeeping is done: when v is
+// http.ErrAbortHandler itself (not logged: the handler chose to abort), or
+// when the response had already started, since a clean error is then
+// impossible and finishing the response normally would pass a truncated
+// body off as complete.
+func handlePanic(logger *slog.Logger, sink paved.Sink, st *reqState, w http.ResponseWriter, r *http.Request, v any) (abort bool) {
 	if v == http.ErrAbortHandler {
-		panic(v)
+		st.aborted = true
+		return true
 	}
 	logger.LogAttrs(r.Context(), slog.LevelError, "httpx: panic recovered",
 		slog.String("request_id", st.id),
@@ -113,7 +127,8 @@ func handlePanic(logger *slog.Logger, sink paved.Sink, st *reqState, w http.Resp
 		Reason: "panic", RequestID: st.id,
 	})
 	if st.rw.wroteHeader {
-		return // too late for a clean response; net/http closes the stream
+		st.aborted = true
+		return true // too late for a clean response: abort the stream
 	}
 	h := w.Header()
 	for k := range h {
@@ -122,14 +137,16 @@ func handlePanic(logger *slog.Logger, sink paved.Sink, st *reqState, w http.Resp
 		}
 	}
 	WriteProblem(w, r, &Problem{Status: http.StatusInternalServerError, Detail: "the server could not complete the request"})
+	return false
 }
 
 // AccessLog is middleware that logs one line per request at info level on
 // logger (slog.Default when nil): method, path, query (secret-looking values
 // redacted), route pattern, status, bytes, duration, client IP and request
 // ID. The headers named in logHeaders are logged too, except that
-// Authorization, Proxy-Authorization, Cookie, Set-Cookie and API-key
-// headers are always logged as "REDACTED". Nothing is formatted when the
+// Authorization, Proxy-Authorization, Cookie, Set-Cookie, and headers whose
+// names speak of tokens, keys, secrets, sessions, passwords, credentials or
+// signatures are always logged as "REDACTED". Nothing is formatted when the
 // logger's handler is not enabled at info level.
 func AccessLog(logger *slog.Logger, logHeaders ...string) Middleware {
 	if logger == nil {
@@ -145,20 +162,28 @@ func AccessLog(logger *slog.Logger, logHeaders ...string) Middleware {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			st, w, r := ensure(w, r)
+			done := false
+			defer func() {
+				// Runs on return and while a panic unwinds (which it does
+				// not stop), so an aborted request is logged too.
+				if done {
+					st.rw.finish()
+				} else {
+					st.aborted = true
+				}
+				if ctx := r.Context(); logger.Enabled(ctx, slog.LevelInfo) {
+					logAccess(ctx, logger, st, r, hdrs, time.Since(start))
+				}
+			}()
 			next.ServeHTTP(w, r)
-			st.rw.finish()
-			ctx := r.Context()
-			if !logger.Enabled(ctx, slog.LevelInfo) {
-				return
-			}
-			logAccess(ctx, logger, st, r, hdrs, time.Since(start))
+			done = true
 		})
 	}
 }
 
 func logAccess(ctx context.Context, logger *slog.Logger, st *reqState, r *http.Request, hdrs []string, d time.Duration) {
 	status := st.rw.status
-	if status == 0 {
+	if status == 0 && !st.aborted {
 		status = http.StatusOK
 	}
 	if !st.ipSet {
@@ -183,6 +208,9 @@ func logAccess(ctx context.Context, logger *slog.Logger, st *reqState, r *http.R
 		slog.String("request_id", st.id),
 		slog.String("proto", r.Proto),
 	)
+	if st.aborted {
+		attrs = append(attrs, slog.Bool("aborted", true))
+	}
 	for _, h := range hdrs {
 		v := r.Header.Get(h)
 		if v == "" {
@@ -214,8 +242,17 @@ func isSecretHeader(h string) bool {
 		return true
 	}
 	l := strings.ToLower(h)
-	return strings.Contains(l, "token") || strings.Contains(l, "secret") || strings.Contains(l, "key") || strings.Contains(l, "auth")
+	for _, w := range secretHeaderWords {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
 }
+
+// secretHeaderWords mark a header as a credential: bearer tokens, API keys,
+// session identifiers, passwords, request signatures.
+var secretHeaderWords = []string{"token", "secret", "key", "auth", "cookie", "session", "passw", "credential", "signature"}
 
 // RedactQuery returns the raw query q with the values of secret-looking
 // parameters (token, access_token, code, password, secret, key, api_key,
@@ -314,8 +351,26 @@ func limitBody(st *reqState, w http.ResponseWriter, r *http.Request, n int64) {
 		st.body.setLimit(n)
 		r.Body = &st.body
 	default:
-		r.Body = http.MaxBytesReader(w, r.Body, n)
+		// Someone replaced the body after the first limit was set: limit
+		// theirs, and still turn the response into 413 when it overflows.
+		r.Body = &hitBody{ReadCloser: http.MaxBytesReader(w, r.Body, n), st: st}
 	}
+}
+
+// hitBody records in the request's state that a body limit was exceeded,
+// for a body the state's own limiter does not wrap.
+type hitBody struct {
+	io.ReadCloser
+	st *reqState
+}
+
+func (b *hitBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var tooLarge *http.MaxBytesError
+	if err != nil && errors.As(err, &tooLarge) {
+		b.st.body.hit.Store(true)
+	}
+	return n, err
 }
 
 // HeaderProfile selects the set of security headers [SecurityHeaders]
@@ -375,6 +430,7 @@ func SecurityHeaders(profile HeaderProfile) Middleware {
 			st, w, r := ensure(w, r)
 			setSecurityHeaders(st, w.Header(), profile)
 			next.ServeHTTP(w, r)
+			st.rw.finish()
 		})
 	}
 }
@@ -399,13 +455,11 @@ func setSecurityHeaders(st *reqState, h http.Header, profile HeaderProfile) {
 	h["Cache-Control"] = hdrNoStore
 }
 
+// newNonce returns a 128-bit CSP nonce. Unlike a request ID it must be
+// unpredictable, so it comes from crypto/rand.
 func newNonce() string {
 	var b [16]byte
-	u, v := rand.Uint64(), rand.Uint64()
-	for i := range 8 {
-		b[i] = byte(u >> (8 * i))
-		b[8+i] = byte(v >> (8 * i))
-	}
+	_, _ = crand.Read(b[:]) // never fails; see crypto/rand.Read
 	return base64.RawStdEncoding.EncodeToString(b[:])
 }
 

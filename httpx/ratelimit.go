@@ -383,7 +383,9 @@ type RateLimitConfig struct {
 //	RateLimit-Policy: "default";q=600;w=60
 //	RateLimit: "default";r=599;t=1
 //
-// A store error denies with 503 problem+json (fail closed).
+// On a denial, t names the same instant as Retry-After, as the draft
+// asks, and neither is ever 0. A store error denies with 503 problem+json
+// (fail closed).
 type RateLimiter struct {
 	policy    Policy
 	store     Store
@@ -462,13 +464,20 @@ func (l *RateLimiter) allow(st *reqState, w http.ResponseWriter, r *http.Request
 			Extensions: map[string]any{"reason": "rate_limit_unavailable"}})
 		return false
 	}
+	reset, retry := ceilSeconds(d.Reset), int64(0)
+	if !d.Allowed {
+		// Never "retry after 0 seconds"; and the draft says t SHOULD
+		// name the same point in time as Retry-After.
+		retry = max(ceilSeconds(d.RetryAfter), 1)
+		reset = retry
+	}
 	h := w.Header()
 	h["Ratelimit-Policy"] = l.policyHdr
 	var buf [64]byte
 	b := append(buf[:0], l.prefix...)
-	b = strconv.AppendInt(b, int64(d.Remaining), 10)
+	b = strconv.AppendInt(b, int64(max(d.Remaining, 0)), 10) // r is a non-negative Integer
 	b = append(b, ";t="...)
-	b = strconv.AppendInt(b, ceilSeconds(d.Reset), 10)
+	b = strconv.AppendInt(b, reset, 10)
 	if !st.rlUsed && len(b) <= len(st.rlBuf) {
 		// The first limiter of a request writes its field value into the
 		// request's state without allocating; see reqState.rlBuf.
@@ -481,10 +490,6 @@ func (l *RateLimiter) allow(st *reqState, w http.ResponseWriter, r *http.Request
 	}
 	if d.Allowed {
 		return true
-	}
-	retry := ceilSeconds(d.RetryAfter)
-	if retry < 1 {
-		retry = 1
 	}
 	h.Set("Retry-After", strconv.FormatInt(retry, 10))
 	paved.Emit(r.Context(), l.sink, paved.Event{

@@ -154,8 +154,8 @@ func TestRedisStoreSharedLimit(t *testing.T) {
 		{a, 200, `"default";r=2;t=4`},
 		{b, 200, `"default";r=1;t=7`},
 		{a, 200, `"default";r=0;t=10`},
-		{b, 429, `"default";r=0;t=10`},
-		{a, 429, `"default";r=0;t=10`},
+		{b, 429, `"default";r=0;t=4`}, // t names the Retry-After instant
+		{a, 429, `"default";r=0;t=4`},
 	}
 	for i, st := range steps {
 		w := get(st.srv, "198.51.100.1:1")

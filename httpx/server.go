@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -120,6 +121,9 @@ func New(cfg Config) (*Server, error) {
 	if _, ok := opted[OptOutDevCertificate]; ok && !isDev {
 		return nil, fieldErr("Config.OptOuts", errors.New("httpx: Config.OptOuts holds AllowDevCertificate but Config.Certificates is not a *DevCertificate: remove the opt-out"))
 	}
+	if !s.plain && isNilValue(cfg.Certificates) {
+		return nil, fieldErr("Config.Certificates", fmt.Errorf("httpx: Config.Certificates is a nil %T: every handshake would fail; pass the value its constructor returned", cfg.Certificates))
+	}
 	switch cfg.MinTLSVersion {
 	case 0:
 		cfg.MinTLSVersion = tls.VersionTLS12
@@ -182,6 +186,7 @@ func New(cfg Config) (*Server, error) {
 
 	// Client identity, cross-origin, rate limit.
 	var err error
+	var storeOptOuts []paved.OptOut // a third-party store's own opt-outs
 	if s.ips, err = newClientIPResolver(cfg.ClientIP, "Config.ClientIP."); err != nil {
 		return nil, err
 	}
@@ -204,8 +209,15 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 		if o, ok := rl.Store.(interface{ OptOuts() []paved.OptOut }); ok {
-			for _, x := range o.OptOuts() {
-				opted[x.Name] = x
+			for i, x := range o.OptOuts() {
+				if err := x.Validate(); err != nil {
+					return nil, fieldErr("Config.RateLimit.Store", fmt.Errorf("httpx: Config.RateLimit.Store: opt-out %d: %w", i, err))
+				}
+				if x.Component == Component && x.Name == OptOutRedisLocalLimits {
+					opted[x.Name] = x
+				} else {
+					storeOptOuts = append(storeOptOuts, x)
+				}
 			}
 		}
 	}
@@ -219,13 +231,26 @@ func New(cfg Config) (*Server, error) {
 	for _, name := range []string{OptOutPlainHTTP, OptOutDevCertificate, OptOutNoRateLimit, OptOutNoCrossOrigin, OptOutRedisLocalLimits} {
 		if o, ok := opted[name]; ok {
 			s.optOuts = append(s.optOuts, o)
-			if err := s.posture.AddOptOut(o); err != nil {
-				return nil, err
-			}
+		}
+	}
+	s.optOuts = append(s.optOuts, storeOptOuts...)
+	for _, o := range s.optOuts {
+		if err := s.posture.AddOptOut(o); err != nil {
+			return nil, err // validated above; not reached
 		}
 	}
 	s.registerControls()
 	return s, nil
+}
+
+// isNilValue reports whether c holds a nil pointer, func, map, slice, chan
+// or interface: non-nil as an interface, but unusable.
+func isNilValue(c CertificateSource) bool {
+	switch v := reflect.ValueOf(c); v.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }
 
 func (s *Server) registerControls() {
@@ -315,12 +340,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.ips.resolve(st, r)
 	assignRequestID(st, w, r)
 	defer func() {
+		abort := false
 		if v := recover(); v != nil {
-			handlePanic(s.logger, s.sink, st, w, r, v)
+			abort = handlePanic(s.logger, s.sink, st, w, r, v)
 		}
-		st.rw.finish()
+		if !abort {
+			st.rw.finish()
+		}
 		if ctx := r.Context(); s.logger.Enabled(ctx, slog.LevelInfo) {
 			logAccess(ctx, s.logger, st, r, s.cfg.AccessLogHeaders, time.Since(start))
+		}
+		if abort {
+			panic(http.ErrAbortHandler)
 		}
 	}()
 	setSecurityHeaders(st, w.Header(), s.cfg.Headers)

@@ -447,11 +447,11 @@ func TestRateLimitResponses(t *testing.T) {
 	}{
 		{"198.51.100.7:1", 200, `"api";r=1;t=5`, ""},
 		{"198.51.100.7:2", 200, `"api";r=0;t=10`, ""},
-		{"198.51.100.7:3", 429, `"api";r=0;t=10`, "5"},
-		{"198.51.100.8:1", 200, `"api";r=1;t=5`, ""}, // another client has its own bucket
+		{"198.51.100.7:3", 429, `"api";r=0;t=5`, "5"}, // t names the Retry-After instant
+		{"198.51.100.8:1", 200, `"api";r=1;t=5`, ""},  // another client has its own bucket
 		{"[2001:db8::1]:1", 200, `"api";r=1;t=5`, ""},
 		{"[2001:db8::2]:1", 200, `"api";r=0;t=10`, ""}, // same /64
-		{"[2001:db8::3]:1", 429, `"api";r=0;t=10`, "5"},
+		{"[2001:db8::3]:1", 429, `"api";r=0;t=5`, "5"},
 		{"[2001:db8:0:1::1]:1", 200, `"api";r=1;t=5`, ""}, // another /64
 	}
 	for i, st := range steps {

@@ -22,6 +22,7 @@ type reqState struct {
 	ipKey    string     // ip as a string, shared with the rate limiter
 	ipSet    bool
 	viaProxy bool // the peer is a trusted proxy
+	aborted  bool // the response was aborted (panic); for the access log
 
 	id    string // request ID
 	nonce string // CSP nonce (HTML profile only)
@@ -157,10 +158,15 @@ type writerOnly struct{ io.Writer }
 func (rw *responseWriter) Unwrap() http.ResponseWriter { return rw.w }
 
 // finish writes 413 when the handler hit the body limit and returned
-// without writing anything.
+// without writing anything. Otherwise, for a handler that wrote nothing,
+// net/http sends the header itself, so the Server header goes here.
 func (rw *responseWriter) finish() {
-	if !rw.wroteHeader && rw.st.body.hit.Load() {
+	switch {
+	case rw.wroteHeader:
+	case rw.st.body.hit.Load():
 		rw.WriteHeader(http.StatusOK) // turned into 413 problem+json
+	default:
+		delete(rw.w.Header(), "Server")
 	}
 }
 

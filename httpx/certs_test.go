@@ -39,34 +39,59 @@ func writePair(t *testing.T, dir, cn string, nb, na time.Time) (string, string) 
 	return cf, kf
 }
 
-func TestFileCertificateReload(t *testing.T) {
-	dir := t.TempDir()
+// reloadingPair is a FileCertificate over a fresh pair for "one.example"
+// that checks its files on every handshake, with its log.
+type reloadingPair struct {
+	fc     *httpx.FileCertificate
+	cf, kf string
+	logs   *syncBuffer
+	bumps  int
+}
+
+func newReloadingPair(t *testing.T, dir string) *reloadingPair {
+	t.Helper()
 	now := time.Now()
-	cf, kf := writePair(t, dir, "one.example", now.Add(-time.Hour), now.Add(time.Hour))
-	var logs syncBuffer
+	rp := &reloadingPair{logs: new(syncBuffer)}
+	rp.cf, rp.kf = writePair(t, dir, "one.example", now.Add(-time.Hour), now.Add(time.Hour))
 	fc, err := httpx.NewFileCertificate(httpx.FileCertificateConfig{
-		CertFile: cf, KeyFile: kf, CheckInterval: time.Nanosecond,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		CertFile: rp.cf, KeyFile: rp.kf, CheckInterval: time.Nanosecond,
+		Logger: slog.New(slog.NewTextHandler(rp.logs, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cn := func() string {
-		c, err := fc.GetCertificate(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c.Leaf.Subject.CommonName
+	rp.fc = fc
+	return rp
+}
+
+// cn returns the common name of the certificate served now.
+func (rp *reloadingPair) cn(t *testing.T) string {
+	t.Helper()
+	c, err := rp.fc.GetCertificate(nil)
+	if err != nil || c == nil {
+		t.Fatalf("GetCertificate = %v, %v", c, err)
 	}
+	return c.Leaf.Subject.CommonName
+}
+
+// bump moves both files' modification times forward, so that the next
+// handshake sees a change.
+func (rp *reloadingPair) bump() {
+	rp.bumps++
+	later := time.Now().Add(time.Duration(rp.bumps) * time.Minute)
+	_ = os.Chtimes(rp.cf, later, later)
+	_ = os.Chtimes(rp.kf, later, later)
+}
+
+func TestFileCertificateReload(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	rp := newReloadingPair(t, dir)
+	cf, kf, fc, logs := rp.cf, rp.kf, rp.fc, rp.logs
+	cn := func() string { return rp.cn(t) }
+	bump := rp.bump
 	if got := cn(); got != "one.example" {
 		t.Fatalf("CN = %q", got)
-	}
-	bumps := 0
-	bump := func() { // make sure the modification time changes
-		bumps++
-		later := time.Now().Add(time.Duration(bumps) * time.Minute)
-		_ = os.Chtimes(cf, later, later)
-		_ = os.Chtimes(kf, later, later)
 	}
 
 	// A valid new pair is picked up by the next handshake.

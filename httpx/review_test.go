@@ -251,29 +251,10 @@ func TestReadyzWhileDraining(t *testing.T) {
 func TestFileCertificateMissingAndMismatched(t *testing.T) {
 	dir, other := t.TempDir(), t.TempDir()
 	now := time.Now()
-	cf, kf := writePair(t, dir, "one.example", now.Add(-time.Hour), now.Add(time.Hour))
-	var logs syncBuffer
-	fc, err := httpx.NewFileCertificate(httpx.FileCertificateConfig{
-		CertFile: cf, KeyFile: kf, CheckInterval: time.Nanosecond,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cn := func() string {
-		c, err := fc.GetCertificate(nil)
-		if err != nil || c == nil {
-			t.Fatalf("GetCertificate = %v, %v", c, err)
-		}
-		return c.Leaf.Subject.CommonName
-	}
-	bumps := 0
-	bump := func() {
-		bumps++
-		later := time.Now().Add(time.Duration(bumps) * time.Minute)
-		_ = os.Chtimes(cf, later, later)
-		_ = os.Chtimes(kf, later, later)
-	}
+	rp := newReloadingPair(t, dir)
+	cf, kf, logs := rp.cf, rp.kf, rp.logs
+	cn := func() string { return rp.cn(t) }
+	bump := rp.bump
 	_ = os.Remove(cf)
 	_ = os.Remove(kf)
 	if got := cn(); got != "one.example" {

@@ -42,7 +42,7 @@ func TestPanicAfterHeadersAbortsResponse(t *testing.T) {
 		t.Fatal("panic value leaked")
 	}
 	l := logs.String()
-	if !strings.Contains(l, "panic recovered") || !strings.Contains(l, "review_test.go") {
+	if !strings.Contains(l, "panic recovered") || !strings.Contains(l, "hardening_test.go") {
 		t.Fatalf("panic or stack not logged:\n%s", l)
 	}
 	if !strings.Contains(l, `"msg":"http request"`) || !strings.Contains(l, `"path":"/partial"`) || !strings.Contains(l, `"aborted":true`) {

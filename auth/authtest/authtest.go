@@ -539,16 +539,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fail := func(code, desc string) {
-		u, _ := url.Parse(redirectURI)
-		v := u.Query()
-		v.Set("error", code)
-		v.Set("error_description", desc)
-		if st := q.Get("state"); st != "" {
-			v.Set("state", st)
-		}
-		v.Set("iss", s.Issuer())
-		u.RawQuery = v.Encode()
-		http.Redirect(w, r, u.String(), http.StatusFound)
+		s.redirectBack(w, r, redirectURI, q.Get("state"), "error", code, "error_description", desc)
 	}
 	switch {
 	case q.Get("response_type") != "code":
@@ -568,11 +559,19 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		nonce: q.Get("nonce"), scope: q.Get("scope"), sub: s.userSub, expires: s.nowLocked().Add(time.Minute),
 	}
 	s.mu.Unlock()
+	s.redirectBack(w, r, redirectURI, q.Get("state"), "code", code)
+}
+
+// redirectBack sends the authorization response to redirectURI: the given
+// name/value pairs, the state when there is one, and iss (RFC 9207).
+func (s *Server) redirectBack(w http.ResponseWriter, r *http.Request, redirectURI, state string, kv ...string) {
 	u, _ := url.Parse(redirectURI)
 	v := u.Query()
-	v.Set("code", code)
-	if st := q.Get("state"); st != "" {
-		v.Set("state", st)
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	if state != "" {
+		v.Set("state", state)
 	}
 	v.Set("iss", s.Issuer())
 	u.RawQuery = v.Encode()

@@ -127,16 +127,27 @@ type MemoryStore struct {
 }
 
 // memShard is an open-addressing hash table (linear probing, backward-shift
-// deletion) holding each limiter inline, so a lookup touches one place in
-// memory. Tables grow up to maxSlots, sized for a load of 3/4 at the cap.
+// deletion) holding each limiter inline. A lookup probes a byte array of
+// tags, which stays in cache, then reads the one slot whose tag matches: a
+// single slot, two cache lines, is all it reads from the big table. Tables
+// grow up to maxSlots, sized for a load of 3/4 at the cap.
 // Limiters that move (on growth or deletion) are rebuilt with the same
 // tokens, never copied.
+//
+// A memShard is 64 bytes, so the shards of a store, allocated together,
+// each sit on a cache line of their own.
 type memShard struct {
 	mu    sync.Mutex
 	slots []memSlot // h == 0 marks an empty slot
+	tags  []uint8   // per slot: 0 when empty, else tag(h)
 	n     int       // occupied slots
-	_     [32]byte  // keep shards on separate cache lines
 }
+
+// tag is the one-byte summary of h kept in memShard.tags: probing scans
+// those (1.5 MB at a million keys, so they stay in cache) and reads a
+// slot, a likely cache miss, only on a tag match, a false one of which
+// happens once in 128.
+func tag(h uint64) uint8 { return uint8(h>>56) | 0x80 }
 
 type memSlot struct {
 	h    uint64
@@ -166,6 +177,7 @@ func NewMemoryStore(maxKeys int) *MemoryStore {
 	s.maxSlots = s.perShard*4/3 + 2
 	for i := range s.shards {
 		s.shards[i].slots = make([]memSlot, min(16, s.maxSlots))
+		s.shards[i].tags = make([]uint8, len(s.shards[i].slots))
 	}
 	return s
 }
@@ -216,6 +228,7 @@ func (s *MemoryStore) take(key string, p Policy, now time.Time) Decision {
 		}
 		e := &sh.slots[pos]
 		e.h = h
+		sh.tags[pos] = tag(h)
 		sh.n++
 		// Configured at the zero time, the limiter has been refilling
 		// "forever" when the first request comes: it starts full.
@@ -237,11 +250,14 @@ func home(h uint64, n int) int {
 }
 
 func (sh *memShard) find(h uint64) (int, bool) {
-	n := len(sh.slots)
+	n := len(sh.tags)
+	t := tag(h)
 	for p := home(h, n); ; {
-		switch sh.slots[p].h {
-		case h:
-			return p, true
+		switch sh.tags[p] {
+		case t:
+			if sh.slots[p].h == h {
+				return p, true
+			}
 		case 0:
 			return p, false
 		}
@@ -271,10 +287,12 @@ func move(dst, src *memSlot, now time.Time) {
 func (sh *memShard) resize(size int, now time.Time) {
 	old := sh.slots
 	sh.slots = make([]memSlot, size)
+	sh.tags = make([]uint8, size)
 	for i := range old {
-		if old[i].h != 0 {
-			pos, _ := sh.find(old[i].h)
+		if h := old[i].h; h != 0 {
+			pos, _ := sh.find(h)
 			move(&sh.slots[pos], &old[i], now)
+			sh.tags[pos] = tag(h)
 		}
 	}
 }
@@ -284,13 +302,15 @@ func (sh *memShard) resize(size int, now time.Time) {
 func (sh *memShard) remove(pos int, now time.Time) {
 	n := len(sh.slots)
 	sh.slots[pos] = memSlot{}
+	sh.tags[pos] = 0
 	i := pos
-	for j := next(i, n); sh.slots[j].h != 0; j = next(j, n) {
+	for j := next(i, n); sh.tags[j] != 0; j = next(j, n) {
 		k := home(sh.slots[j].h, n)
 		if (i <= j && i < k && k <= j) || (i > j && (i < k || k <= j)) {
 			continue // j's home lies cyclically in (i, j]: it stays
 		}
 		move(&sh.slots[i], &sh.slots[j], now)
+		sh.tags[i], sh.tags[j] = sh.tags[j], 0
 		i = j
 	}
 	sh.n--
@@ -309,7 +329,7 @@ func (sh *memShard) evictOne(now time.Time) {
 	n := len(sh.slots)
 	victim, oldest, seen := -1, int64(math.MaxInt64), 0
 	for p, k := mrand.IntN(n), 0; k < n && seen < evictionSample; p, k = next(p, n), k+1 {
-		if sh.slots[p].h == 0 {
+		if sh.tags[p] == 0 {
 			continue
 		}
 		seen++

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestMemShardModel drives one shard through random inserts, growth and
@@ -36,6 +37,7 @@ func TestMemShardModel(t *testing.T) {
 		if sh.n != len(want) || sh.n > s.perShard {
 			t.Fatalf("step %d: shard holds %d, model %d, cap %d", step, sh.n, len(want), s.perShard)
 		}
+		checkShard(t, sh)
 	}
 	for k, n := range want {
 		pos, found := sh.find(hashOf(s, k))
@@ -48,12 +50,48 @@ func TestMemShardModel(t *testing.T) {
 	}
 }
 
+// checkShard checks the table's invariants: each slot's tag matches its
+// hash (zero for an empty slot), each occupied slot is where find looks
+// for its hash, and n counts the occupied slots.
+func checkShard(t *testing.T, sh *memShard) {
+	t.Helper()
+	if len(sh.tags) != len(sh.slots) {
+		t.Fatalf("%d tags for %d slots", len(sh.tags), len(sh.slots))
+	}
+	n := 0
+	for p := range sh.slots {
+		e := &sh.slots[p]
+		switch {
+		case e.h == 0 && sh.tags[p] != 0:
+			t.Fatalf("empty slot %d has tag %#x", p, sh.tags[p])
+		case e.h == 0:
+			continue
+		case sh.tags[p] != tag(e.h):
+			t.Fatalf("slot %d: tag %#x, want %#x", p, sh.tags[p], tag(e.h))
+		}
+		n++
+		if got, found := sh.find(e.h); !found || got != p {
+			t.Fatalf("slot %d: find gives %d, %v", p, got, found)
+		}
+	}
+	if n != sh.n {
+		t.Fatalf("%d occupied slots, n = %d", n, sh.n)
+	}
+}
+
 func hashOf(s *MemoryStore, k string) uint64 {
 	h := hashString(s, k)
 	if h == 0 {
 		h = 1
 	}
 	return h
+}
+
+// TestMemShardSize holds memShard to one cache line; see its doc.
+func TestMemShardSize(t *testing.T) {
+	if n := unsafe.Sizeof(memShard{}); n != 64 {
+		t.Fatalf("memShard is %d bytes, want 64", n)
+	}
 }
 
 // TestMoveKeepsTokens checks that a moved limiter has exactly its tokens at

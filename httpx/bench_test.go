@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"testing"
 	"time"
@@ -15,40 +14,8 @@ import (
 
 	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/httpx"
+	"github.com/pavedroad/paved/internal/benchharness"
 )
-
-// benchWriter is the harness's ResponseWriter: a fresh header map per
-// request, as net/http gives, and nothing else.
-type benchWriter struct {
-	h    http.Header
-	code int
-	n    int
-}
-
-func (w *benchWriter) Header() http.Header         { return w.h }
-func (w *benchWriter) WriteHeader(code int)        { w.code = code }
-func (w *benchWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
-
-var helloBody = []byte("hello")
-
-func bareHandler(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain")
-	_, _ = w.Write(helloBody)
-}
-
-func runHandler(b *testing.B, h http.Handler) {
-	r := httptest.NewRequest("GET", "/hello", nil)
-	r.RemoteAddr = "192.0.2.1:1234"
-	b.ReportAllocs()
-	for b.Loop() {
-		r.Body = http.NoBody // conventional middleware replace it on the shared request
-		w := &benchWriter{h: make(http.Header)}
-		h.ServeHTTP(w, r)
-		if w.code != 0 && w.code != 200 {
-			b.Fatalf("status %d", w.code)
-		}
-	}
-}
 
 // benchServer is the full default chain with a limit high enough never to
 // deny, logging to a discarding handler.
@@ -63,32 +30,14 @@ func benchServer(b *testing.B, logger *slog.Logger) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.HandleFunc("GET /hello", bareHandler)
+	s.HandleFunc("GET /hello", benchharness.Hello)
 	return s
 }
 
 // BenchmarkBare is the baseline: the handler alone, behind a ServeMux as
 // in the full chain.
 func BenchmarkBare(b *testing.B) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /hello", bareHandler)
-	runHandler(b, mux)
-}
-
-// sameHeaders are the eleven response fields the default chain adds,
-// with values of the same length.
-var sameHeaders = http.Header{
-	"Strict-Transport-Security":    {"max-age=63072000; includeSubDomains"},
-	"Content-Security-Policy":      {"default-src 'none'; frame-ancestors 'none'"},
-	"X-Content-Type-Options":       {"nosniff"},
-	"X-Frame-Options":              {"DENY"},
-	"Referrer-Policy":              {"no-referrer"},
-	"Cross-Origin-Opener-Policy":   {"same-origin"},
-	"Cross-Origin-Resource-Policy": {"same-origin"},
-	"Cache-Control":                {"no-store"},
-	"X-Request-Id":                 {"0123456789abcdef0123456789abcdef"},
-	"Ratelimit-Policy":             {`"default";q=100000000;w=1`},
-	"Ratelimit":                    {`"default";r=99999999;t=1`},
+	benchharness.Run(b, benchharness.Mux())
 }
 
 // BenchmarkBareSameHeaders is the bare handler also setting the fields
@@ -97,27 +46,21 @@ var sameHeaders = http.Header{
 // DefaultChain minus this is the chain's own cost.
 func BenchmarkBareSameHeaders(b *testing.B) {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		for k, v := range sameHeaders {
-			h[k] = v
-		}
-		bareHandler(w, r)
-	})
-	runHandler(b, mux)
+	mux.Handle("GET /hello", benchharness.WithHeaders(benchharness.Hello, benchharness.ChainHeaders))
+	benchharness.Run(b, mux)
 }
 
 // BenchmarkDefaultChain is the server's full default chain (client IP,
 // request ID, access log to slog.DiscardHandler, recovery, security headers,
 // cross-origin, in-memory rate limit, body limit) around the same mux.
 func BenchmarkDefaultChain(b *testing.B) {
-	runHandler(b, benchServer(b, slog.New(slog.DiscardHandler)))
+	benchharness.Run(b, benchServer(b, slog.New(slog.DiscardHandler)))
 }
 
 // BenchmarkDefaultChainJSONLog is the same with the access log formatted
 // as JSON into io.Discard.
 func BenchmarkDefaultChainJSONLog(b *testing.B) {
-	runHandler(b, benchServer(b, slog.New(slog.NewJSONHandler(io.Discard, nil))))
+	benchharness.Run(b, benchServer(b, slog.New(slog.NewJSONHandler(io.Discard, nil))))
 }
 
 // BenchmarkComposedMiddleware is the exported middleware composed by hand,
@@ -128,8 +71,8 @@ func BenchmarkComposedMiddleware(b *testing.B) {
 	rl, _ := httpx.RateLimit(httpx.RateLimitConfig{Policy: httpx.Policy{Limit: 100_000_000, Window: time.Second}})
 	logger := slog.New(slog.DiscardHandler)
 	h := httpx.Chain(ip, httpx.RequestID, httpx.AccessLog(logger), httpx.Recover(logger, paved.NopSink{}),
-		httpx.SecurityHeaders(httpx.ProfileAPI), co, rl, httpx.BodyLimit(0))(http.HandlerFunc(bareHandler))
-	runHandler(b, h)
+		httpx.SecurityHeaders(httpx.ProfileAPI), co, rl, httpx.BodyLimit(0))(http.HandlerFunc(benchharness.Hello))
+	benchharness.Run(b, h)
 }
 
 // BenchmarkBareLimiterAllow is one x/time/rate limiter's Allow, the unit

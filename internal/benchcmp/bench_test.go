@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -16,51 +15,13 @@ import (
 
 	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/httpx"
+	"github.com/pavedroad/paved/internal/benchharness"
 )
-
-// benchWriter is the harness's ResponseWriter: a fresh header map per
-// request, as net/http gives, and nothing else.
-type benchWriter struct {
-	h    http.Header
-	code int
-	n    int
-}
-
-func (w *benchWriter) Header() http.Header         { return w.h }
-func (w *benchWriter) WriteHeader(code int)        { w.code = code }
-func (w *benchWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
-
-var helloBody = []byte("hello")
-
-func bareHandler(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain")
-	_, _ = w.Write(helloBody)
-}
-
-func mux() *http.ServeMux {
-	m := http.NewServeMux()
-	m.HandleFunc("GET /hello", bareHandler)
-	return m
-}
-
-func run(b *testing.B, h http.Handler) {
-	r := httptest.NewRequest("GET", "/hello", nil)
-	r.RemoteAddr = "192.0.2.1:1234"
-	b.ReportAllocs()
-	for b.Loop() {
-		r.Body = http.NoBody // conventional middleware replace it on the shared request
-		w := &benchWriter{h: make(http.Header)}
-		h.ServeHTTP(w, r)
-		if w.code != 0 && w.code != 200 {
-			b.Fatalf("status %d", w.code)
-		}
-	}
-}
 
 const hugeLimit = 100_000_000
 
 // BenchmarkBare: the handler behind a ServeMux, nothing else.
-func BenchmarkBare(b *testing.B) { run(b, mux()) }
+func BenchmarkBare(b *testing.B) { benchharness.Run(b, benchharness.Mux()) }
 
 // BenchmarkPavedDefault: httpx.Server's full default chain.
 func BenchmarkPavedDefault(b *testing.B) {
@@ -70,12 +31,12 @@ func BenchmarkPavedDefault(b *testing.B) {
 		Events:    paved.NopSink{},
 		RateLimit: httpx.RateLimitConfig{Policy: httpx.Policy{Limit: hugeLimit, Window: time.Second}},
 		OptOuts:   []paved.OptOut{httpx.AllowPlainHTTP("benchmark harness")},
-		Handler:   mux(),
+		Handler:   benchharness.Mux(),
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	run(b, s)
+	benchharness.Run(b, s)
 }
 
 // secureHeaders is unrolled/secure configured for the same headers as
@@ -178,9 +139,9 @@ func chain(h http.Handler, mw ...func(http.Handler) http.Handler) http.Handler {
 func BenchmarkPopularStack(b *testing.B) {
 	logger := slog.New(slog.DiscardHandler)
 	co := http.NewCrossOriginProtection()
-	h := chain(mux(), requestID, accessLog(logger), recoverer, secureHeaders(), noStore,
+	h := chain(benchharness.Mux(), requestID, accessLog(logger), recoverer, secureHeaders(), noStore,
 		co.Handler, httprate.LimitBy(hugeLimit, time.Second, keyByPeer), bodyLimit)
-	run(b, h)
+	benchharness.Run(b, h)
 }
 
 // BenchmarkPavedHeadersAndLimit: only paved's security headers and rate
@@ -190,12 +151,12 @@ func BenchmarkPavedHeadersAndLimit(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	run(b, httpx.Chain(httpx.SecurityHeaders(httpx.ProfileAPI), rl)(mux()))
+	benchharness.Run(b, httpx.Chain(httpx.SecurityHeaders(httpx.ProfileAPI), rl)(benchharness.Mux()))
 }
 
 // BenchmarkSecureAndHttprate: unrolled/secure + go-chi/httprate alone.
 func BenchmarkSecureAndHttprate(b *testing.B) {
-	run(b, chain(mux(), secureHeaders(), noStore, httprate.LimitBy(hugeLimit, time.Second, keyByPeer)))
+	benchharness.Run(b, chain(benchharness.Mux(), secureHeaders(), noStore, httprate.LimitBy(hugeLimit, time.Second, keyByPeer)))
 }
 
 // keyByPeer is httprate's key on the TCP peer, IPv6 grouped by /64, the

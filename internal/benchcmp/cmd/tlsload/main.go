@@ -37,6 +37,7 @@ import (
 
 	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/httpx"
+	"github.com/pavedroad/paved/internal/benchharness"
 )
 
 func main() {
@@ -62,14 +63,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	hello := func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = w.Write([]byte("hello"))
-	}
-
 	// Bare net/http over TLS with Go's default TLS settings.
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /hello", hello)
+	mux := benchharness.Mux()
 	bareTLS := &tls.Config{GetCertificate: dev.GetCertificate}
 	bare := startBare(&http.Server{Handler: mux, TLSConfig: bareTLS})
 	defer bare.Close()
@@ -94,11 +89,11 @@ func main() {
 	// with httpx's timeouts and TLS settings (the least any server with
 	// the issue's defaults pays), then all eleven the paved chain sends
 	// (those plus X-Request-Id and the two RateLimit fields) with them.
-	required := startBare(&http.Server{Handler: withHeaders(hello, requiredHeaders), TLSConfig: bareTLS})
+	required := startBare(&http.Server{Handler: benchharness.WithHeaders(benchharness.Hello, benchharness.RequiredHeaders), TLSConfig: bareTLS})
 	defer required.Close()
-	hardRequired := startBare(hardened(withHeaders(hello, requiredHeaders)))
+	hardRequired := startBare(hardened(benchharness.WithHeaders(benchharness.Hello, benchharness.RequiredHeaders)))
 	defer hardRequired.Close()
-	hardAll := startBare(hardened(withHeaders(hello, allHeaders)))
+	hardAll := startBare(hardened(benchharness.WithHeaders(benchharness.Hello, benchharness.ChainHeaders)))
 	defer hardAll.Close()
 
 	// paved: the default chain, access log discarded, limit high enough
@@ -114,7 +109,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv.HandleFunc("GET /hello", hello)
+	srv.HandleFunc("GET /hello", benchharness.Hello)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = srv.ListenAndServe(ctx) }()
@@ -169,40 +164,6 @@ func startBare(srv *http.Server) bareServer {
 	}
 	go func() { _ = srv.ServeTLS(ln, "", "") }()
 	return bareServer{srv, "https://" + ln.Addr().String() + "/hello"}
-}
-
-// The header values of the comparison servers, built once. Each slice
-// is shared by every response, which is only safe because these handlers
-// never modify them.
-var (
-	requiredHeaders = http.Header{
-		"Strict-Transport-Security":    {"max-age=63072000; includeSubDomains"},
-		"Content-Security-Policy":      {"default-src 'none'; frame-ancestors 'none'"},
-		"X-Content-Type-Options":       {"nosniff"},
-		"X-Frame-Options":              {"DENY"},
-		"Referrer-Policy":              {"no-referrer"},
-		"Cross-Origin-Opener-Policy":   {"same-origin"},
-		"Cross-Origin-Resource-Policy": {"same-origin"},
-		"Cache-Control":                {"no-store"},
-	}
-	allHeaders = func() http.Header {
-		h := requiredHeaders.Clone()
-		h["X-Request-Id"] = []string{"0123456789abcdef0123456789abcdef"}
-		h["Ratelimit-Policy"] = []string{`"default";q=100000000;w=1`}
-		h["Ratelimit"] = []string{`"default";r=99999999;t=1`}
-		return h
-	}()
-)
-
-// withHeaders returns next sending hdr as well.
-func withHeaders(next http.HandlerFunc, hdr http.Header) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		for k, v := range hdr {
-			h[k] = v
-		}
-		next(w, r)
-	})
 }
 
 var rpsLine = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)

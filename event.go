@@ -11,7 +11,9 @@ import (
 // values as constants, prefixed with the component ("auth.token.rejected").
 type EventType string
 
-// Common event types. Packages may add their own.
+// Common event types, each emitted by at least one package. A package that
+// needs another type defines it beside its code, prefixed with its
+// component.
 const (
 	EventAuthnSuccess   EventType = "authn.success"
 	EventAuthnFailure   EventType = "authn.failure"
@@ -19,9 +21,7 @@ const (
 	EventRateLimited    EventType = "ratelimit.denied"
 	EventPanicRecovered EventType = "http.panic"
 	EventOriginRejected EventType = "http.cross_origin_rejected"
-	EventSecretAccess   EventType = "secret.access"
-	EventPolicyDecision EventType = "policy.decision"
-	EventOptOutUsed     EventType = "posture.opt_out"
+	EventSessionEnded   EventType = "authn.session_ended"
 )
 
 // Outcome is the result an event reports.
@@ -55,20 +55,33 @@ type Event struct {
 	Attrs []slog.Attr
 }
 
-// A Sink receives security events. Emit must be safe for concurrent use and
-// should not block: a slow sink slows the request that emitted the event.
+// A Sink receives security events. Like [slog.Handler], it says first
+// whether it wants an event of a type, so that a package builds the event
+// (and its attributes) only for a sink that will use it; [Emit] asks for
+// you. Both methods must be safe for concurrent use and should not block:
+// a slow sink slows the request that emitted the event.
+//
+// Every paved package names its sink field Events, and a nil Events means
+// [DefaultSink] at the time of each event.
 type Sink interface {
+	Enabled(ctx context.Context, t EventType) bool
 	Emit(ctx context.Context, e Event)
 }
 
-// SinkFunc adapts a function to a [Sink].
+// SinkFunc adapts a function to a [Sink] that wants every event.
 type SinkFunc func(ctx context.Context, e Event)
+
+// Enabled reports true.
+func (f SinkFunc) Enabled(context.Context, EventType) bool { return true }
 
 // Emit calls f(ctx, e).
 func (f SinkFunc) Emit(ctx context.Context, e Event) { f(ctx, e) }
 
 // NopSink discards every event. It is the default sink.
 type NopSink struct{}
+
+// Enabled reports false.
+func (NopSink) Enabled(context.Context, EventType) bool { return false }
 
 // Emit does nothing.
 func (NopSink) Emit(context.Context, Event) {}
@@ -102,13 +115,27 @@ func DefaultSink() Sink {
 	return NopSink{}
 }
 
-// Emit sends e to s, or to [DefaultSink] when s is nil, filling Time when it
-// is zero.
-func Emit(ctx context.Context, s Sink, e Event) {
+// SinkOrDefault returns s, or [DefaultSink] when s is nil. Call it at the
+// time of the event, not at construction, so that a sink installed later
+// by telemetry is used.
+func SinkOrDefault(s Sink) Sink {
 	if s == nil {
-		s = DefaultSink()
+		return DefaultSink()
 	}
-	if _, nop := s.(NopSink); nop {
+	return s
+}
+
+// EventsEnabled reports whether s (or [DefaultSink] when s is nil) wants
+// events of type t: a package checks it before building a costly event.
+func EventsEnabled(ctx context.Context, s Sink, t EventType) bool {
+	return SinkOrDefault(s).Enabled(ctx, t)
+}
+
+// Emit sends e to s, or to [DefaultSink] when s is nil, when that sink is
+// enabled for e.Type, filling Time when it is zero.
+func Emit(ctx context.Context, s Sink, e Event) {
+	s = SinkOrDefault(s)
+	if !s.Enabled(ctx, e.Type) {
 		return
 	}
 	if e.Time.IsZero() {

@@ -20,8 +20,13 @@ var ErrNoReason = errors.New("paved: an opt-out needs a non-empty reason")
 type OptOut struct {
 	// Component is the package that owns the control, such as "httpx".
 	Component string `json:"component"`
-	// Name identifies the opt-out within its component, such as
-	// "allow-plain-http".
+	// Instance names the component instance that took it (see
+	// [Posture.Register]); the package fills it when it records the
+	// opt-out, so constructors leave it empty.
+	Instance string `json:"instance,omitempty"`
+	// Name identifies the opt-out within its component. It is the
+	// kebab-case form of the constructor that returns it:
+	// httpx.AllowPlainHTTP returns "allow-plain-http".
 	Name string `json:"name"`
 	// Reason says why the service needs it. Never empty in a valid OptOut.
 	Reason string `json:"reason"`
@@ -54,9 +59,9 @@ func (o OptOut) String() string { return o.Component + "/" + o.Name + ": " + o.R
 
 // LogValue implements [slog.LogValuer].
 func (o OptOut) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("component", o.Component),
-		slog.String("name", o.Name),
-		slog.String("reason", o.Reason),
-	)
+	attrs := []slog.Attr{slog.String("component", o.Component)}
+	if o.Instance != "" {
+		attrs = append(attrs, slog.String("instance", o.Instance))
+	}
+	return slog.GroupValue(append(attrs, slog.String("name", o.Name), slog.String("reason", o.Reason))...)
 }

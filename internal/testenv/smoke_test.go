@@ -9,11 +9,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pavedroad/paved/internal/testenv"
@@ -168,31 +169,40 @@ func TestSmokeDynamicPostgresCredentials(t *testing.T) {
 	if creds.Data.Username == "" || creds.Data.Password == "" || creds.LeaseID == "" {
 		t.Fatalf("no dynamic credentials: %+v", creds.LeaseID)
 	}
-	cfg, err := pgx.ParseConfig(dbURL)
+	psql := testenv.RequireTool(t, "psql")
+	u, err := url.Parse(dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.User, cfg.Password = creds.Data.Username, creds.Data.Password
+	u.User = url.UserPassword(creds.Data.Username, creds.Data.Password)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	// psql from Debian's postgresql-client (installed with the server):
+	// the harness needs no Go driver, so the SDK's go.mod names none.
+	who, err := psqlQuery(ctx, psql, u.String(), "SELECT current_user")
 	if err != nil {
 		t.Fatalf("login with dynamic credentials: %v", err)
 	}
-	var who string
-	if err := conn.QueryRow(ctx, "SELECT current_user").Scan(&who); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.Close(ctx)
 	if who != creds.Data.Username {
 		t.Fatalf("current_user %q, want %q", who, creds.Data.Username)
 	}
 	// Revoking the lease drops the role: the login must then fail.
 	vaultDo(t, v, http.MethodPut, "sys/leases/revoke", map[string]string{"lease_id": creds.LeaseID}, nil)
-	if conn, err := pgx.ConnectConfig(ctx, cfg); err == nil {
-		_ = conn.Close(ctx)
+	if _, err := psqlQuery(ctx, psql, u.String(), "SELECT current_user"); err == nil {
 		t.Fatal("login still works after the lease was revoked")
 	}
+}
+
+// psqlQuery runs one query through psql and returns its single value.
+func psqlQuery(ctx context.Context, psql, dsn, query string) (string, error) {
+	cmd := exec.CommandContext(ctx, psql, "--no-psqlrc", "-X", "-tA", "-v", "ON_ERROR_STOP=1", "-c", query, dsn)
+	cmd.Env = []string{"PGCONNECT_TIMEOUT=10", "PATH=/usr/bin:/bin"}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%v: %s", err, strings.TrimSpace(errb.String()))
+	}
+	return strings.TrimSpace(out.String()), nil
 }
 
 func TestSmokeRedis(t *testing.T) {

@@ -1,65 +1,151 @@
 package auth
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
-	"fmt"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pavedroad/paved"
+	"golang.org/x/oauth2"
 )
 
-// cookieCodec seals cookie values with AES-256-GCM. The first key seals;
-// every key opens, so keys rotate by prepending a new one and dropping the
-// oldest once its cookies have expired. The cookie name is authenticated
-// data, so one cookie's value cannot be replayed under another name.
-type cookieCodec struct {
-	aeads []cipher.AEAD
+type sessionState struct {
+	SID     string `json:"sid,omitempty"` // server-side session ID
+	IDToken string `json:"idt,omitempty"`
+	Access  string `json:"at,omitempty"`
+	Refresh string `json:"rt,omitempty"`
+	Expiry  int64  `json:"exp"`
+	Created int64  `json:"iat"`
 }
 
-func newCookieCodec(keys [][]byte) (*cookieCodec, error) {
-	if len(keys) == 0 {
-		return nil, errors.New("auth: LoginConfig.CookieKeys is empty: give at least one random 32-byte key")
+// A Session is the signed-in browser user, available to handlers behind
+// [Login.Middleware] through [SessionFrom].
+type Session struct {
+	Principal *paved.Principal
+	// AccessToken calls APIs on the user's behalf; it may be empty.
+	AccessToken string
+	// Expiry is the access token's expiry.
+	Expiry time.Time
+	// IDToken is the raw ID token (for id_token_hint).
+	IDToken string
+}
+
+type sessionKey struct{}
+
+// SessionFrom returns the session stored by [Login.Middleware].
+func SessionFrom(ctx context.Context) (*Session, bool) {
+	s, _ := ctx.Value(sessionKey{}).(*Session)
+	return s, s != nil
+}
+
+// newSession verifies the ID token of tok (nonce when want is non-empty)
+// and builds the session. reason is empty on success.
+func (l *Login) newSession(ctx context.Context, tok *oauth2.Token, nonce string, now time.Time) (*sessionState, string) {
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return nil, ReasonIDTokenInvalid
 	}
-	c := &cookieCodec{}
-	for i, k := range keys {
-		if len(k) != 32 {
-			return nil, fmt.Errorf("auth: LoginConfig.CookieKeys[%d] has %d bytes: want 32 (AES-256)", i, len(k))
-		}
-		block, err := aes.NewCipher(k)
-		if err != nil {
-			return nil, err
-		}
-		aead, err := cipher.NewGCM(block)
-		if err != nil {
-			return nil, err
-		}
-		c.aeads = append(c.aeads, aead)
+	idt, err := l.verifier.Verify(l.clientCtx(ctx), raw)
+	if err != nil {
+		return nil, ReasonIDTokenInvalid
 	}
-	return c, nil
+	if nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
+		return nil, ReasonNonceMismatch
+	}
+	var extra struct {
+		AZP string `json:"azp"`
+	}
+	_ = idt.Claims(&extra)
+	if (len(idt.Audience) > 1 || extra.AZP != "") && extra.AZP != l.cfg.ClientID {
+		return nil, ReasonIDTokenInvalid
+	}
+	if idt.IssuedAt.After(now.Add(l.cfg.Skew)) {
+		return nil, ReasonIDTokenInvalid
+	}
+	exp := tok.Expiry
+	if exp.IsZero() {
+		exp = idt.Expiry
+	}
+	return &sessionState{IDToken: raw, Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: exp.Unix(), Created: now.Unix()}, ""
 }
 
-func (c *cookieCodec) seal(name string, plaintext []byte) string {
-	a := c.aeads[0]
-	nonce := make([]byte, a.NonceSize(), a.NonceSize()+len(plaintext)+a.Overhead())
-	_, _ = rand.Read(nonce)
-	return base64.RawURLEncoding.EncodeToString(a.Seal(nonce, nonce, plaintext, []byte(name)))
+// sealSession seals s into a session cookie value, storing it server-side
+// first when a store is configured. Without a store, a session too large
+// for a cookie drops its access token, then fails. reason is empty on
+// success.
+func (l *Login) sealSession(ctx context.Context, s *sessionState) (value, reason string) {
+	if l.cfg.Store != nil {
+		if s.SID == "" {
+			s.SID = randomString(32)
+		}
+		ttl := time.Unix(s.Created, 0).Add(l.cfg.SessionTTL).Sub(l.cfg.Now())
+		if ttl <= 0 {
+			return "", ReasonNoSession
+		}
+		b, _ := json.Marshal(s)
+		if err := l.cfg.Store.Save(ctx, s.SID, []byte(l.codec.seal(storeAAD+s.SID, b)), ttl); err != nil {
+			return "", ReasonStoreError
+		}
+		ref, _ := json.Marshal(sessionState{SID: s.SID, Created: s.Created})
+		return l.codec.seal(SessionCookie, ref), ""
+	}
+	for range 2 {
+		b, _ := json.Marshal(s)
+		v := l.codec.seal(SessionCookie, b)
+		if len(SessionCookie)+1+len(v) <= MaxCookieSize {
+			return v, ""
+		}
+		s.Access = ""
+	}
+	return "", ReasonSessionTooBig
 }
 
-var errCookie = errors.New("auth: cookie does not open with any key")
+const storeAAD = "paved-session-store:"
 
-func (c *cookieCodec) open(name, value string) ([]byte, error) {
-	b, err := base64.RawURLEncoding.DecodeString(value)
+// openSession reads the session cookie (and the store, when used).
+func (l *Login) openSession(r *http.Request) (*sessionState, bool) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return nil, false
+	}
+	b, err := l.codec.open(SessionCookie, c.Value)
+	var s sessionState
+	if err != nil || json.Unmarshal(b, &s) != nil {
+		return nil, false
+	}
+	if s.SID == "" {
+		return &s, l.cfg.Store == nil
+	}
+	if l.cfg.Store == nil {
+		return nil, false
+	}
+	raw, err := l.cfg.Store.Load(r.Context(), s.SID)
+	if err != nil {
+		return nil, false
+	}
+	b, err = l.codec.open(storeAAD+s.SID, string(raw))
+	var full sessionState
+	if err != nil || json.Unmarshal(b, &full) != nil || full.SID != s.SID {
+		return nil, false
+	}
+	return &full, true
+}
+
+func (l *Login) principal(s *sessionState) (*paved.Principal, error) {
+	parts := strings.Split(s.IDToken, ".")
+	if len(parts) != 3 {
+		return nil, errCookie
+	}
+	payload, err := b64.DecodeString(parts[1])
 	if err != nil {
 		return nil, errCookie
 	}
-	for _, a := range c.aeads {
-		if len(b) < a.NonceSize()+a.Overhead() {
-			return nil, errCookie
-		}
-		if p, err := a.Open(nil, b[:a.NonceSize()], b[a.NonceSize():], []byte(name)); err == nil {
-			return p, nil
-		}
+	claims, e := decodeClaims(payload)
+	if e != nil {
+		return nil, e
 	}
-	return nil, errCookie
+	return l.iss.principal(claims), nil
 }

@@ -1,153 +1,71 @@
 package benchcmp
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/go-chi/httprate"
-	"github.com/unrolled/secure"
 
 	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/httpx"
 	"github.com/pavedroad/paved/internal/benchharness"
 )
 
-const hugeLimit = 100_000_000
-
-// BenchmarkBare: the handler behind a ServeMux, nothing else.
-func BenchmarkBare(b *testing.B) { benchharness.Run(b, benchharness.Mux()) }
-
-// BenchmarkPavedDefault: httpx.Server's full default chain.
-func BenchmarkPavedDefault(b *testing.B) {
+// pavedServer is httpx.Server's full default chain logging to logger,
+// serving the harness's mux.
+func pavedServer(b *testing.B, logger *slog.Logger) *httpx.Server {
 	s, err := httpx.New(httpx.Config{
-		Logger:    slog.New(slog.DiscardHandler),
+		Logger:    logger,
 		Posture:   new(paved.Posture),
 		Events:    paved.NopSink{},
-		RateLimit: httpx.RateLimitConfig{Policy: httpx.Policy{Limit: hugeLimit, Window: time.Second}},
+		RateLimit: httpx.RateLimitConfig{Policy: httpx.Policy{Limit: HugeLimit, Window: time.Second}},
 		OptOuts:   []paved.OptOut{httpx.AllowPlainHTTP("benchmark harness")},
 		Handler:   benchharness.Mux(),
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchharness.Run(b, s)
+	return s
 }
 
-// secureHeaders is unrolled/secure configured for the same headers as
-// httpx's API profile.
-func secureHeaders() func(http.Handler) http.Handler {
-	return secure.New(secure.Options{
-		STSSeconds:                63072000,
-		STSIncludeSubdomains:      true,
-		ForceSTSHeader:            true,
-		FrameDeny:                 true,
-		ContentTypeNosniff:        true,
-		ContentSecurityPolicy:     "default-src 'none'; frame-ancestors 'none'",
-		ReferrerPolicy:            "no-referrer",
-		CrossOriginOpenerPolicy:   "same-origin",
-		CrossOriginResourcePolicy: "same-origin",
-	}).Handler
+// BenchmarkBare: the handler behind a ServeMux, nothing else.
+func BenchmarkBare(b *testing.B) { benchharness.Run(b, benchharness.Mux()) }
+
+// BenchmarkPavedDefault: httpx.Server's full default chain with its access
+// log turned off (a logger whose handler is disabled, so nothing is
+// formatted). Compare with BenchmarkPopularStackNoLog.
+func BenchmarkPavedDefault(b *testing.B) {
+	benchharness.Run(b, pavedServer(b, slog.New(slog.DiscardHandler)))
 }
 
-// noStore sets Cache-Control, which unrolled/secure does not.
-func noStore(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
-	})
+// BenchmarkPavedDefaultLogged: the same chain writing its access log, as
+// text, to a LogSink. Compare with BenchmarkPopularStack, whose chi Logger
+// writes to a LogSink too.
+func BenchmarkPavedDefaultLogged(b *testing.B) {
+	benchharness.Run(b, pavedServer(b, PavedLogger(new(LogSink))))
 }
 
-type ridKey struct{}
-
-// requestID is the conventional request-ID middleware.
-func requestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		id := hex.EncodeToString(b[:])
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ridKey{}, id)))
-	})
-}
-
-// recoverer is the conventional panic recovery.
-func recoverer(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				http.Error(w, "internal error", http.StatusInternalServerError)
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int
-}
-
-func (s *statusWriter) WriteHeader(c int) { s.status = c; s.ResponseWriter.WriteHeader(c) }
-func (s *statusWriter) Write(p []byte) (int, error) {
-	if s.status == 0 {
-		s.status = 200
-	}
-	n, err := s.ResponseWriter.Write(p)
-	s.bytes += n
-	return n, err
-}
-
-// accessLog is the conventional slog access log.
-func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			sw := &statusWriter{ResponseWriter: w}
-			next.ServeHTTP(sw, r)
-			logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
-				slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
-				slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr))
-		})
-	}
-}
-
-// bodyLimit is the conventional http.MaxBytesReader middleware.
-func bodyLimit(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-		next.ServeHTTP(w, r)
-	})
-}
-
-func chain(h http.Handler, mw ...func(http.Handler) http.Handler) http.Handler {
-	for i := len(mw) - 1; i >= 0; i-- {
-		h = mw[i](h)
-	}
-	return h
-}
-
-// BenchmarkPopularStack: unrolled/secure + go-chi/httprate + conventional
-// middleware doing the same work as the paved default chain.
+// BenchmarkPopularStack: unrolled/secure + go-chi/httprate + chi's
+// RequestID, Logger and Recoverer and the standard library's cross-origin
+// protection and body limit, doing the work of the paved default chain
+// (see PopularStack), logging to a LogSink.
 func BenchmarkPopularStack(b *testing.B) {
-	logger := slog.New(slog.DiscardHandler)
-	co := http.NewCrossOriginProtection()
-	h := chain(benchharness.Mux(), requestID, accessLog(logger), recoverer, secureHeaders(), noStore,
-		co.Handler, httprate.LimitBy(hugeLimit, time.Second, keyByPeer), bodyLimit)
-	benchharness.Run(b, h)
+	benchharness.Run(b, PopularStack(benchharness.Mux(), new(LogSink)))
+}
+
+// BenchmarkPopularStackNoLog: the popular stack without chi's Logger, which
+// cannot be turned off but only left out.
+func BenchmarkPopularStackNoLog(b *testing.B) {
+	benchharness.Run(b, PopularStack(benchharness.Mux(), nil))
 }
 
 // BenchmarkPavedHeadersAndLimit: only paved's security headers and rate
 // limit, the part the two libraries cover.
 func BenchmarkPavedHeadersAndLimit(b *testing.B) {
-	rl, err := httpx.RateLimit(httpx.RateLimitConfig{Policy: httpx.Policy{Limit: hugeLimit, Window: time.Second}})
+	rl, err := httpx.RateLimit(httpx.RateLimitConfig{Policy: httpx.Policy{Limit: HugeLimit, Window: time.Second}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -156,15 +74,57 @@ func BenchmarkPavedHeadersAndLimit(b *testing.B) {
 
 // BenchmarkSecureAndHttprate: unrolled/secure + go-chi/httprate alone.
 func BenchmarkSecureAndHttprate(b *testing.B) {
-	benchharness.Run(b, chain(benchharness.Mux(), secureHeaders(), noStore, httprate.LimitBy(hugeLimit, time.Second, keyByPeer)))
+	benchharness.Run(b, Chain(benchharness.Mux(), SecureHeaders(), NoStore, httprate.LimitBy(HugeLimit, time.Second, KeyByPeer)))
 }
 
-// keyByPeer is httprate's key on the TCP peer, IPv6 grouped by /64, the
-// same trust model as paved's default.
-func keyByPeer(r *http.Request) (string, error) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// TestStacksAnswerTheSame checks that the stacks under comparison all
+// answer the harness's request with 200, the body, the security fields and
+// a request ID, and that each logging stack writes one line per request, so
+// that no benchmark measures a short cut.
+func TestStacksAnswerTheSame(t *testing.T) {
+	pavedSink, chiSink := new(LogSink), new(LogSink)
+	ps, err := httpx.New(httpx.Config{
+		Logger:    PavedLogger(pavedSink),
+		Posture:   new(paved.Posture),
+		Events:    paved.NopSink{},
+		RateLimit: httpx.RateLimitConfig{Policy: httpx.Policy{Limit: HugeLimit, Window: time.Second}},
+		OptOuts:   []paved.OptOut{httpx.AllowPlainHTTP("benchmark harness")},
+		Handler:   benchharness.Mux(),
+	})
 	if err != nil {
-		host = r.RemoteAddr
+		t.Fatal(err)
 	}
-	return httprate.CanonicalizeIP(host), nil
+	stacks := []struct {
+		name string
+		h    http.Handler
+		sink *LogSink
+	}{
+		{"paved", ps, pavedSink},
+		{"popular", PopularStack(benchharness.Mux(), chiSink), chiSink},
+		{"popular without log", PopularStack(benchharness.Mux(), nil), nil},
+	}
+	for _, s := range stacks {
+		t.Run(s.name, func(t *testing.T) {
+			for range 2 {
+				w := httptest.NewRecorder()
+				r := httptest.NewRequest("GET", "/hello", nil)
+				r.RemoteAddr = "192.0.2.1:1234"
+				s.h.ServeHTTP(w, r)
+				if w.Code != http.StatusOK || w.Body.String() != "hello" {
+					t.Fatalf("got %d %q, want 200 \"hello\"", w.Code, w.Body.String())
+				}
+				for k, v := range benchharness.RequiredHeaders {
+					if got := w.Header().Get(k); got != v[0] {
+						t.Errorf("%s = %q, want %q", k, got, v[0])
+					}
+				}
+				if w.Header().Get("X-Request-Id") == "" {
+					t.Error("no X-Request-Id")
+				}
+			}
+			if s.sink != nil && s.sink.Lines() != 2 {
+				t.Errorf("%d log lines for 2 requests, want 2", s.sink.Lines())
+			}
+		})
+	}
 }

@@ -3,6 +3,7 @@ module github.com/pavedroad/paved/internal/benchcmp
 go 1.25.0
 
 require (
+	github.com/go-chi/chi/v5 v5.5.0
 	github.com/go-chi/httprate v0.16.1
 	github.com/pavedroad/paved v0.0.0
 	github.com/unrolled/secure v1.18.0

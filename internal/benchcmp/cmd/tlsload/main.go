@@ -1,55 +1,101 @@
-// Command tlsload compares requests per second over real TLS on loopback:
-// a bare net/http TLS server against an httpx.Server with its full default
-// chain, both serving the same handler with the same certificate, loaded by
-// wrk with keep-alive in the same run, alternating, for a bounded time.
-// Four more bare servers tell where the difference goes: one with httpx's
-// timeouts and TLS settings, and three sending security headers the
-// cheapest way there is (no middleware), the eight the httpx issue
-// requires alone and with those timeouts, and all eleven that httpx
-// sends with them. The last two are the floor: no middleware can make a
-// server that sends those headers under those timeouts faster than them.
+// Command tlsload compares requests per second over real TLS on loopback.
+// Every server runs in this process, serves the same handler with the same
+// certificate, and is loaded by wrk with keep-alive (HTTP/1.1) in the same
+// run, one server at a time, alternating, for a bounded time. The servers:
 //
-//	go run ./cmd/tlsload -d 5s -c 32 -t 2 -rounds 3
+//   - bare: net/http with Go's default TLS settings and no timeouts.
+//   - floor: the bare handler with httpx's TLS settings, timeouts and header
+//     cap, also sending the eleven fields the httpx chain sends (the eight
+//     security fields the httpx issue requires, X-Request-Id and the two
+//     RateLimit fields), set the cheapest way there is: prebuilt values,
+//     no middleware. No middleware can make a server that sends those
+//     fields under those settings faster than this.
+//   - httpx: httpx.Server's full default chain, its access log off (a
+//     disabled slog handler), so it does the floor's work plus the
+//     chain's. Compared with the floor.
+//   - httpx-log: the same with its access log on: slog's text handler,
+//     formatting every line into a benchcmp.LogSink (counts, keeps
+//     nothing).
+//   - popular: benchcmp.PopularStack (chi's RequestID, Logger and
+//     Recoverer, unrolled/secure, go-chi/httprate, the standard library's
+//     cross-origin protection and body limit) on an http.Server with the
+//     same TLS settings, timeouts and header cap as httpx; chi's Logger
+//     formats every line into a LogSink too, on a log.Logger with the
+//     standard date and time prefix. Compared with httpx-log: both format
+//     a whole access-log line per request and neither writes it anywhere.
+//   - popular-nolog: the same without chi's Logger (it has no level to be
+//     turned off with), compared with httpx.
+//
+// and three that tell where the difference between bare and floor goes:
+// hard (bare with httpx's TLS settings and timeouts), req8 (bare sending
+// the eight required fields) and hard8 (both).
+//
+//	go build -o /tmp/tlsload ./cmd/tlsload
+//	/tmp/tlsload -d 10s -c 32 -t 2 -rounds 3
+//
+// Each round loads every server once, starting one server further along
+// the list than the round before, so that no server always runs first or
+// right after the same neighbour. A wrk run that saw a socket error or a
+// status other than 2xx or 3xx stops the command: a server that answers
+// errors quickly is not fast.
 //
 // On a small machine wrk competes with the servers for the same cores, so a
 // server that sends more header bytes is also charged for wrk's parsing of
 // them. To measure the servers alone, give each side its own core:
 //
-//	go build -o /tmp/tlsload ./cmd/tlsload
 //	taskset -c 0 /tmp/tlsload -wrk-cpus 1 -t 1
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
 	"runtime/pprof"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/httpx"
+	"github.com/pavedroad/paved/internal/benchcmp"
 	"github.com/pavedroad/paved/internal/benchharness"
 )
+
+// target is one server under load.
+type target struct {
+	key, name string
+	url       string
+	logs      *benchcmp.LogSink // where its access log goes; nil if it logs nothing
+}
 
 func main() {
 	dur := flag.Duration("d", 5*time.Second, "duration of each wrk run (at most 30s)")
 	conns := flag.Int("c", 32, "wrk connections")
 	threads := flag.Int("t", 2, "wrk threads")
 	rounds := flag.Int("rounds", 3, "alternating rounds")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the httpx runs to this file")
+	only := flag.String("only", "", "comma-separated servers to load (default all): bare,hard,req8,hard8,floor,httpx,httpx-log,popular,popular-nolog")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of this process during the first round's run of the -profile server")
+	profile := flag.String("profile", "httpx-log", "the server the -cpuprofile covers")
 	wrkCPUs := flag.String("wrk-cpus", "", "run wrk under taskset -c with this CPU list (pin this process elsewhere)")
 	flag.Parse()
 	if *dur > 30*time.Second {
 		*dur = 30 * time.Second
+	}
+	if *dur < time.Second || *rounds < 1 {
+		log.Fatal("-d must be at least 1s and -rounds at least 1")
 	}
 	if _, err := exec.LookPath("wrk"); err != nil {
 		log.Fatal("wrk not found: apt-get install wrk")
@@ -63,110 +109,195 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	// Bare net/http over TLS with Go's default TLS settings.
+
 	mux := benchharness.Mux()
 	bareTLS := &tls.Config{GetCertificate: dev.GetCertificate}
-	bare := startBare(&http.Server{Handler: mux, TLSConfig: bareTLS})
-	defer bare.Close()
-
-	// The same bare server with httpx's timeouts, limits and TLS settings,
-	// to tell the cost of the middleware from that of the connection
-	// hardening.
+	// hardened is an http.Server with httpx's TLS settings, timeouts and
+	// header cap, the settings httpx.Server runs with by default.
+	// Their error logs (a client closing during the handshake, as wrk
+	// does when a run ends) are dropped, as httpx's are with its log off.
+	quiet := log.New(io.Discard, "", 0)
 	hardened := func(h http.Handler) *http.Server {
 		return &http.Server{
-			Handler: h, TLSConfig: httpx.TLSConfig(dev, nil, 0),
+			Handler: h, TLSConfig: httpx.TLSConfig(dev, nil, 0), ErrorLog: quiet,
 			ReadHeaderTimeout: httpx.DefaultReadHeaderTimeout, ReadTimeout: httpx.DefaultReadTimeout,
 			WriteTimeout: httpx.DefaultWriteTimeout, IdleTimeout: httpx.DefaultIdleTimeout, MaxHeaderBytes: httpx.DefaultMaxHeaderBytes,
 		}
 	}
-	hard := startBare(hardened(mux))
-	defer hard.Close()
-
-	// Bare servers whose handler also sends security headers, set the
-	// cheapest way there is (prebuilt values assigned to canonical keys,
-	// no middleware), to tell the cost of the middleware from that of
-	// sending the headers: the eight the httpx issue requires, alone and
-	// with httpx's timeouts and TLS settings (the least any server with
-	// the issue's defaults pays), then all eleven the paved chain sends
-	// (those plus X-Request-Id and the two RateLimit fields) with them.
-	required := startBare(&http.Server{Handler: benchharness.WithHeaders(benchharness.Hello, benchharness.RequiredHeaders), TLSConfig: bareTLS})
-	defer required.Close()
-	hardRequired := startBare(hardened(benchharness.WithHeaders(benchharness.Hello, benchharness.RequiredHeaders)))
-	defer hardRequired.Close()
-	hardAll := startBare(hardened(benchharness.WithHeaders(benchharness.Hello, benchharness.ChainHeaders)))
-	defer hardAll.Close()
-
-	// paved: the default chain, access log discarded, limit high enough
-	// never to deny one loopback client.
-	srv, err := httpx.New(httpx.Config{
-		Addr:         "127.0.0.1:0",
-		Logger:       slog.New(slog.DiscardHandler),
-		Posture:      new(paved.Posture),
-		Certificates: dev,
-		RateLimit:    httpx.RateLimitConfig{Policy: httpx.Policy{Limit: 100_000_000, Window: time.Second}},
-		OptOuts:      []paved.OptOut{httpx.AllowDevCertificate("loopback load comparison")},
-	})
-	if err != nil {
-		log.Fatal(err)
+	var targets []target
+	add := func(key, name string, srv *http.Server, logs *benchcmp.LogSink) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			log.Fatal(err)
+		}
+		go func() { _ = srv.ServeTLS(ln, "", "") }()
+		targets = append(targets, target{key, name, "https://" + ln.Addr().String() + "/hello", logs})
 	}
-	srv.HandleFunc("GET /hello", benchharness.Hello)
+	add("bare", "bare net/http TLS", &http.Server{Handler: mux, TLSConfig: bareTLS, ErrorLog: quiet}, nil)
+	add("hard", "bare + httpx TLS/timeouts", hardened(mux), nil)
+	add("req8", "bare + 8 required fields", &http.Server{Handler: benchharness.WithHeaders(benchharness.Hello, benchharness.RequiredHeaders), TLSConfig: bareTLS, ErrorLog: quiet}, nil)
+	add("hard8", "bare + hardening + 8 fields", hardened(benchharness.WithHeaders(benchharness.Hello, benchharness.RequiredHeaders)), nil)
+	add("floor", "floor: hardening + 11 fields", hardened(benchharness.WithHeaders(benchharness.Hello, benchharness.ChainHeaders)), nil)
+
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { _ = srv.ListenAndServe(ctx) }()
-	<-srv.Ready()
-
-	targets := []struct{ name, url string }{
-		{"bare net/http TLS", bare.url},
-		{"httpx default chain", srv.URL() + "/hello"},
-		{"bare + httpx TLS/timeouts", hard.url},
-		{"bare + 8 required headers", required.url},
-		{"bare + hardening + 8 hdrs", hardRequired.url},
-		{"bare + hardening + 11 hdrs", hardAll.url},
+	// httpx: the default chain, with a limit high enough never to deny
+	// one loopback client.
+	startHTTPX := func(key, name string, logger *slog.Logger, logs *benchcmp.LogSink) {
+		srv, err := httpx.New(httpx.Config{
+			Addr:         "127.0.0.1:0",
+			Logger:       logger,
+			Posture:      new(paved.Posture),
+			Events:       paved.NopSink{},
+			Certificates: dev,
+			RateLimit:    httpx.RateLimitConfig{Policy: httpx.Policy{Limit: benchcmp.HugeLimit, Window: time.Second}},
+			OptOuts:      []paved.OptOut{httpx.AllowDevCertificate("loopback load comparison")},
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		srv.HandleFunc("GET /hello", benchharness.Hello)
+		go func() { _ = srv.ListenAndServe(ctx) }()
+		<-srv.Ready()
+		targets = append(targets, target{key, name, srv.URL() + "/hello", logs})
 	}
+	startHTTPX("httpx", "httpx chain, log off", slog.New(slog.DiscardHandler), nil)
+	httpxLogs := new(benchcmp.LogSink)
+	startHTTPX("httpx-log", "httpx chain, text log", benchcmp.PavedLogger(httpxLogs), httpxLogs)
+	popularLogs := new(benchcmp.LogSink)
+	add("popular", "popular stack, chi Logger", hardened(benchcmp.PopularStack(benchharness.Mux(), popularLogs)), popularLogs)
+	add("popular-nolog", "popular stack, no Logger", hardened(benchcmp.PopularStack(benchharness.Mux(), nil)), nil)
+
+	if *only != "" {
+		keep := strings.Split(*only, ",")
+		for _, k := range keep {
+			if !slices.ContainsFunc(targets, func(t target) bool { return t.key == k }) {
+				log.Fatalf("-only: no server %q", k)
+			}
+		}
+		targets = slices.DeleteFunc(targets, func(t target) bool { return !slices.Contains(keep, t.key) })
+	}
+
+	client := &tls.Config{RootCAs: dev.CertPool(), NextProtos: []string{"http/1.1"}}
+	fmt.Println("one HTTP/1.1 response of each server:")
+	for _, tg := range targets {
+		fields, size, err := probe(client, tg.url)
+		if err != nil {
+			log.Fatalf("%s: %v", tg.name, err)
+		}
+		fmt.Printf("  %-14s %-30s 200 hello, %2d header fields, %4d header bytes\n", tg.key, tg.name, fields, size)
+	}
+
 	sums := make([]float64, len(targets))
+	perRound := make([][]float64, *rounds)
 	for r := range *rounds {
-		for i, tg := range targets {
-			if i == 1 && *cpuprofile != "" && r == 0 {
+		perRound[r] = make([]float64, len(targets))
+		for j := range targets {
+			i := (r + j) % len(targets)
+			tg := targets[i]
+			profiling := *cpuprofile != "" && r == 0 && tg.key == *profile
+			if profiling {
 				f, err := os.Create(*cpuprofile)
 				if err != nil {
 					log.Fatal(err)
 				}
-				_ = pprof.StartCPUProfile(f)
+				if err := pprof.StartCPUProfile(f); err != nil {
+					log.Fatal(err)
+				}
 			}
 			rps, err := runWrk(*wrkCPUs, tg.url, *dur, *conns, *threads)
-			if i == 1 && *cpuprofile != "" && r == 0 {
+			if profiling {
 				pprof.StopCPUProfile()
 			}
 			if err != nil {
-				log.Fatal(err)
+				log.Fatalf("%s: %v", tg.name, err)
 			}
 			sums[i] += rps
-			fmt.Printf("round %d  %-26s %10.0f req/s\n", r+1, tg.name, rps)
+			perRound[r][i] = rps
+			fmt.Printf("round %d  %-14s %-30s %10.0f req/s\n", r+1, tg.key, tg.name, rps)
+		}
+		fmt.Printf("round %d  %s\n", r+1, ratios(targets, perRound[r]))
+	}
+
+	n := float64(*rounds)
+	fmt.Printf("mean of %d rounds of %s, wrk -c %d -t %d:\n", *rounds, *dur, *conns, *threads)
+	for i, tg := range targets {
+		fmt.Printf("  %-14s %-30s %10.0f req/s %6.1f%% of %s\n", tg.key, tg.name, sums[i]/n, 100*sums[i]/sums[0], targets[0].key)
+	}
+	means := make([]float64, len(sums))
+	for i := range sums {
+		means[i] = sums[i] / n
+	}
+	fmt.Printf("  %s\n", ratios(targets, means))
+	for _, tg := range targets {
+		if tg.logs != nil && tg.logs.Lines() > 0 {
+			fmt.Printf("  %-14s access log: %d lines, %.0f bytes a line\n", tg.key, tg.logs.Lines(), float64(tg.logs.Bytes())/float64(tg.logs.Lines()))
 		}
 	}
-	fmt.Printf("mean of %d rounds:\n", *rounds)
-	for i, tg := range targets {
-		fmt.Printf("  %-26s %10.0f req/s %6.1f%% of bare\n", tg.name, sums[i]/float64(*rounds), 100*sums[i]/sums[0])
+}
+
+// ratios formats the comparisons the httpx issue asks for, among those
+// whose servers were loaded: each httpx variant against the floor, and
+// each against the popular stack doing the same logging work.
+func ratios(targets []target, rps []float64) string {
+	get := func(key string) (float64, bool) {
+		for i, t := range targets {
+			if t.key == key {
+				return rps[i], rps[i] > 0
+			}
+		}
+		return 0, false
 	}
+	var out []string
+	for _, p := range [][2]string{{"httpx", "floor"}, {"httpx-log", "floor"}, {"httpx-log", "popular"}, {"httpx", "popular-nolog"}} {
+		a, okA := get(p[0])
+		b, okB := get(p[1])
+		if okA && okB {
+			out = append(out, fmt.Sprintf("%s/%s %.3f", p[0], p[1], a/b))
+		}
+	}
+	return strings.Join(out, "  ")
 }
 
-// bareServer is a net/http server under comparison and its URL.
-type bareServer struct {
-	*http.Server
-	url string
-}
-
-// startBare serves srv over TLS on a loopback port of its own.
-func startBare(srv *http.Server) bareServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// probe makes one HTTP/1.1 request to rawURL and returns the number of
+// header fields and the size of the response head (status line, fields
+// and the blank line), after checking the response is 200 "hello".
+func probe(cfg *tls.Config, rawURL string) (fields, size int, err error) {
+	u, err := url.Parse(rawURL)
 	if err != nil {
-		log.Fatal(err)
+		return 0, 0, err
 	}
-	go func() { _ = srv.ServeTLS(ln, "", "") }()
-	return bareServer{srv, "https://" + ln.Addr().String() + "/hello"}
+	conn, err := tls.Dial("tcp", u.Host, cfg)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Close()
+	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", u.Path, u.Host); err != nil {
+		return 0, 0, err
+	}
+	var raw bytes.Buffer
+	resp, err := http.ReadResponse(bufio.NewReader(io.TeeReader(conn, &raw)), nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+	if resp.StatusCode != http.StatusOK || string(body) != "hello" {
+		return 0, 0, fmt.Errorf("got %d %q, want 200 \"hello\"", resp.StatusCode, body)
+	}
+	head, _, ok := bytes.Cut(raw.Bytes(), []byte("\r\n\r\n"))
+	if !ok {
+		return 0, 0, fmt.Errorf("no end of header in %q", raw.Bytes())
+	}
+	return bytes.Count(head, []byte("\r\n")), len(head) + 4, nil
 }
 
-var rpsLine = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+var (
+	rpsLine    = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	failedLine = regexp.MustCompile(`(Socket errors:.*|Non-2xx or 3xx responses:.*)`)
+)
 
 func runWrk(cpus, url string, d time.Duration, c, t int) (float64, error) {
 	args := []string{"wrk", "-t", strconv.Itoa(t), "-c", strconv.Itoa(c),
@@ -177,6 +308,9 @@ func runWrk(cpus, url string, d time.Duration, c, t int) (float64, error) {
 	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	if m := failedLine.Find(out); m != nil {
+		return 0, fmt.Errorf("wrk: %s\n%s", m, out)
 	}
 	m := rpsLine.FindSubmatch(out)
 	if m == nil {

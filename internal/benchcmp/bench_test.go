@@ -21,7 +21,7 @@ func pavedServer(b *testing.B, logger *slog.Logger) *httpx.Server {
 		Logger:    logger,
 		Posture:   new(paved.Posture),
 		Events:    paved.NopSink{},
-		RateLimit: httpx.RateLimitConfig{Policy: httpx.Policy{Limit: HugeLimit, Window: time.Second}},
+		RateLimit: httpx.RateLimitConfig{Policy: httpx.RatePolicy{Limit: HugeLimit, Window: time.Second}},
 		OptOuts:   []paved.OptOut{httpx.AllowPlainHTTP("benchmark harness")},
 		Handler:   benchharness.Mux(),
 	})
@@ -65,7 +65,7 @@ func BenchmarkPopularStackNoLog(b *testing.B) {
 // BenchmarkPavedHeadersAndLimit: only paved's security headers and rate
 // limit, the part the two libraries cover.
 func BenchmarkPavedHeadersAndLimit(b *testing.B) {
-	rl, err := httpx.RateLimit(httpx.RateLimitConfig{Policy: httpx.Policy{Limit: HugeLimit, Window: time.Second}})
+	rl, err := httpx.RateLimit(httpx.RateLimitConfig{Policy: httpx.RatePolicy{Limit: HugeLimit, Window: time.Second}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestStacksAnswerTheSame(t *testing.T) {
 		Logger:    PavedLogger(pavedSink),
 		Posture:   new(paved.Posture),
 		Events:    paved.NopSink{},
-		RateLimit: httpx.RateLimitConfig{Policy: httpx.Policy{Limit: HugeLimit, Window: time.Second}},
+		RateLimit: httpx.RateLimitConfig{Policy: httpx.RatePolicy{Limit: HugeLimit, Window: time.Second}},
 		OptOuts:   []paved.OptOut{httpx.AllowPlainHTTP("benchmark harness")},
 		Handler:   benchharness.Mux(),
 	})

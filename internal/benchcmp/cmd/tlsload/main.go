@@ -35,7 +35,9 @@
 //
 // Each round loads every server once, starting one server further along
 // the list than the round before, so that no server always runs first or
-// right after the same neighbour. A wrk run that saw a socket error or a
+// right after the same neighbour. Each run says how much of the machine
+// the servers and wrk used and how much other processes took; the summary
+// says whether the run was quiet. A wrk run that saw a socket error or a
 // status other than 2xx or 3xx stops the command: a server that answers
 // errors quickly is not fast.
 //
@@ -62,6 +64,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -150,7 +153,7 @@ func main() {
 			Posture:      new(paved.Posture),
 			Events:       paved.NopSink{},
 			Certificates: dev,
-			RateLimit:    httpx.RateLimitConfig{Policy: httpx.Policy{Limit: benchcmp.HugeLimit, Window: time.Second}},
+			RateLimit:    httpx.RateLimitConfig{Policy: httpx.RatePolicy{Limit: benchcmp.HugeLimit, Window: time.Second}},
 			OptOuts:      []paved.OptOut{httpx.AllowDevCertificate("loopback load comparison")},
 		})
 		if err != nil {
@@ -190,6 +193,7 @@ func main() {
 
 	sums := make([]float64, len(targets))
 	perRound := make([][]float64, *rounds)
+	worstOthers := -1.0
 	for r := range *rounds {
 		perRound[r] = make([]float64, len(targets))
 		for j := range targets {
@@ -205,16 +209,28 @@ func main() {
 					log.Fatal(err)
 				}
 			}
-			rps, err := runWrk(*wrkCPUs, tg.url, *dur, *conns, *threads)
+			m0, s0, ok0 := cpuTimes()
+			start := time.Now()
+			res, err := runWrk(*wrkCPUs, tg.url, *dur, *conns, *threads)
+			wall := time.Since(start)
+			m1, s1, ok1 := cpuTimes()
 			if profiling {
 				pprof.StopCPUProfile()
 			}
 			if err != nil {
 				log.Fatalf("%s: %v", tg.name, err)
 			}
-			sums[i] += rps
-			perRound[r][i] = rps
-			fmt.Printf("round %d  %-14s %-30s %10.0f req/s\n", r+1, tg.key, tg.name, rps)
+			sums[i] += res.rps
+			perRound[r][i] = res.rps
+			load := ""
+			if ok0 && ok1 {
+				capacity := float64(wall) * float64(runtime.NumCPU())
+				ours := float64(s1-s0) + float64(res.cpu)
+				others := max(0, float64(m1-m0)-ours) / capacity
+				worstOthers = max(worstOthers, others)
+				load = fmt.Sprintf("  servers+wrk %3.0f%%, others %4.1f%% of %d CPUs", 100*ours/capacity, 100*others, runtime.NumCPU())
+			}
+			fmt.Printf("round %d  %-14s %-30s %10.0f req/s%s\n", r+1, tg.key, tg.name, res.rps, load)
 		}
 		fmt.Printf("round %d  %s\n", r+1, ratios(targets, perRound[r]))
 	}
@@ -234,7 +250,18 @@ func main() {
 			fmt.Printf("  %-14s access log: %d lines, %.0f bytes a line\n", tg.key, tg.logs.Lines(), float64(tg.logs.Bytes())/float64(tg.logs.Lines()))
 		}
 	}
+	if worstOthers >= 0 {
+		verdict := "quiet"
+		if worstOthers > quietShare {
+			verdict = fmt.Sprintf("NOT quiet (above %.0f%%): other processes competed with the servers; treat the figures as noise", 100*quietShare)
+		}
+		fmt.Printf("  other processes took at most %.1f%% of the machine during a run: %s\n", 100*worstOthers, verdict)
+	}
 }
+
+// quietShare is the largest share of the machine other processes may take
+// during a run for the run to count as quiet.
+const quietShare = 0.03
 
 // ratios formats the comparisons the httpx issue asks for, among those
 // whose servers were loaded: each httpx variant against the floor, and
@@ -299,22 +326,30 @@ var (
 	failedLine = regexp.MustCompile(`(Socket errors:.*|Non-2xx or 3xx responses:.*)`)
 )
 
-func runWrk(cpus, url string, d time.Duration, c, t int) (float64, error) {
+// wrkResult is what one wrk run measured and cost.
+type wrkResult struct {
+	rps float64
+	cpu time.Duration // CPU time wrk itself used
+}
+
+func runWrk(cpus, url string, d time.Duration, c, t int) (wrkResult, error) {
 	args := []string{"wrk", "-t", strconv.Itoa(t), "-c", strconv.Itoa(c),
 		"-d", strconv.Itoa(int(d/time.Second)) + "s", "--timeout", "5s", url}
 	if cpus != "" {
 		args = append([]string{"taskset", "-c", cpus}, args...)
 	}
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+	cmd := exec.Command(args[0], args[1:]...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("wrk: %v\n%s", err, out)
+		return wrkResult{}, fmt.Errorf("wrk: %v\n%s", err, out)
 	}
 	if m := failedLine.Find(out); m != nil {
-		return 0, fmt.Errorf("wrk: %s\n%s", m, out)
+		return wrkResult{}, fmt.Errorf("wrk: %s\n%s", m, out)
 	}
 	m := rpsLine.FindSubmatch(out)
 	if m == nil {
-		return 0, fmt.Errorf("no Requests/sec in wrk output:\n%s", out)
+		return wrkResult{}, fmt.Errorf("no Requests/sec in wrk output:\n%s", out)
 	}
-	return strconv.ParseFloat(string(m[1]), 64)
+	rps, err := strconv.ParseFloat(string(m[1]), 64)
+	return wrkResult{rps, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}, err
 }

@@ -35,9 +35,11 @@
 //
 // Each round loads every server once, starting one server further along
 // the list than the round before, so that no server always runs first or
-// right after the same neighbour. Each run says how much of the machine
-// the servers and wrk used and how much other processes took; the summary
-// says whether the run was quiet. A wrk run that saw a socket error or a
+// right after the same neighbour. Each run says how much CPU time this
+// process (the server under load; the others are idle) spent per request,
+// which other processes disturb much less than requests per second, how
+// much of the machine the servers and wrk used and how much other
+// processes took; the summary says whether the run was quiet. A wrk run that saw a socket error or a
 // status other than 2xx or 3xx stops the command: a server that answers
 // errors quickly is not fast.
 //
@@ -192,6 +194,7 @@ func main() {
 	}
 
 	sums := make([]float64, len(targets))
+	cpuSums := make([]float64, len(targets)) // server CPU µs per request
 	perRound := make([][]float64, *rounds)
 	worstOthers := -1.0
 	for r := range *rounds {
@@ -228,7 +231,11 @@ func main() {
 				ours := float64(s1-s0) + float64(res.cpu)
 				others := max(0, float64(m1-m0)-ours) / capacity
 				worstOthers = max(worstOthers, others)
-				load = fmt.Sprintf("  servers+wrk %3.0f%%, others %4.1f%% of %d CPUs", 100*ours/capacity, 100*others, runtime.NumCPU())
+				reqs := res.rps * wall.Seconds()
+				serverCPU := float64(s1-s0) / reqs / float64(time.Microsecond)
+				cpuSums[i] += serverCPU
+				load = fmt.Sprintf("  server %5.1f µs CPU/req; servers+wrk %3.0f%%, others %4.1f%% of %d CPUs",
+					serverCPU, 100*ours/capacity, 100*others, runtime.NumCPU())
 			}
 			fmt.Printf("round %d  %-14s %-30s %10.0f req/s%s\n", r+1, tg.key, tg.name, res.rps, load)
 		}
@@ -238,7 +245,11 @@ func main() {
 	n := float64(*rounds)
 	fmt.Printf("mean of %d rounds of %s, wrk -c %d -t %d:\n", *rounds, *dur, *conns, *threads)
 	for i, tg := range targets {
-		fmt.Printf("  %-14s %-30s %10.0f req/s %6.1f%% of %s\n", tg.key, tg.name, sums[i]/n, 100*sums[i]/sums[0], targets[0].key)
+		cpu := ""
+		if cpuSums[i] > 0 {
+			cpu = fmt.Sprintf("  server %5.1f µs CPU/req", cpuSums[i]/n)
+		}
+		fmt.Printf("  %-14s %-30s %10.0f req/s %6.1f%% of %s%s\n", tg.key, tg.name, sums[i]/n, 100*sums[i]/sums[0], targets[0].key, cpu)
 	}
 	means := make([]float64, len(sums))
 	for i := range sums {

@@ -24,7 +24,7 @@ func benchServer(b *testing.B, logger *slog.Logger) http.Handler {
 		Logger:    logger,
 		Posture:   new(paved.Posture),
 		Events:    paved.NopSink{},
-		RateLimit: httpx.RateLimitConfig{Policy: httpx.Policy{Limit: 100_000_000, Window: time.Second}},
+		RateLimit: httpx.RateLimitConfig{Policy: httpx.RatePolicy{Limit: 100_000_000, Window: time.Second}},
 		OptOuts:   []paved.OptOut{httpx.AllowPlainHTTP("benchmark harness")},
 	})
 	if err != nil {
@@ -68,7 +68,7 @@ func BenchmarkDefaultChainJSONLog(b *testing.B) {
 func BenchmarkComposedMiddleware(b *testing.B) {
 	ip, _ := httpx.ResolveClientIP(httpx.ClientIPConfig{})
 	co, _ := httpx.CrossOrigin(nil, paved.NopSink{})
-	rl, _ := httpx.RateLimit(httpx.RateLimitConfig{Policy: httpx.Policy{Limit: 100_000_000, Window: time.Second}})
+	rl, _ := httpx.RateLimit(httpx.RateLimitConfig{Policy: httpx.RatePolicy{Limit: 100_000_000, Window: time.Second}})
 	logger := slog.New(slog.DiscardHandler)
 	h := httpx.Chain(ip, httpx.RequestID, httpx.AccessLog(logger), httpx.Recover(logger, paved.NopSink{}),
 		httpx.SecurityHeaders(httpx.ProfileAPI), co, rl, httpx.BodyLimit(0))(http.HandlerFunc(benchharness.Hello))
@@ -89,7 +89,7 @@ const oneMillion = 1_000_000
 
 // takeCycling is the measured loop of the store benchmarks: one take per
 // iteration, cycling through keys.
-func takeCycling(b *testing.B, s *httpx.MemoryStore, keys []string, p httpx.Policy) {
+func takeCycling(b *testing.B, s *httpx.MemoryStore, keys []string, p httpx.RatePolicy) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	i := 0
@@ -114,7 +114,7 @@ func millionKeys() []string {
 // all of them.
 func BenchmarkMemoryStore1M(b *testing.B) {
 	keys := millionKeys()
-	p := httpx.Policy{Name: "p", Limit: 100_000_000, Window: time.Second, Burst: 100_000_000}
+	p := httpx.RatePolicy{Name: "p", Limit: 100_000_000, Window: time.Second, Burst: 100_000_000}
 	ctx := context.Background()
 	s := httpx.NewMemoryStore(oneMillion * 11 / 10)
 	for _, k := range keys {
@@ -133,7 +133,7 @@ func BenchmarkMemoryStore1M(b *testing.B) {
 // evicts one.
 func BenchmarkMemoryStoreAtCap(b *testing.B) {
 	keys := millionKeys()
-	p := httpx.Policy{Name: "p", Limit: 100_000_000, Window: time.Second, Burst: 100_000_000}
+	p := httpx.RatePolicy{Name: "p", Limit: 100_000_000, Window: time.Second, Burst: 100_000_000}
 	ctx := context.Background()
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -161,7 +161,7 @@ func BenchmarkMemoryStoreAtCap(b *testing.B) {
 // all in cache: the store's compute cost without memory misses.
 func BenchmarkMemoryStore1K(b *testing.B) {
 	keys := millionKeys()[:1000]
-	p := httpx.Policy{Name: "p", Limit: 100_000_000, Window: time.Second, Burst: 100_000_000}
+	p := httpx.RatePolicy{Name: "p", Limit: 100_000_000, Window: time.Second, Burst: 100_000_000}
 	s := httpx.NewMemoryStore(2000)
 	takeCycling(b, s, keys, p)
 }

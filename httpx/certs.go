@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -20,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pavedroad/paved"
 )
 
 // FileCertificateConfig configures [NewFileCertificate].
@@ -27,8 +28,9 @@ type FileCertificateConfig struct {
 	// CertFile and KeyFile are PEM files: the certificate chain (leaf
 	// first) and its private key. Both are required.
 	CertFile, KeyFile string
-	// CheckInterval is how often a handshake looks for changed files;
-	// 30 seconds when zero.
+	// CheckInterval is how often a handshake looks for changed files.
+	// Default 30s; any positive interval up to 1h (a check costs two
+	// stat calls, made by at most one handshake at a time).
 	CheckInterval time.Duration
 	// Logger receives reloads and reload failures; slog.Default when nil.
 	Logger *slog.Logger
@@ -49,6 +51,8 @@ type FileCertificate struct {
 	now      func() time.Time
 }
 
+const defaultCheckInterval = 30 * time.Second
+
 type fileStamp struct {
 	mod  time.Time
 	size int64
@@ -57,25 +61,34 @@ type fileStamp struct {
 var _ CertificateSource = (*FileCertificate)(nil)
 
 // NewFileCertificate loads the pair and returns the source. It fails when
-// the pair cannot be loaded now.
+// the pair cannot be loaded now. Its error holds a [paved.ConfigError] for
+// every faulty field.
 func NewFileCertificate(cfg FileCertificateConfig) (*FileCertificate, error) {
-	switch {
-	case cfg.CertFile == "":
-		return nil, fieldErr("FileCertificateConfig.CertFile", errors.New("httpx: FileCertificateConfig.CertFile is empty: name the PEM certificate chain file"))
-	case cfg.KeyFile == "":
-		return nil, fieldErr("FileCertificateConfig.KeyFile", errors.New("httpx: FileCertificateConfig.KeyFile is empty: name the PEM private key file"))
-	case cfg.CheckInterval < 0:
-		return nil, fieldErr("FileCertificateConfig.CheckInterval", fmt.Errorf("httpx: FileCertificateConfig.CheckInterval %v: want a positive interval, or 0 for 30s", cfg.CheckInterval))
+	c := paved.ConfigCheck{Component: Component, Prefix: "FileCertificateConfig."}
+	if cfg.CertFile == "" {
+		c.Add("CertFile", "empty", "name the PEM certificate chain file")
+	}
+	if cfg.KeyFile == "" {
+		c.Add("KeyFile", "empty", "name the PEM private key file")
+	}
+	if cfg.CheckInterval < 0 || cfg.CheckInterval > maxCheckInterval {
+		c.Add("CheckInterval", fmtDur(cfg.CheckInterval)+" is outside the allowed range above 0 to "+fmtDur(maxCheckInterval),
+			"set a positive interval up to "+fmtDur(maxCheckInterval)+", or leave it 0 for the default "+fmtDur(defaultCheckInterval))
+	}
+	if err := c.Err(); err != nil {
+		return nil, err
 	}
 	if cfg.CheckInterval == 0 {
-		cfg.CheckInterval = 30 * time.Second
+		cfg.CheckInterval = defaultCheckInterval
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	f := &FileCertificate{cfg: cfg, now: time.Now}
 	if err := f.Reload(); err != nil {
-		return nil, fieldErr("FileCertificateConfig.CertFile", fmt.Errorf("httpx: FileCertificateConfig.CertFile %q with KeyFile %q: want a current certificate chain and its private key in PEM: %w", cfg.CertFile, cfg.KeyFile, err))
+		c.AddErr("CertFile", fmt.Errorf("%q with KeyFile %q does not load: %w", cfg.CertFile, cfg.KeyFile, err),
+			"want a current certificate chain (leaf first) and its private key, in PEM")
+		return nil, c.Err()
 	}
 	return f, nil
 }
@@ -170,12 +183,15 @@ func (f *FileCertificate) load(st [2]fileStamp) error {
 //
 //	curl --cacert "$(path printed at startup)" https://localhost:8443/
 //
-// A server accepts it only with the [AllowDevCertificate] opt-out.
+// A server accepts it only with the [AllowDevCertificate] opt-out. Call
+// [DevCertificate.Close] when done with it, which removes the temporary
+// directory NewDevCertificate made when it was given none.
 type DevCertificate struct {
 	cert   *tls.Certificate
 	ca     *x509.Certificate
 	caFile string
 	pool   *x509.CertPool
+	tmpDir string // made by NewDevCertificate, removed by Close
 }
 
 var _ CertificateSource = (*DevCertificate)(nil)
@@ -194,9 +210,11 @@ const devValidity = 90 * 24 * time.Hour
 // NewDevCertificate creates the ephemeral CA and a server certificate for
 // hosts (default "localhost", "127.0.0.1", "::1"), valid for 90 days, and
 // writes the CA certificate to dir/paved-dev-ca.pem and its empty CRL to
-// dir/paved-dev-ca.crl (dir is created if needed; an empty dir means a new
-// temporary directory). The CA's private key is never written anywhere.
-func NewDevCertificate(dir string, hosts ...string) (*DevCertificate, error) {
+// dir/paved-dev-ca.crl. dir is created if needed, and left in place by
+// Close: the files are the caller's. An empty dir means a new temporary
+// directory, which [DevCertificate.Close] removes, as does a failing
+// NewDevCertificate. The CA's private key is never written anywhere.
+func NewDevCertificate(dir string, hosts ...string) (d *DevCertificate, err error) {
 	if len(hosts) == 0 {
 		hosts = []string{"localhost", "127.0.0.1", "::1"}
 	}
@@ -223,10 +241,17 @@ func NewDevCertificate(dir string, hosts ...string) (*DevCertificate, error) {
 	if err != nil {
 		return nil, err
 	}
+	tmpDir := ""
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "paved-dev-"); err != nil {
 			return nil, fmt.Errorf("httpx: dev certificate: %w", err)
 		}
+		tmpDir = dir
+		defer func() {
+			if err != nil {
+				_ = os.RemoveAll(tmpDir)
+			}
+		}()
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("httpx: dev certificate: %w", err)
 	}
@@ -284,7 +309,24 @@ func NewDevCertificate(dir string, hosts ...string) (*DevCertificate, error) {
 		ca:     ca,
 		caFile: caFile,
 		pool:   pool,
+		tmpDir: tmpDir,
 	}, nil
+}
+
+// Close removes the temporary directory NewDevCertificate made, with the
+// CA and CRL files in it, when it was given no directory; it removes
+// nothing from a directory the caller named. The certificate keeps
+// serving: it lives in memory. Close may be called more than once.
+func (d *DevCertificate) Close() error {
+	if d.tmpDir == "" {
+		return nil
+	}
+	dir := d.tmpDir
+	d.tmpDir = ""
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("httpx: dev certificate: %w", err)
+	}
+	return nil
 }
 
 func serial() *big.Int {

@@ -212,3 +212,51 @@ func TestDevCertificateFiles(t *testing.T) {
 		t.Fatalf("leaf valid for %v only", d)
 	}
 }
+
+// tempEntries counts the entries of the temporary directory.
+func tempEntries(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir(os.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// A DevCertificate made without a directory leaves no temporary folder
+// behind once closed; one given a directory leaves the caller's files.
+func TestDevCertificateLeavesNoTempDir(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir()) // os.TempDir, counted in isolation
+	before := tempEntries(t)
+	dev, err := httpx.NewDevCertificate("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dev.CAFile()); err != nil || tempEntries(t) != before+1 {
+		t.Fatalf("CA file %s: %v; %d temporary entries, want %d", dev.CAFile(), err, tempEntries(t), before+1)
+	}
+	if err := dev.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := tempEntries(t); n != before {
+		t.Fatalf("%d temporary entries after Close, want %d", n, before)
+	}
+	if err := dev.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if c, err := dev.GetCertificate(nil); err != nil || c == nil {
+		t.Fatalf("certificate after Close: %v %v", c, err)
+	}
+
+	dir := t.TempDir()
+	mine, err := httpx.NewDevCertificate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mine.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, httpx.DevCAFileName)); err != nil {
+		t.Fatalf("Close removed a file from the caller's directory: %v", err)
+	}
+}

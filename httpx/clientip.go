@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/pavedroad/paved"
 )
 
 // Forwarded-header names understood by [ClientIPConfig.Header].
@@ -40,21 +42,28 @@ type clientIPResolver struct {
 	header    string
 }
 
-func newClientIPResolver(cfg ClientIPConfig, field string) (*clientIPResolver, error) {
+func newClientIPResolver(cfg ClientIPConfig, prefix string) (*clientIPResolver, error) {
+	ck := paved.ConfigCheck{Component: Component, Prefix: prefix}
 	c := &clientIPResolver{header: HeaderXForwardedFor}
 	switch http.CanonicalHeaderKey(strings.TrimSpace(cfg.Header)) {
 	case "", HeaderXForwardedFor:
 	case HeaderForwarded:
 		c.forwarded, c.header = true, HeaderForwarded
 	default:
-		return nil, fieldErr(field+"Header", fmt.Errorf("httpx: %sHeader %q: want %q or %q", field, cfg.Header, HeaderXForwardedFor, HeaderForwarded))
+		ck.Add("Header", fmt.Sprintf("%q is not a forwarded header httpx reads", cfg.Header),
+			fmt.Sprintf("want %q (the default) or %q", HeaderXForwardedFor, HeaderForwarded))
 	}
 	for i, s := range cfg.TrustedProxies {
 		p, err := parsePrefix(s)
 		if err != nil {
-			return nil, fieldErr(fmt.Sprintf("%s[%d]", field+"TrustedProxies", i), fmt.Errorf("httpx: %sTrustedProxies[%d] %q: want an IP address or CIDR prefix such as 10.0.0.0/8", field, i, s))
+			ck.Add(fmt.Sprintf("TrustedProxies[%d]", i), fmt.Sprintf("%q is not an address or prefix", s),
+				"want an IP address or CIDR prefix, such as 192.0.2.7 or 10.0.0.0/8")
+			continue
 		}
 		c.trusted = append(c.trusted, p)
+	}
+	if err := ck.Err(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -265,6 +274,7 @@ func parseForwardedFor(elem string) (netip.Addr, bool) {
 // of cfg.TrustedProxies, the right-most untrusted address in its forwarded
 // header. A malformed header falls back to the peer. The [RequestID]
 // middleware also accepts an inbound X-Request-Id only from a trusted proxy.
+// Its error holds a [paved.ConfigError] for every faulty field.
 func ResolveClientIP(cfg ClientIPConfig) (Middleware, error) {
 	c, err := newClientIPResolver(cfg, "ClientIPConfig.")
 	if err != nil {

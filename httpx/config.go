@@ -9,7 +9,8 @@ import (
 	"github.com/pavedroad/paved"
 )
 
-// Defaults applied by [New] to zero fields of [Config].
+// Defaults applied by [New] to zero fields of [Config]. The range each
+// field accepts is stated in its comment.
 const (
 	DefaultAddr              = "127.0.0.1:8443"
 	DefaultPlainAddr         = "127.0.0.1:8080"
@@ -24,9 +25,17 @@ const (
 
 // Config configures a [Server]. The zero value is the most secure setting;
 // every zero field takes the default its comment states, and a weaker
-// setting takes a named opt-out in OptOuts rather than a flag. [New]
-// validates it and names the offending field in its error.
+// setting takes a named opt-out in OptOuts rather than a flag. Every
+// duration and size has a floor and a ceiling, so that no value switches a
+// control off by accident: a timeout too short to serve anyone, or so long
+// that it no longer bounds anything. [New] validates all of it and returns
+// a [paved.ConfigError] for every faulty field at once.
 type Config struct {
+	// Name names this server in the posture report, such as "public" or
+	// "admin"; empty means numbered in order of creation ("1", "2", ...).
+	// Two servers sharing one Posture each report their own controls.
+	Name string
+
 	// Addr is the TCP address to listen on. Default "127.0.0.1:8443"
 	// (loopback only; "127.0.0.1:8080" with AllowPlainHTTP). Set ":8443"
 	// to listen on every interface, as a container usually must.
@@ -40,17 +49,17 @@ type Config struct {
 	// slog.Default when nil. Give it a handler that discards to silence
 	// the access log.
 	Logger *slog.Logger
-	// Posture records the server's controls and opt-outs;
-	// paved.DefaultPosture when nil.
+	// Posture records the server's controls and opt-outs, under the
+	// instance Name; paved.DefaultPosture when nil.
 	Posture *paved.Posture
 	// Events receives security events (rate-limit denials, panics,
 	// rejected cross-origin requests); paved.DefaultSink when nil.
 	Events paved.Sink
 
-	// Certificates supplies the TLS certificate: [NewFileCertificate],
-	// [NewDevCertificate] (with the AllowDevCertificate opt-out) or Vault
-	// PKI from package secrets. Required unless OptOuts holds
-	// AllowPlainHTTP.
+	// Certificates supplies the TLS certificate: [NewFileCertificate], or
+	// [NewDevCertificate] with the AllowDevCertificate opt-out; any other
+	// source (a Vault PKI client, for one) can implement
+	// [CertificateSource]. Required unless OptOuts holds AllowPlainHTTP.
 	Certificates CertificateSource
 	// ClientCAs, when set, turns on mutual TLS: every client must present
 	// a certificate that verifies against this pool; handlers read it
@@ -60,24 +69,49 @@ type Config struct {
 	// tls.VersionTLS13. Lower versions are refused.
 	MinTLSVersion uint16
 
-	// ReadHeaderTimeout (default 10s), ReadTimeout (30s), WriteTimeout
-	// (60s) and IdleTimeout (120s) bound each connection; see
-	// http.Server. They cannot be switched off.
+	// ReadHeaderTimeout bounds reading a request's header (see
+	// http.Server). Default 10s, or ReadTimeout when that is set lower;
+	// from 1s to 1m, and not above ReadTimeout.
 	ReadHeaderTimeout time.Duration
-	ReadTimeout       time.Duration
-	WriteTimeout      time.Duration
-	IdleTimeout       time.Duration
-	// MaxHeaderBytes bounds the request header (default 16 KiB); larger
-	// headers get 431.
+	// ReadTimeout bounds reading a whole request, body included.
+	// Default 30s; from 1s to 10m.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing a response, from the end of the
+	// request's header. Default 60s; from 1s to 10m.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds how long a keep-alive connection waits for its
+	// next request. Default 120s; from 1s to 10m.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds the request header. Default 16 KiB; from
+	// 4 KiB to 1 MiB. The size is counted alike on HTTP/1.1 and HTTP/2,
+	// as HTTP/2 counts a header list (RFC 9113, section 6.5.2): for each
+	// field, the length of its name and its value plus 32, with the
+	// request line counted as HTTP/2's four pseudo-fields (":method",
+	// ":scheme", ":authority", ":path"). A request over the limit gets
+	// 431 problem+json from the server.
+	//
+	// net/http keeps its own limit 4 KiB above as a backstop, and a
+	// request past that never reaches the server's handler: over HTTP/1.1
+	// net/http counts raw bytes (request line and header lines, with
+	// their line ends and any padding whitespace) up to MaxHeaderBytes +
+	// 8 KiB, and answers past it with its own plain-text 431 and closes
+	// the connection. Over HTTP/2 it advertises MaxHeaderBytes + 4 KiB +
+	// 320 in SETTINGS_MAX_HEADER_LIST_SIZE (Go's client then refuses to
+	// send a larger header at all); a larger header list gets net/http's
+	// 431 with a short HTML body, or, when a single header frame is
+	// more than twice the remaining allowance, the whole connection is
+	// closed (GOAWAY PROTOCOL_ERROR) with no response.
 	MaxHeaderBytes int
-	// MaxBodyBytes bounds request bodies (default 1 MiB); larger bodies
-	// get 413. Override it per route with [BodyLimit].
+	// MaxBodyBytes bounds request bodies. Default 1 MiB; from 1 byte to
+	// 1 GiB. Larger bodies get 413. Override it per route with
+	// [BodyLimit].
 	MaxBodyBytes int64
 	// DrainTimeout is how long ListenAndServe waits for in-flight requests
-	// after its context ends (default 20s) before closing connections.
+	// after its context ends before closing connections. Default 20s;
+	// from 100ms to 10m.
 	DrainTimeout time.Duration
-	// CheckTimeout bounds each readiness check run by /readyz (default
-	// 5s).
+	// CheckTimeout bounds each readiness check run by /readyz. Default
+	// 5s; from 10ms to 1m.
 	CheckTimeout time.Duration
 
 	// Headers selects the security-header profile: [ProfileAPI] (the
@@ -100,6 +134,7 @@ type Config struct {
 	// OptOuts lists the secure defaults this server leaves, each with its
 	// reason: [AllowPlainHTTP], [AllowDevCertificate], [DisableRateLimit],
 	// [DisableCrossOriginProtection]. They are recorded in Posture and
-	// logged once at startup.
+	// logged once at startup. A rate-limit store's own opt-outs (such as
+	// redislimit.AllowLocalFallback) go in that store's configuration.
 	OptOuts []paved.OptOut
 }

@@ -11,8 +11,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/httpx"
 )
@@ -86,7 +84,7 @@ func ExampleAllowPlainHTTP() {
 
 // The middleware composes with any router.
 func ExampleChain() {
-	limit, _ := httpx.RateLimit(httpx.RateLimitConfig{Policy: httpx.Policy{Name: "api", Limit: 1, Window: time.Minute}})
+	limit, _ := httpx.RateLimit(httpx.RateLimitConfig{Policy: httpx.RatePolicy{Name: "api", Limit: 1, Window: time.Minute}})
 	logger := slog.New(slog.DiscardHandler)
 	h := httpx.Chain(
 		httpx.RequestID,
@@ -129,26 +127,4 @@ func ExampleBodyLimit() {
 	srv.ServeHTTP(w, httptest.NewRequest("POST", "/upload", bytes.NewReader(big)))
 	fmt.Println(w.Code, w.Body)
 	// Output: 200 2097152
-}
-
-// Replicas share one limit through Redis; when Redis fails, requests are
-// denied unless the RedisLocalFallback opt-out is given.
-func ExampleNewRedisStore() {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	defer client.Close()
-	store, err := httpx.NewRedisStore(httpx.RedisStoreConfig{
-		Client:        client,
-		LocalFallback: httpx.RedisLocalFallback("availability matters more than a shared limit here"),
-	})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	_, err = httpx.New(httpx.Config{
-		Posture:   new(paved.Posture),
-		OptOuts:   []paved.OptOut{httpx.AllowPlainHTTP("TLS ends at the mesh sidecar")},
-		RateLimit: httpx.RateLimitConfig{Policy: httpx.Policy{Name: "api", Limit: 100, Window: time.Minute}, Store: store},
-	})
-	fmt.Println(err)
-	// Output: <nil>
 }

@@ -127,7 +127,7 @@ func TestNewRejectsNilCertificateSource(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, err := httpx.New(httpx.Config{Certificates: src, Posture: new(paved.Posture), Logger: discard()})
-			var ce *httpx.ConfigError
+			var ce *paved.ConfigError
 			if err == nil || s != nil || !errors.As(err, &ce) || ce.Field != "Config.Certificates" || !strings.Contains(err.Error(), "Config.Certificates") {
 				t.Fatalf("New = %v, %v; want a ConfigError for Config.Certificates", s, err)
 			}
@@ -169,7 +169,7 @@ func TestRetryAfterNeverZero(t *testing.T) {
 			want = "2"
 		}
 		cfg := plainConfig()
-		cfg.RateLimit.Store = fixedStore{httpx.Decision{Allowed: false, RetryAfter: ra}}
+		cfg.RateLimit.Store = fixedStore{httpx.RateDecision{Allowed: false, RetryAfter: ra}}
 		s := mustNew(t, cfg)
 		s.HandleFunc("GET /", okHandler)
 		w := do(s, httptest.NewRequest("GET", "/", nil))
@@ -182,9 +182,9 @@ func TestRetryAfterNeverZero(t *testing.T) {
 	}
 }
 
-type fixedStore struct{ d httpx.Decision }
+type fixedStore struct{ d httpx.RateDecision }
 
-func (f fixedStore) Take(context.Context, string, httpx.Policy) (httpx.Decision, error) {
+func (f fixedStore) Take(context.Context, string, httpx.RatePolicy) (httpx.RateDecision, error) {
 	return f.d, nil
 }
 
@@ -311,17 +311,19 @@ func TestStoreOptOutsRecorded(t *testing.T) {
 	cfg.RateLimit.Store = optOutStore{httpx.NewMemoryStore(0), []paved.OptOut{acme}}
 	s := mustNew(t, cfg)
 	found := false
+	inst := acme
+	inst.Instance = s.Instance()
 	for _, o := range cfg.Posture.Report().OptOuts {
-		found = found || o == acme
+		found = found || o == inst
 	}
-	if !found || len(s.OptOuts()) != 2 || s.OptOuts()[1] != acme {
+	if !found || len(s.OptOuts()) != 2 || s.OptOuts()[1] != inst {
 		t.Fatalf("store opt-out missing: posture %+v, server %+v", cfg.Posture.Report().OptOuts, s.OptOuts())
 	}
 
 	cfg = plainConfig()
 	cfg.RateLimit.Store = optOutStore{httpx.NewMemoryStore(0), []paved.OptOut{paved.NewOptOut("acme", "x", " ")}}
 	_, err := httpx.New(cfg)
-	var ce *httpx.ConfigError
+	var ce *paved.ConfigError
 	if !errors.As(err, &ce) || ce.Field != "Config.RateLimit.Store" || !errors.Is(err, paved.ErrNoReason) {
 		t.Fatalf("store opt-out without reason: New error = %v, want a ConfigError for Config.RateLimit.Store", err)
 	}
@@ -405,7 +407,7 @@ func TestNewFileCertificateErrorNamesField(t *testing.T) {
 		"expired":      {CertFile: cf, KeyFile: kf},
 	} {
 		_, err := httpx.NewFileCertificate(cfg)
-		var ce *httpx.ConfigError
+		var ce *paved.ConfigError
 		if !errors.As(err, &ce) || ce.Field != "FileCertificateConfig.CertFile" || !strings.Contains(err.Error(), ce.Field) {
 			t.Errorf("%s: NewFileCertificate error = %v, want a ConfigError naming FileCertificateConfig.CertFile", name, err)
 		}
@@ -416,7 +418,7 @@ func TestNewFileCertificateErrorNamesField(t *testing.T) {
 // Retry-After and RateLimit, the reset parameter t SHOULD name the same
 // point in time as Retry-After.
 func TestRateLimitResetMatchesRetryAfter(t *testing.T) {
-	cases := []httpx.Decision{
+	cases := []httpx.RateDecision{
 		{Allowed: false, Remaining: 0, Reset: 10 * time.Second, RetryAfter: 5 * time.Second},
 		{Allowed: false, Remaining: 0, Reset: 0, RetryAfter: 0},
 		{Allowed: false, Remaining: 0, Reset: 90 * time.Second, RetryAfter: 1500 * time.Millisecond},
@@ -503,7 +505,7 @@ func TestRequestIDValidation(t *testing.T) {
 // negative remaining count or reset still yields a valid field.
 func TestRateLimitFieldNonNegative(t *testing.T) {
 	cfg := plainConfig()
-	cfg.RateLimit.Store = fixedStore{httpx.Decision{Allowed: true, Remaining: -3, Reset: -time.Second}}
+	cfg.RateLimit.Store = fixedStore{httpx.RateDecision{Allowed: true, Remaining: -3, Reset: -time.Second}}
 	s := mustNew(t, cfg)
 	s.HandleFunc("GET /", okHandler)
 	w := do(s, httptest.NewRequest("GET", "/", nil))

@@ -14,7 +14,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/pavedroad/paved"
 )
@@ -43,25 +42,23 @@ func assignRequestID(st *reqState, w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if st.id == "" {
-			fillRequestID(&st.idBuf)
-			st.id = unsafe.String(&st.idBuf[0], len(st.idBuf))
+			st.id = newRequestID()
 		}
 	}
-	st.idVal[0] = st.id
-	w.Header()[HeaderRequestID] = st.idVal[:]
+	w.Header()[HeaderRequestID] = st.value(hdrRequestID, st.id)
 }
 
-// fillRequestID writes a random 128-bit ID in hex. math/rand/v2's global
+// newRequestID returns a random 128-bit ID in hex. math/rand/v2's global
 // generator is ChaCha8 seeded from the OS; IDs need to be unique, not
 // secret.
-func fillRequestID(out *[32]byte) {
+func newRequestID() string {
 	var b [16]byte
 	u, v := rand.Uint64(), rand.Uint64()
 	for i := range 8 {
 		b[i] = byte(u >> (8 * i))
 		b[8+i] = byte(v >> (8 * i))
 	}
-	hex.Encode(out[:], b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func validRequestID(s string) bool {
@@ -397,23 +394,22 @@ func (p HeaderProfile) String() string {
 	return fmt.Sprintf("HeaderProfile(%d)", int(p))
 }
 
-// Header values shared by every response. Each slice has len == cap, so a
-// handler that Adds to one of these headers gets a copy, never a write
-// into the shared array.
-var (
-	hdrHSTS     = []string{"max-age=63072000; includeSubDomains"}
-	hdrCSPAPI   = []string{"default-src 'none'; frame-ancestors 'none'"}
-	hdrNosniff  = []string{"nosniff"}
-	hdrDeny     = []string{"DENY"}
-	hdrNoRef    = []string{"no-referrer"}
-	hdrSame     = []string{"same-origin"}
-	hdrNoStore  = []string{"no-store"}
-	securityHdr = map[string]bool{
-		"Strict-Transport-Security": true, "Content-Security-Policy": true, "X-Content-Type-Options": true,
-		"X-Frame-Options": true, "Referrer-Policy": true, "Cross-Origin-Opener-Policy": true,
-		"Cross-Origin-Resource-Policy": true, "Cache-Control": true,
-	}
+// The values of the security fields, in the order of reqState.hdr.
+const (
+	valHSTS    = "max-age=63072000; includeSubDomains"
+	valCSPAPI  = "default-src 'none'; frame-ancestors 'none'"
+	valNosniff = "nosniff"
+	valDeny    = "DENY"
+	valNoRef   = "no-referrer"
+	valSame    = "same-origin"
+	valNoStore = "no-store"
 )
+
+var securityHdr = map[string]bool{
+	"Strict-Transport-Security": true, "Content-Security-Policy": true, "X-Content-Type-Options": true,
+	"X-Frame-Options": true, "Referrer-Policy": true, "Cross-Origin-Opener-Policy": true,
+	"Cross-Origin-Resource-Policy": true, "Cache-Control": true,
+}
 
 func isSecurityHeader(k string) bool { return securityHdr[k] }
 
@@ -435,24 +431,27 @@ func SecurityHeaders(profile HeaderProfile) Middleware {
 	}
 }
 
+// setSecurityHeaders sets the profile's fields on h. Each value slice is
+// the request's own (see reqState.hdr), so a handler that writes
+// h["Cache-Control"][0] in place changes its own response and no other.
 func setSecurityHeaders(st *reqState, h http.Header, profile HeaderProfile) {
-	h["Strict-Transport-Security"] = hdrHSTS
+	h["Strict-Transport-Security"] = st.value(hdrHSTS, valHSTS)
 	if profile == ProfileHTML {
 		if st.nonce == "" {
 			st.nonce = newNonce()
 		}
-		h["Content-Security-Policy"] = []string{"default-src 'self'; script-src 'nonce-" + st.nonce +
-			"' 'strict-dynamic'; style-src 'self' 'nonce-" + st.nonce +
-			"'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}
+		h["Content-Security-Policy"] = st.value(hdrCSP, "default-src 'self'; script-src 'nonce-"+st.nonce+
+			"' 'strict-dynamic'; style-src 'self' 'nonce-"+st.nonce+
+			"'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 	} else {
-		h["Content-Security-Policy"] = hdrCSPAPI
+		h["Content-Security-Policy"] = st.value(hdrCSP, valCSPAPI)
 	}
-	h["X-Content-Type-Options"] = hdrNosniff
-	h["X-Frame-Options"] = hdrDeny
-	h["Referrer-Policy"] = hdrNoRef
-	h["Cross-Origin-Opener-Policy"] = hdrSame
-	h["Cross-Origin-Resource-Policy"] = hdrSame
-	h["Cache-Control"] = hdrNoStore
+	h["X-Content-Type-Options"] = st.value(hdrNosniff, valNosniff)
+	h["X-Frame-Options"] = st.value(hdrFrame, valDeny)
+	h["Referrer-Policy"] = st.value(hdrReferrer, valNoRef)
+	h["Cross-Origin-Opener-Policy"] = st.value(hdrCOOP, valSame)
+	h["Cross-Origin-Resource-Policy"] = st.value(hdrCORP, valSame)
+	h["Cache-Control"] = st.value(hdrCache, valNoStore)
 }
 
 // newNonce returns a 128-bit CSP nonce. Unlike a request ID it must be
@@ -474,8 +473,10 @@ func CSPNonce(r *http.Request) string {
 
 // CrossOrigin returns middleware that rejects cross-origin state-changing
 // browser requests (Go's http.CrossOriginProtection) with 403
-// problem+json, emitting paved.EventOriginRejected to sink. Requests from
-// trustedOrigins ("https://app.example.com") are allowed.
+// problem+json, emitting paved.EventOriginRejected to sink (the default
+// sink when nil). Requests from trustedOrigins ("https://app.example.com")
+// are allowed. Its error holds a [paved.ConfigError] for every faulty
+// origin.
 func CrossOrigin(trustedOrigins []string, sink paved.Sink) (Middleware, error) {
 	c, _, err := newCrossOrigin(trustedOrigins, sink, "")
 	if err != nil {
@@ -484,12 +485,17 @@ func CrossOrigin(trustedOrigins []string, sink paved.Sink) (Middleware, error) {
 	return c.Handler, nil
 }
 
-func newCrossOrigin(trustedOrigins []string, sink paved.Sink, field string) (*http.CrossOriginProtection, http.Handler, error) {
+func newCrossOrigin(trustedOrigins []string, sink paved.Sink, prefix string) (*http.CrossOriginProtection, http.Handler, error) {
+	ck := paved.ConfigCheck{Component: Component, Prefix: prefix}
 	c := http.NewCrossOriginProtection()
 	for i, o := range trustedOrigins {
 		if err := c.AddTrustedOrigin(o); err != nil {
-			return nil, nil, fieldErr(fmt.Sprintf("%s[%d]", field+"TrustedOrigins", i), fmt.Errorf("httpx: %sTrustedOrigins[%d] %q: want scheme://host[:port]: %w", field, i, o, err))
+			ck.AddErr(fmt.Sprintf("TrustedOrigins[%d]", i), fmt.Errorf("%q: %w", o, err),
+				`want scheme://host[:port], such as "https://app.example.com"`)
 		}
+	}
+	if err := ck.Err(); err != nil {
+		return nil, nil, err
 	}
 	deny := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		paved.Emit(r.Context(), sink, paved.Event{

@@ -65,24 +65,26 @@ func (p *Problem) MarshalJSON() ([]byte, error) {
 }
 
 // WriteProblem writes p as application/problem+json with status p.Status
-// (500 when unset). When the request carries a request ID from
-// [RequestIDFrom] and p.Instance is empty, the ID is used as the instance.
+// (500 when unset) and title p.Title (the status text when empty). When
+// the request carries a request ID from [RequestIDFrom] and p.Instance is
+// empty, the ID is used as the instance. p itself is never modified, so
+// one Problem value may be written by many requests at once.
 func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
-	if p.Status == 0 {
-		p.Status = http.StatusInternalServerError
+	q := *p // the caller's value stays as it was
+	if q.Status == 0 {
+		q.Status = http.StatusInternalServerError
 	}
-	if p.Title == "" {
-		p.Title = http.StatusText(p.Status)
+	if q.Title == "" {
+		q.Title = http.StatusText(q.Status)
 	}
-	if p.Instance == "" && r != nil {
+	if q.Instance == "" && r != nil {
 		if id := RequestIDFrom(r.Context()); id != "" {
-			p.Instance = "urn:request:" + id
+			q.Instance = "urn:request:" + id
 		}
 	}
-	body, err := p.MarshalJSON()
+	body, err := q.MarshalJSON()
 	if err != nil {
 		// An extension that cannot be encoded: keep the standard members.
-		q := *p
 		q.Extensions = nil
 		body, _ = q.MarshalJSON()
 	}
@@ -90,7 +92,7 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	h.Set("Content-Type", ContentTypeProblem)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Del("Content-Length")
-	w.WriteHeader(p.Status)
+	w.WriteHeader(q.Status)
 	_, _ = w.Write(body)
 }
 

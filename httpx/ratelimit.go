@@ -14,7 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"golang.org/x/time/rate"
 
@@ -34,22 +33,26 @@ const (
 // returns an error.
 var ErrStoreUnavailable = errors.New("httpx: rate-limit store unavailable")
 
-// A Policy is one rate limit: Limit requests per Window, with bursts of up
-// to Burst requests. It is advertised in the RateLimit-Policy response
-// header as "name";q=Limit;w=Window-in-seconds.
-type Policy struct {
+// A RatePolicy is one rate limit: Limit requests per Window, with bursts
+// of up to Burst requests. It is advertised in the RateLimit-Policy
+// response header as "name";q=Limit;w=Window-in-seconds.
+type RatePolicy struct {
 	// Name identifies the policy in the response headers; "default" when
 	// empty. Letters, digits and "-_.:" only.
 	Name string
 	// Limit is the number of requests allowed per Window; 600 when zero.
 	Limit int
-	// Window is the period of Limit; one minute when zero. Whole seconds.
+	// Window is the period of Limit. Default one minute; whole seconds
+	// from 1s to 24h.
 	Window time.Duration
 	// Burst is how many requests may arrive back to back; Limit when zero.
 	Burst int
 }
 
-func (p Policy) withDefaults() Policy {
+// WithDefaults returns p with its zero fields set to their defaults. A
+// [Store] applies it to the policy it is given; a [RateLimiter] always
+// passes a policy that has them.
+func (p RatePolicy) WithDefaults() RatePolicy {
 	if p.Name == "" {
 		p.Name = DefaultRatePolicyName
 	}
@@ -65,32 +68,32 @@ func (p Policy) withDefaults() Policy {
 	return p
 }
 
-func (p Policy) validate(field string) error {
-	switch {
-	case p.Limit < 0:
-		return fieldErr(field+"Limit", fmt.Errorf("httpx: %sLimit %d: want a positive number of requests per window", field, p.Limit))
-	case p.Window < time.Second || p.Window%time.Second != 0:
-		return fieldErr(field+"Window", fmt.Errorf("httpx: %sWindow %v: want a whole number of seconds, at least 1s", field, p.Window))
-	case p.Burst < 0:
-		return fieldErr(field+"Burst", fmt.Errorf("httpx: %sBurst %d: want a positive number", field, p.Burst))
+// validate records the faults of p, as the caller gave it, in c.
+func (p RatePolicy) validate(c *paved.ConfigCheck) {
+	if p.Limit < 0 {
+		c.Add("Policy.Limit", fmt.Sprintf("%d is negative", p.Limit), fmt.Sprintf("want a positive number of requests per window, or 0 for the default %d", DefaultRateLimit))
+	}
+	if w := p.Window; w != 0 && (w < minRateWindow || w > maxRateWindow || w%time.Second != 0) {
+		c.Add("Policy.Window", fmt.Sprintf("%v is not a whole number of seconds from %s to %s", w, fmtDur(minRateWindow), fmtDur(maxRateWindow)),
+			fmt.Sprintf("set whole seconds from %s to %s, or leave it 0 for the default %s", fmtDur(minRateWindow), fmtDur(maxRateWindow), fmtDur(DefaultRateWindow)))
+	}
+	if p.Burst < 0 {
+		c.Add("Policy.Burst", fmt.Sprintf("%d is negative", p.Burst), "want a positive number of requests, or 0 for Limit")
 	}
 	for i := 0; i < len(p.Name); i++ {
-		c := p.Name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
-			return fieldErr(field+"Name", fmt.Errorf("httpx: %sName %q: use letters, digits and -_.: only", field, p.Name))
+		ch := p.Name[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.' || ch == ':') {
+			c.Add("Policy.Name", fmt.Sprintf("%q holds a character other than a letter, a digit or -_.:", p.Name), "use letters, digits and -_.: only")
+			break
 		}
 	}
-	return nil
 }
 
 // rate returns the sustained rate in requests per second.
-func (p Policy) rate() rate.Limit { return rate.Limit(float64(p.Limit) / p.Window.Seconds()) }
+func (p RatePolicy) rate() rate.Limit { return rate.Limit(float64(p.Limit) / p.Window.Seconds()) }
 
-// every returns the interval between two requests at the sustained rate.
-func (p Policy) every() time.Duration { return p.Window / time.Duration(p.Limit) }
-
-// A Decision is a store's answer for one request.
-type Decision struct {
+// A RateDecision is a store's answer for one request.
+type RateDecision struct {
 	// Allowed reports whether the request may proceed.
 	Allowed bool
 	// Remaining is how many more requests the key may make right now.
@@ -102,10 +105,20 @@ type Decision struct {
 }
 
 // A Store keeps rate-limit state. Take consumes one request for key under
-// p. It returns an error, never a guess, when it cannot decide; the
-// middleware then denies. [MemoryStore] and [RedisStore] implement it.
+// p, applying p.WithDefaults() first. It keeps state per policy and key:
+// two policies that differ in any of name, limit, window or burst never
+// share the state of a key, so one store may serve many limiters. It
+// returns an error, never a guess, when it cannot decide; the middleware
+// then denies.
+//
+// [MemoryStore] implements it in process, and package
+// github.com/pavedroad/paved/httpx/redislimit in Redis, shared by
+// replicas; httpxtest.RunStoreConformance is the suite both pass. A store
+// that leaves a secure default reports it from a method OptOuts()
+// []paved.OptOut, which a [Server] records in its posture, and a store
+// with a String method is described by it in the rate-limit control.
 type Store interface {
-	Take(ctx context.Context, key string, p Policy) (Decision, error)
+	Take(ctx context.Context, key string, p RatePolicy) (RateDecision, error)
 }
 
 // MemoryStore is an in-process [Store] on golang.org/x/time/rate, one token
@@ -116,7 +129,9 @@ type Store interface {
 // bucket. Keys are tracked by their 64-bit hash under a random per-process
 // seed, which keeps memory small (about 130 bytes a key at the cap) and
 // makes a collision between two clients both unlikely (2^-64 per pair) and
-// impossible to aim for. Use one MemoryStore per Policy.
+// impossible to aim for. The hash covers the policy as well as the key, so
+// limiters with different policies may share one MemoryStore: each
+// (policy, key) pair is tracked, and counted against the cap, on its own.
 type MemoryStore struct {
 	seed     maphash.Seed
 	shards   []memShard
@@ -200,20 +215,32 @@ func (s *MemoryStore) Cap() int { return s.perShard * len(s.shards) }
 // Evicted returns how many keys were evicted to respect the cap.
 func (s *MemoryStore) Evicted() int64 { return s.evicted.Load() }
 
-// Take implements [Store]. Zero fields of p take their defaults. It never
-// returns an error.
-func (s *MemoryStore) Take(_ context.Context, key string, p Policy) (Decision, error) {
-	return s.take(key, p.withDefaults(), time.Now()), nil
+// String describes the store for the posture report.
+func (s *MemoryStore) String() string {
+	return "in memory, at most " + strconv.Itoa(s.Cap()) + " keys"
 }
 
-func hashString(s *MemoryStore, key string) uint64 { return maphash.String(s.seed, key) }
+// Take implements [Store]. Zero fields of p take their defaults. It never
+// returns an error.
+func (s *MemoryStore) Take(_ context.Context, key string, p RatePolicy) (RateDecision, error) {
+	return s.take(key, p.WithDefaults(), time.Now()), nil
+}
 
-func (s *MemoryStore) take(key string, p Policy, now time.Time) Decision {
-	h := hashString(s, key)
-	sh := &s.shards[h&s.mask]
+// hash returns the table hash of key under p, never 0 (the mark of an
+// empty slot). It covers the whole policy, so that each policy has its
+// own bucket for a key; both halves use the store's secret seed, so no
+// client can aim at another's slot.
+func (s *MemoryStore) hash(key string, p RatePolicy) uint64 {
+	h := maphash.String(s.seed, key) ^ maphash.Comparable(s.seed, p)
 	if h == 0 {
 		h = 1
 	}
+	return h
+}
+
+func (s *MemoryStore) take(key string, p RatePolicy, now time.Time) RateDecision {
+	h := s.hash(key, p)
+	sh := &s.shards[h&s.mask]
 	sh.mu.Lock()
 	pos, found := sh.find(h)
 	if !found {
@@ -342,12 +369,12 @@ func (sh *memShard) evictOne(now time.Time) {
 	}
 }
 
-func decide(ok bool, tokens float64, p Policy) Decision {
+func decide(ok bool, tokens float64, p RatePolicy) RateDecision {
 	perToken := p.Window.Seconds() / float64(p.Limit) * float64(time.Second)
 	if tokens < 0 {
 		tokens = 0
 	}
-	d := Decision{Allowed: ok, Remaining: int(tokens)}
+	d := RateDecision{Allowed: ok, Remaining: int(tokens)}
 	d.Reset = time.Duration((float64(p.Burst) - tokens) * perToken)
 	if !ok {
 		d.RetryAfter = time.Duration((1 - tokens) * perToken)
@@ -378,13 +405,16 @@ func KeyBySubject(r *http.Request) string {
 // RateLimitConfig configures [NewRateLimiter]. The zero value limits each
 // client address to 600 requests a minute in memory.
 type RateLimitConfig struct {
-	// Policy is the limit; see [Policy] for its defaults.
-	Policy Policy
+	// Policy is the limit; see [RatePolicy] for its defaults.
+	Policy RatePolicy
 	// Store keeps the counters; nil means a [MemoryStore] of MaxClients
-	// keys. Use a [RedisStore] to share one limit between replicas.
+	// keys. Use package redislimit to share one limit between replicas.
+	// One store may serve several limiters: it keeps each policy apart.
 	Store Store
-	// MaxClients caps the keys of the default in-memory store;
-	// DefaultMaxClients (100,000) when zero.
+	// MaxClients caps the keys of the default in-memory store. Default
+	// 100,000; from 1,000 to 10,000,000 ([MaxClientsFloor],
+	// [MaxClientsCeiling]). It is an error with a Store of your own:
+	// size that store instead.
 	MaxClients int
 	// Key picks the key of a request; nil means [KeyByClientIP].
 	Key KeyFunc
@@ -407,32 +437,40 @@ type RateLimitConfig struct {
 // asks, and neither is ever 0. A store error denies with 503 problem+json
 // (fail closed).
 type RateLimiter struct {
-	policy    Policy
-	store     Store
-	key       KeyFunc
-	logger    *slog.Logger
-	sink      paved.Sink
-	policyHdr []string
-	prefix    string // `"name";r=`
-	lastWarn  atomic.Int64
+	policy     RatePolicy
+	store      Store
+	maxClients int // of the default store; 0 with a store of the caller's
+	key        KeyFunc
+	logger     *slog.Logger
+	sink       paved.Sink
+	policyHdr  string // the RateLimit-Policy value
+	prefix     string // `"name";r=`
+	lastWarn   atomic.Int64
 }
 
-// NewRateLimiter validates cfg and returns the limiter.
+// NewRateLimiter validates cfg and returns the limiter. Its error holds a
+// [paved.ConfigError] for every faulty field.
 func NewRateLimiter(cfg RateLimitConfig) (*RateLimiter, error) {
 	return newRateLimiter(cfg, "RateLimitConfig.")
 }
 
-func newRateLimiter(cfg RateLimitConfig, field string) (*RateLimiter, error) {
-	p := cfg.Policy.withDefaults()
-	if err := p.validate(field + "Policy."); err != nil {
-		return nil, err
+func newRateLimiter(cfg RateLimitConfig, prefix string) (*RateLimiter, error) {
+	c := paved.ConfigCheck{Component: Component, Prefix: prefix}
+	cfg.Policy.validate(&c)
+	p := cfg.Policy.WithDefaults()
+	if cfg.Store != nil && cfg.MaxClients != 0 {
+		c.Add("MaxClients", fmt.Sprintf("%d is set, but it caps only the default in-memory store, and Store is set", cfg.MaxClients),
+			"leave it 0 and size your store (NewMemoryStore(n)), or drop the Store")
+	} else {
+		checkRange(&c, "MaxClients", &cfg.MaxClients, DefaultMaxClients, MaxClientsFloor, MaxClientsCeiling, fmtCount[int])
 	}
-	if cfg.MaxClients < 0 {
-		return nil, fieldErr(field+"MaxClients", fmt.Errorf("httpx: %sMaxClients %d: want a positive cap, or 0 for %d", field, cfg.MaxClients, DefaultMaxClients))
+	if err := c.Err(); err != nil {
+		return nil, err
 	}
 	l := &RateLimiter{policy: p, store: cfg.Store, key: cfg.Key, logger: cfg.Logger, sink: cfg.Events}
 	if l.store == nil {
 		l.store = NewMemoryStore(cfg.MaxClients)
+		l.maxClients = cfg.MaxClients
 	}
 	if l.key == nil {
 		l.key = KeyByClientIP
@@ -440,13 +478,32 @@ func newRateLimiter(cfg RateLimitConfig, field string) (*RateLimiter, error) {
 	if l.logger == nil {
 		l.logger = slog.Default()
 	}
-	l.policyHdr = []string{strconv.Quote(p.Name) + ";q=" + strconv.Itoa(p.Limit) + ";w=" + strconv.Itoa(int(p.Window/time.Second))}
+	l.policyHdr = strconv.Quote(p.Name) + ";q=" + strconv.Itoa(p.Limit) + ";w=" + strconv.Itoa(int(p.Window/time.Second))
 	l.prefix = strconv.Quote(p.Name) + ";r="
 	return l, nil
 }
 
+// detail describes the limiter for the posture report, naming any
+// setting changed from its default.
+func (l *RateLimiter) detail() string {
+	p := l.policy
+	d := fmt.Sprintf("%q %s per %s, burst %s", p.Name, withDefault(p.Limit, DefaultRateLimit, fmtCount[int]),
+		withDefault(p.Window, DefaultRateWindow, fmtDur), withDefault(p.Burst, p.Limit, fmtCount[int]))
+	switch st := l.store.(type) {
+	case *MemoryStore:
+		if l.maxClients != 0 {
+			return d + ", in memory, " + setting("at most", l.maxClients, DefaultMaxClients, fmtCount[int]) + " clients"
+		}
+		return d + ", " + st.String()
+	case fmt.Stringer:
+		return d + ", " + st.String()
+	default:
+		return d + fmt.Sprintf(", store %T", st)
+	}
+}
+
 // Policy returns the effective policy.
-func (l *RateLimiter) Policy() Policy { return l.policy }
+func (l *RateLimiter) Policy() RatePolicy { return l.policy }
 
 // Store returns the store in use.
 func (l *RateLimiter) Store() Store { return l.store }
@@ -492,30 +549,23 @@ func (l *RateLimiter) allow(st *reqState, w http.ResponseWriter, r *http.Request
 		reset = retry
 	}
 	h := w.Header()
-	h["Ratelimit-Policy"] = l.policyHdr
+	h["Ratelimit-Policy"] = st.value(hdrRateLimitPolicy, l.policyHdr)
 	var buf [64]byte
 	b := append(buf[:0], l.prefix...)
 	b = strconv.AppendInt(b, int64(max(d.Remaining, 0)), 10) // r is a non-negative Integer
 	b = append(b, ";t="...)
 	b = strconv.AppendInt(b, reset, 10)
-	if !st.rlUsed && len(b) <= len(st.rlBuf) {
-		// The first limiter of a request writes its field value into the
-		// request's state without allocating; see reqState.rlBuf.
-		st.rlUsed = true
-		n := copy(st.rlBuf[:], b)
-		st.rlVal[0] = unsafe.String(&st.rlBuf[0], n)
-		h["Ratelimit"] = st.rlVal[:]
-	} else {
-		h["Ratelimit"] = []string{string(b)}
-	}
+	h["Ratelimit"] = st.value(hdrRateLimit, string(b))
 	if d.Allowed {
 		return true
 	}
 	h.Set("Retry-After", strconv.FormatInt(retry, 10))
-	paved.Emit(r.Context(), l.sink, paved.Event{
-		Type: paved.EventRateLimited, Component: Component, Outcome: paved.OutcomeDenied,
-		Reason: "rate_limited", RequestID: st.id, Attrs: []slog.Attr{slog.String("policy", l.policy.Name)},
-	})
+	if ctx := r.Context(); paved.EventsEnabled(ctx, l.sink, paved.EventRateLimited) {
+		paved.Emit(ctx, l.sink, paved.Event{
+			Type: paved.EventRateLimited, Component: Component, Outcome: paved.OutcomeDenied,
+			Reason: "rate_limited", RequestID: st.id, Attrs: []slog.Attr{slog.String("policy", l.policy.Name)},
+		})
+	}
 	WriteProblem(w, r, &Problem{Status: http.StatusTooManyRequests, Detail: "rate limit exceeded",
 		Extensions: map[string]any{"retry_after": retry, "policy": l.policy.Name}})
 	return false

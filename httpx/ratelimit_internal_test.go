@@ -11,7 +11,7 @@ import (
 // evictions and checks it against a plain map: every tracked key stays
 // findable, and its limiter keeps its tokens when moved.
 func TestMemShardModel(t *testing.T) {
-	p := Policy{Name: "m", Limit: 1000, Window: time.Hour, Burst: 1000}.withDefaults()
+	p := RatePolicy{Name: "m", Limit: 1000, Window: time.Hour, Burst: 1000}.WithDefaults()
 	s := NewMemoryStore(1) // one shard
 	s.perShard, s.maxSlots = 300, 300*4/3+2
 	sh := &s.shards[0]
@@ -25,7 +25,7 @@ func TestMemShardModel(t *testing.T) {
 		if _, ok := want[k]; !ok && sh.n < len(want)+1 {
 			// k evicted another key; find which.
 			for old := range want {
-				if _, found := sh.find(hashOf(s, old)); !found {
+				if _, found := sh.find(s.hash(old, p)); !found {
 					delete(want, old)
 				}
 			}
@@ -40,7 +40,7 @@ func TestMemShardModel(t *testing.T) {
 		checkShard(t, sh)
 	}
 	for k, n := range want {
-		pos, found := sh.find(hashOf(s, k))
+		pos, found := sh.find(s.hash(k, p))
 		if !found {
 			t.Fatalf("key %s lost", k)
 		}
@@ -79,14 +79,6 @@ func checkShard(t *testing.T, sh *memShard) {
 	}
 }
 
-func hashOf(s *MemoryStore, k string) uint64 {
-	h := hashString(s, k)
-	if h == 0 {
-		h = 1
-	}
-	return h
-}
-
 // TestMemShardSize holds memShard to one cache line; see its doc.
 func TestMemShardSize(t *testing.T) {
 	if n := unsafe.Sizeof(memShard{}); n != 64 {
@@ -97,7 +89,7 @@ func TestMemShardSize(t *testing.T) {
 // TestMoveKeepsTokens checks that a moved limiter has exactly its tokens at
 // the time of the move, without any time passing.
 func TestMoveKeepsTokens(t *testing.T) {
-	p := Policy{Name: "m", Limit: 1000, Window: time.Hour, Burst: 1000}
+	p := RatePolicy{Name: "m", Limit: 1000, Window: time.Hour, Burst: 1000}
 	now := time.Unix(1_700_000_000, 0)
 	var src, dst memSlot
 	src.h = 7

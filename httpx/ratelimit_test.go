@@ -15,8 +15,8 @@ import (
 
 func TestMemoryStoreDecisions(t *testing.T) {
 	s := httpx.NewMemoryStore(10)
-	p := httpx.Policy{Name: "p", Limit: 3, Window: 3 * time.Second, Burst: 3}
-	want := []httpx.Decision{
+	p := httpx.RatePolicy{Name: "p", Limit: 3, Window: 3 * time.Second, Burst: 3}
+	want := []httpx.RateDecision{
 		{Allowed: true, Remaining: 2, Reset: time.Second},
 		{Allowed: true, Remaining: 1, Reset: 2 * time.Second},
 		{Allowed: true, Remaining: 0, Reset: 3 * time.Second},
@@ -37,7 +37,7 @@ func TestMemoryStoreDecisions(t *testing.T) {
 
 func TestMemoryStoreCap(t *testing.T) {
 	s := httpx.NewMemoryStore(100)
-	p := httpx.Policy{Name: "p", Limit: 1, Window: time.Minute, Burst: 1}
+	p := httpx.RatePolicy{Name: "p", Limit: 1, Window: time.Minute, Burst: 1}
 	for i := range 5000 {
 		if _, err := s.Take(context.Background(), fmt.Sprintf("client-%d", i), p); err != nil {
 			t.Fatal(err)
@@ -62,7 +62,7 @@ func TestManyClientsHammering(t *testing.T) {
 	const clients, perClient, burst = 2000, 20, 5
 	store := httpx.NewMemoryStore(4096)
 	l, err := httpx.NewRateLimiter(httpx.RateLimitConfig{
-		Policy: httpx.Policy{Limit: 60, Window: time.Minute, Burst: burst}, Store: store, Logger: discard(),
+		Policy: httpx.RatePolicy{Limit: 60, Window: time.Minute, Burst: burst}, Store: store, Logger: discard(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func TestManyClientsHammering(t *testing.T) {
 }
 
 func TestRateLimitMiddlewareStandalone(t *testing.T) {
-	mw, err := httpx.RateLimit(httpx.RateLimitConfig{Policy: httpx.Policy{Limit: 1, Window: time.Second}})
+	mw, err := httpx.RateLimit(httpx.RateLimitConfig{Policy: httpx.RatePolicy{Limit: 1, Window: time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestRateLimitMiddlewareStandalone(t *testing.T) {
 	if w.Code != 429 || w.Header().Get("Retry-After") != "1" {
 		t.Fatalf("second = %d retry %q", w.Code, w.Header().Get("Retry-After"))
 	}
-	if _, err := httpx.RateLimit(httpx.RateLimitConfig{Policy: httpx.Policy{Window: time.Millisecond}}); err == nil {
+	if _, err := httpx.RateLimit(httpx.RateLimitConfig{Policy: httpx.RatePolicy{Window: time.Millisecond}}); err == nil {
 		t.Fatal("sub-second window accepted")
 	}
 }

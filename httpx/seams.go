@@ -36,8 +36,9 @@ type CheckFunc func(ctx context.Context) error
 func (f CheckFunc) Check(ctx context.Context) error { return f(ctx) }
 
 // A CertificateSource supplies the server certificate for each TLS
-// handshake. Files with hot reload ([NewFileCertificate]), a development CA
-// ([NewDevCertificate]) and Vault PKI (package secrets) all satisfy it.
+// handshake. Files with hot reload ([NewFileCertificate]) and a
+// development CA ([NewDevCertificate]) satisfy it; so can any other
+// source, such as a client of Vault's PKI engine, through this one method.
 type CertificateSource interface {
 	GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
 }

@@ -3,7 +3,6 @@ package httpx
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -24,13 +23,13 @@ import (
 	"github.com/pavedroad/paved"
 )
 
-// Errors returned by [Server.Serve].
+// Errors returned by [New] and [Server.Serve].
 var (
 	// ErrServerStarted is returned when Serve or ListenAndServe is called
 	// a second time.
 	ErrServerStarted = errors.New("httpx: server already started")
-	// ErrPlainHTTP is wrapped by New's error when no certificate source is
-	// configured and plain HTTP was not opted into.
+	// ErrPlainHTTP is the cause (ConfigError.Err) of New's error when no
+	// certificate source is configured and plain HTTP was not opted into.
 	ErrPlainHTTP = errors.New("httpx: plain HTTP requires the AllowPlainHTTP opt-out")
 )
 
@@ -43,6 +42,7 @@ type Server struct {
 	cfg       Config
 	logger    *slog.Logger
 	posture   *paved.Posture
+	reg       *paved.Registration
 	sink      paved.Sink
 	mux       *http.ServeMux
 	root      http.Handler
@@ -73,9 +73,13 @@ type Server struct {
 var _ http.Handler = (*Server)(nil)
 
 // New validates cfg, applies its defaults and returns the server. It
-// records the server's controls and opt-outs in cfg.Posture. The error
-// names the field at fault.
+// registers the server as an instance of [Component] named cfg.Name in
+// cfg.Posture and records its controls and opt-outs there. When cfg is
+// invalid, the error holds a [paved.ConfigError] for every faulty field
+// (list them with paved.ConfigErrors), each naming the field, what is
+// wrong and what would be right; nothing is registered then.
 func New(cfg Config) (*Server, error) {
+	c := paved.ConfigCheck{Component: Component}
 	s := &Server{ready: make(chan struct{}), checks: make(map[string]Check)}
 	s.logger = cfg.Logger
 	if s.logger == nil {
@@ -84,120 +88,103 @@ func New(cfg Config) (*Server, error) {
 	s.posture = paved.PostureOrDefault(cfg.Posture)
 	s.sink = cfg.Events
 
-	opted := map[string]paved.OptOut{}
-	for i, o := range cfg.OptOuts {
-		if err := o.Validate(); err != nil {
-			return nil, fieldErr(fmt.Sprintf("Config.OptOuts[%d]", i), fmt.Errorf("httpx: Config.OptOuts[%d]: %w", i, err))
-		}
-		switch {
-		case o.Component != Component:
-			return nil, fieldErr(fmt.Sprintf("Config.OptOuts[%d]", i), fmt.Errorf("httpx: Config.OptOuts[%d] %s/%s belongs to %q, not httpx: give it to that package", i, o.Component, o.Name, o.Component))
-		case o.Name == OptOutRedisLocalLimits:
-			return nil, fieldErr(fmt.Sprintf("Config.OptOuts[%d]", i), fmt.Errorf("httpx: Config.OptOuts[%d] %s: put it in RedisStoreConfig.LocalFallback", i, o.Name))
-		case o.Name != OptOutPlainHTTP && o.Name != OptOutDevCertificate && o.Name != OptOutNoRateLimit && o.Name != OptOutNoCrossOrigin:
-			return nil, fieldErr(fmt.Sprintf("Config.OptOuts[%d]", i), fmt.Errorf("httpx: Config.OptOuts[%d]: unknown httpx opt-out %q", i, o.Name))
-		}
-		opted[o.Name] = o
-	}
-	_, s.plain = opted[OptOutPlainHTTP]
+	opted, asked := checkOptOuts(&c, cfg.OptOuts)
+	_, s.plain = opted[OptOutAllowPlainHTTP]
+	plain := asked[OptOutAllowPlainHTTP] // asked for, even with a faulty reason
 
 	// TLS.
 	dev, isDev := cfg.Certificates.(*DevCertificate)
 	switch {
-	case s.plain && cfg.Certificates != nil:
-		return nil, fieldErr("Config.Certificates", errors.New("httpx: Config.Certificates is set and Config.OptOuts holds AllowPlainHTTP: choose one"))
-	case s.plain && cfg.ClientCAs != nil:
-		return nil, fieldErr("Config.ClientCAs", errors.New("httpx: Config.ClientCAs (mTLS) needs TLS, but Config.OptOuts holds AllowPlainHTTP"))
-	case !s.plain && cfg.Certificates == nil:
-		return nil, fieldErr("Config.Certificates", fmt.Errorf("%w: Config.Certificates is nil; set a CertificateSource (NewFileCertificate, NewDevCertificate with AllowDevCertificate, or Vault PKI), or add httpx.AllowPlainHTTP(reason) to Config.OptOuts", ErrPlainHTTP))
+	case plain && cfg.Certificates != nil:
+		c.Add("Config.Certificates", "set, and Config.OptOuts holds httpx.AllowPlainHTTP",
+			"choose one: remove the opt-out to serve TLS, or the certificate source to serve plain HTTP")
+	case !plain && cfg.Certificates == nil:
+		c.Merge(&paved.ConfigError{Component: Component, Field: "Config.Certificates",
+			Problem: "no certificate source, and Config.OptOuts holds no httpx.AllowPlainHTTP",
+			Fix:     "set a CertificateSource (NewFileCertificate, or NewDevCertificate with AllowDevCertificate), or add httpx.AllowPlainHTTP(reason) to Config.OptOuts",
+			Err:     ErrPlainHTTP})
 	case isDev && dev == nil:
-		return nil, fieldErr("Config.Certificates", errors.New("httpx: Config.Certificates is a nil *DevCertificate"))
+		c.Add("Config.Certificates", "a nil *DevCertificate", "pass the value NewDevCertificate returned")
 	case isDev:
-		if _, ok := opted[OptOutDevCertificate]; !ok {
-			return nil, fieldErr("Config.Certificates", errors.New("httpx: Config.Certificates is a development certificate: add httpx.AllowDevCertificate(reason) to Config.OptOuts"))
+		if !asked[OptOutAllowDevCertificate] {
+			c.Add("Config.Certificates", "a development certificate, and Config.OptOuts holds no httpx.AllowDevCertificate",
+				"add httpx.AllowDevCertificate(reason) to Config.OptOuts, or use a real certificate (NewFileCertificate)")
 		}
 		s.devCA = dev.CAFile()
+	case !plain && isNilValue(cfg.Certificates):
+		c.Add("Config.Certificates", fmt.Sprintf("a nil %T: every handshake would fail", cfg.Certificates),
+			"pass the value its constructor returned")
 	}
-	if _, ok := opted[OptOutDevCertificate]; ok && !isDev {
-		return nil, fieldErr("Config.OptOuts", errors.New("httpx: Config.OptOuts holds AllowDevCertificate but Config.Certificates is not a *DevCertificate: remove the opt-out"))
+	if plain && cfg.ClientCAs != nil {
+		c.Add("Config.ClientCAs", "set (mutual TLS), and Config.OptOuts holds httpx.AllowPlainHTTP",
+			"mutual TLS needs TLS: remove the opt-out or the client CA pool")
 	}
-	if !s.plain && isNilValue(cfg.Certificates) {
-		return nil, fieldErr("Config.Certificates", fmt.Errorf("httpx: Config.Certificates is a nil %T: every handshake would fail; pass the value its constructor returned", cfg.Certificates))
+	if asked[OptOutAllowDevCertificate] && !isDev {
+		c.Add("Config.OptOuts", "holds httpx.AllowDevCertificate, but Config.Certificates is not a *DevCertificate",
+			"remove the opt-out")
 	}
 	switch cfg.MinTLSVersion {
 	case 0:
 		cfg.MinTLSVersion = tls.VersionTLS12
 	case tls.VersionTLS12, tls.VersionTLS13:
 	default:
-		return nil, fieldErr("Config.MinTLSVersion", fmt.Errorf("httpx: Config.MinTLSVersion %#x: want tls.VersionTLS12 or tls.VersionTLS13", cfg.MinTLSVersion))
+		c.Add("Config.MinTLSVersion", fmt.Sprintf("%#x is not a version the server offers", cfg.MinTLSVersion),
+			"want tls.VersionTLS12 (the default) or tls.VersionTLS13")
 	}
-	if !s.plain {
+	if !plain && cfg.Certificates != nil {
 		s.tlsConfig = TLSConfig(cfg.Certificates, cfg.ClientCAs, cfg.MinTLSVersion)
 	}
 
 	// Address.
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
-		if s.plain {
+		if plain {
 			cfg.Addr = DefaultPlainAddr
 		}
 	}
 	if _, port, err := net.SplitHostPort(cfg.Addr); err != nil {
-		return nil, fieldErr("Config.Addr", fmt.Errorf("httpx: Config.Addr %q: want host:port, such as \"127.0.0.1:8443\" or \":8443\": %w", cfg.Addr, err))
+		c.Add("Config.Addr", fmt.Sprintf("%q is not host:port (%v)", cfg.Addr, err), `want host:port, such as "127.0.0.1:8443" or ":8443"`)
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return nil, fieldErr("Config.Addr", fmt.Errorf("httpx: Config.Addr %q: port must be a number from 0 to 65535", cfg.Addr))
+		c.Add("Config.Addr", fmt.Sprintf("%q has no valid port", cfg.Addr), "the port must be a number from 0 to 65535")
 	}
 
 	// Timeouts and limits.
-	for _, d := range []struct {
-		name string
-		v    *time.Duration
-		def  time.Duration
-	}{
-		{"ReadHeaderTimeout", &cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout},
-		{"ReadTimeout", &cfg.ReadTimeout, DefaultReadTimeout},
-		{"WriteTimeout", &cfg.WriteTimeout, DefaultWriteTimeout},
-		{"IdleTimeout", &cfg.IdleTimeout, DefaultIdleTimeout},
-		{"DrainTimeout", &cfg.DrainTimeout, DefaultDrainTimeout},
-		{"CheckTimeout", &cfg.CheckTimeout, DefaultCheckTimeout},
-	} {
-		if *d.v < 0 {
-			return nil, fieldErr("Config."+d.name, fmt.Errorf("httpx: Config.%s %v: want a positive duration, or 0 for the default %v", d.name, *d.v, d.def))
-		}
-		if *d.v == 0 {
-			*d.v = d.def
-		}
+	checkRange(&c, "Config.ReadTimeout", &cfg.ReadTimeout, DefaultReadTimeout, minReadTimeout, maxReadTimeout, fmtDur)
+	rtOK := cfg.ReadTimeout >= minReadTimeout && cfg.ReadTimeout <= maxReadTimeout
+	if cfg.ReadHeaderTimeout == 0 && rtOK && cfg.ReadTimeout < DefaultReadHeaderTimeout {
+		cfg.ReadHeaderTimeout = cfg.ReadTimeout // the read deadline covers the header too
 	}
-	if cfg.MaxHeaderBytes < 0 {
-		return nil, fieldErr("Config.MaxHeaderBytes", fmt.Errorf("httpx: Config.MaxHeaderBytes %d: want a positive size, or 0 for %d", cfg.MaxHeaderBytes, DefaultMaxHeaderBytes))
+	checkRange(&c, "Config.ReadHeaderTimeout", &cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout, minReadHeaderTimeout, maxReadHeaderTimeout, fmtDur)
+	rhtOK := cfg.ReadHeaderTimeout >= minReadHeaderTimeout && cfg.ReadHeaderTimeout <= maxReadHeaderTimeout
+	if rtOK && rhtOK && cfg.ReadHeaderTimeout > cfg.ReadTimeout {
+		c.Add("Config.ReadHeaderTimeout", fmt.Sprintf("%s is above Config.ReadTimeout %s", fmtDur(cfg.ReadHeaderTimeout), fmtDur(cfg.ReadTimeout)),
+			"set it no higher than ReadTimeout, whose deadline covers the header too")
 	}
-	if cfg.MaxHeaderBytes == 0 {
-		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
-	}
-	if cfg.MaxBodyBytes < 0 {
-		return nil, fieldErr("Config.MaxBodyBytes", fmt.Errorf("httpx: Config.MaxBodyBytes %d: want a positive size, or 0 for %d", cfg.MaxBodyBytes, DefaultMaxBodyBytes))
-	}
-	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
-	}
+	checkRange(&c, "Config.WriteTimeout", &cfg.WriteTimeout, DefaultWriteTimeout, minWriteTimeout, maxWriteTimeout, fmtDur)
+	checkRange(&c, "Config.IdleTimeout", &cfg.IdleTimeout, DefaultIdleTimeout, minIdleTimeout, maxIdleTimeout, fmtDur)
+	checkRange(&c, "Config.DrainTimeout", &cfg.DrainTimeout, DefaultDrainTimeout, minDrainTimeout, maxDrainTimeout, fmtDur)
+	checkRange(&c, "Config.CheckTimeout", &cfg.CheckTimeout, DefaultCheckTimeout, minCheckTimeout, maxCheckTimeout, fmtDur)
+	checkRange(&c, "Config.MaxHeaderBytes", &cfg.MaxHeaderBytes, DefaultMaxHeaderBytes, minMaxHeaderBytes, maxMaxHeaderBytes, fmtBytes[int])
+	checkRange(&c, "Config.MaxBodyBytes", &cfg.MaxBodyBytes, DefaultMaxBodyBytes, minMaxBodyBytes, maxMaxBodyBytes, fmtBytes[int64])
 	if cfg.Headers != ProfileAPI && cfg.Headers != ProfileHTML {
-		return nil, fieldErr("Config.Headers", fmt.Errorf("httpx: Config.Headers %v: want ProfileAPI or ProfileHTML", cfg.Headers))
+		c.Add("Config.Headers", fmt.Sprintf("%v is not a profile", cfg.Headers), "want ProfileAPI (the default) or ProfileHTML")
 	}
 
 	// Client identity, cross-origin, rate limit.
 	var err error
-	var storeOptOuts []paved.OptOut // a third-party store's own opt-outs
-	if s.ips, err = newClientIPResolver(cfg.ClientIP, "Config.ClientIP."); err != nil {
-		return nil, err
-	}
-	if _, off := opted[OptOutNoCrossOrigin]; off {
+	s.ips, err = newClientIPResolver(cfg.ClientIP, "Config.ClientIP.")
+	c.Merge(err)
+	if asked[OptOutDisableCrossOriginProtection] {
 		if len(cfg.TrustedOrigins) > 0 {
-			return nil, fieldErr("Config.TrustedOrigins", errors.New("httpx: Config.TrustedOrigins is set but Config.OptOuts disables cross-origin protection: choose one"))
+			c.Add("Config.TrustedOrigins", "set, and Config.OptOuts disables cross-origin protection",
+				"choose one: trusted origins keep the protection for everyone else")
 		}
-	} else if s.cors, s.corsDeny, err = newCrossOrigin(cfg.TrustedOrigins, cfg.Events, "Config."); err != nil {
-		return nil, err
+	} else {
+		s.cors, s.corsDeny, err = newCrossOrigin(cfg.TrustedOrigins, cfg.Events, "Config.")
+		c.Merge(err)
 	}
-	if _, off := opted[OptOutNoRateLimit]; !off {
+	var storeOptOuts []paved.OptOut // the store's own opt-outs
+	if !asked[OptOutDisableRateLimit] {
 		rl := cfg.RateLimit
 		if rl.Logger == nil {
 			rl.Logger = s.logger
@@ -205,21 +192,20 @@ func New(cfg Config) (*Server, error) {
 		if rl.Events == nil {
 			rl.Events = cfg.Events
 		}
-		if s.limiter, err = newRateLimiter(rl, "Config.RateLimit."); err != nil {
-			return nil, err
-		}
+		s.limiter, err = newRateLimiter(rl, "Config.RateLimit.")
+		c.Merge(err)
 		if o, ok := rl.Store.(interface{ OptOuts() []paved.OptOut }); ok {
 			for i, x := range o.OptOuts() {
 				if err := x.Validate(); err != nil {
-					return nil, fieldErr("Config.RateLimit.Store", fmt.Errorf("httpx: Config.RateLimit.Store: opt-out %d: %w", i, err))
+					c.AddErr("Config.RateLimit.Store", fmt.Errorf("opt-out %d of the store: %w", i, err), "fix the store's configuration")
+					continue
 				}
-				if x.Component == Component && x.Name == OptOutRedisLocalLimits {
-					opted[x.Name] = x
-				} else {
-					storeOptOuts = append(storeOptOuts, x)
-				}
+				storeOptOuts = append(storeOptOuts, x)
 			}
 		}
+	}
+	if err := c.Err(); err != nil {
+		return nil, err
 	}
 
 	s.mux = http.NewServeMux()
@@ -228,19 +214,52 @@ func New(cfg Config) (*Server, error) {
 		s.root = s.mux
 	}
 	s.cfg = cfg
-	for _, name := range []string{OptOutPlainHTTP, OptOutDevCertificate, OptOutNoRateLimit, OptOutNoCrossOrigin, OptOutRedisLocalLimits} {
+	for _, name := range []string{OptOutAllowPlainHTTP, OptOutAllowDevCertificate, OptOutDisableRateLimit, OptOutDisableCrossOriginProtection} {
 		if o, ok := opted[name]; ok {
 			s.optOuts = append(s.optOuts, o)
 		}
 	}
 	s.optOuts = append(s.optOuts, storeOptOuts...)
-	for _, o := range s.optOuts {
-		if err := s.posture.AddOptOut(o); err != nil {
-			return nil, err // validated above; not reached
-		}
+	s.reg = s.posture.Register(Component, cfg.Name)
+	for i := range s.optOuts {
+		s.optOuts[i].Instance = s.reg.Instance()
+		_ = s.reg.AddOptOut(s.optOuts[i]) // validated above
 	}
 	s.registerControls()
 	return s, nil
+}
+
+// checkOptOuts validates the server's opt-outs. It returns the valid ones
+// by name, and the names asked for, valid or not, so that an opt-out with
+// a faulty reason is reported once, as such, and not again as missing.
+func checkOptOuts(c *paved.ConfigCheck, list []paved.OptOut) (opted map[string]paved.OptOut, asked map[string]bool) {
+	opted, asked = map[string]paved.OptOut{}, map[string]bool{}
+	for i, o := range list {
+		field := fmt.Sprintf("Config.OptOuts[%d]", i)
+		ctor, ours := optOutConstructors[o.Name]
+		switch {
+		case o.Component == "" || o.Name == "":
+			c.Add(field, fmt.Sprintf("%q/%q names no component or no opt-out", o.Component, o.Name),
+				"build it with its package's constructor, such as httpx.AllowPlainHTTP(reason)")
+		case o.Component != Component:
+			c.Add(field, fmt.Sprintf("%s/%s belongs to package %s, not httpx", o.Component, o.Name, o.Component),
+				"give it to the configuration of the package that owns it")
+		case !ours:
+			c.Add(field, fmt.Sprintf("unknown httpx opt-out %q", o.Name),
+				"use httpx.AllowPlainHTTP, AllowDevCertificate, DisableRateLimit or DisableCrossOriginProtection")
+		default:
+			asked[o.Name] = true
+			if err := o.Validate(); err != nil {
+				c.Merge(&paved.ConfigError{Component: Component, Field: field,
+					Problem: "the reason given to httpx." + ctor.name + " is empty",
+					Fix:     "say why this server leaves the secure default, such as httpx." + ctor.name + "(" + strconv.Quote(ctor.example) + ")",
+					Err:     err})
+				continue
+			}
+			opted[o.Name] = o
+		}
+	}
+	return opted, asked
 }
 
 // isNilValue reports whether c holds a nil pointer, func, map, slice, chan
@@ -253,11 +272,11 @@ func isNilValue(c CertificateSource) bool {
 	return false
 }
 
+// registerControls writes the server's controls to its registration. A
+// setting changed from its default says so in the detail.
 func (s *Server) registerControls() {
 	c := s.cfg
-	set := func(name string, on bool, detail string) {
-		s.posture.SetControl(paved.Control{Component: Component, Name: name, Enabled: on, Detail: detail})
-	}
+	set := s.reg.SetControl
 	if s.plain {
 		set("tls", false, "plain HTTP (opt-out)")
 	} else {
@@ -275,13 +294,20 @@ func (s *Server) registerControls() {
 			set("mtls", true, "client certificates required and verified")
 		}
 	}
-	set("timeouts", true, fmt.Sprintf("read-header %v, read %v, write %v, idle %v", c.ReadHeaderTimeout, c.ReadTimeout, c.WriteTimeout, c.IdleTimeout))
-	set("size-limits", true, fmt.Sprintf("header %d B, body %d B", c.MaxHeaderBytes, c.MaxBodyBytes))
+	set("timeouts", true, strings.Join([]string{
+		setting("read-header", c.ReadHeaderTimeout, DefaultReadHeaderTimeout, fmtDur),
+		setting("read", c.ReadTimeout, DefaultReadTimeout, fmtDur),
+		setting("write", c.WriteTimeout, DefaultWriteTimeout, fmtDur),
+		setting("idle", c.IdleTimeout, DefaultIdleTimeout, fmtDur),
+		setting("drain", c.DrainTimeout, DefaultDrainTimeout, fmtDur),
+		setting("check", c.CheckTimeout, DefaultCheckTimeout, fmtDur),
+	}, ", "))
+	set("size-limits", true, setting("header", c.MaxHeaderBytes, DefaultMaxHeaderBytes, fmtBytes[int])+" (431), "+
+		setting("body", c.MaxBodyBytes, DefaultMaxBodyBytes, fmtBytes[int64])+" (413)")
 	set("security-headers", true, "profile "+c.Headers.String())
 	set("cross-origin-protection", s.cors != nil, fmt.Sprintf("%d trusted origin(s)", len(c.TrustedOrigins)))
 	if s.limiter != nil {
-		p := s.limiter.policy
-		set("rate-limit", true, fmt.Sprintf("%q %d per %v, burst %d, %T", p.Name, p.Limit, p.Window, p.Burst, s.limiter.store))
+		set("rate-limit", true, s.limiter.detail())
 	} else {
 		set("rate-limit", false, "disabled (opt-out)")
 	}
@@ -290,6 +316,10 @@ func (s *Server) registerControls() {
 	set("access-log", true, "credentials redacted")
 	set("client-ip", true, fmt.Sprintf("%d trusted proxy prefix(es)", len(s.ips.trusted)))
 }
+
+// Instance returns the server's instance name in its posture: Config.Name,
+// or the number it was given.
+func (s *Server) Instance() string { return s.reg.Instance() }
 
 // OptOuts returns the opt-outs in force, in a fixed order.
 func (s *Server) OptOuts() []paved.OptOut { return slices.Clone(s.optOuts) }
@@ -310,30 +340,10 @@ func (s *Server) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Re
 	s.Handle(pattern, http.HandlerFunc(f))
 }
 
-// readyCacheTTL is how long a /readyz result is reused, so that a flood of
-// probes cannot turn into a flood of checks against the dependencies.
-const readyCacheTTL = time.Second
-
-// AddCheck registers a readiness check under name, replacing any check of
-// that name; a nil c removes it. /readyz runs every check, at most once a
-// second however many probes arrive (concurrent probes share one run).
-func (s *Server) AddCheck(name string, c Check) {
-	s.readyMu.Lock()
-	s.readyAt = time.Time{} // the next probe runs the new set
-	s.readyMu.Unlock()
-	s.checksMu.Lock()
-	defer s.checksMu.Unlock()
-	if c == nil {
-		delete(s.checks, name)
-		return
-	}
-	s.checks[name] = c
-}
-
 // ServeHTTP serves r through the full default chain: client address,
-// request ID, access log, panic recovery, security headers, /livez and
-// /readyz, cross-origin protection, rate limit, body limit, then the
-// handler.
+// request ID, access log, panic recovery, security headers, header size
+// limit, /livez and /readyz, cross-origin protection, rate limit, body
+// limit, then the handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	st, w, r := ensure(w, r)
@@ -355,6 +365,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	setSecurityHeaders(st, w.Header(), s.cfg.Headers)
+	if n := headerSize(r); n > s.cfg.MaxHeaderBytes {
+		writeHeaderTooLarge(w, r, n, s.cfg.MaxHeaderBytes)
+		return
+	}
 	switch r.URL.Path {
 	case "/livez":
 		s.livez(w, r)
@@ -376,118 +390,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Handler returns the full chain as an http.Handler; it is s itself.
 func (s *Server) Handler() http.Handler { return s }
-
-type checkResult struct {
-	Name   string `json:"name"`
-	Status string `json:"status"`
-}
-
-type healthBody struct {
-	Status string        `json:"status"`
-	Checks []checkResult `json:"checks,omitempty"`
-}
-
-func healthMethod(w http.ResponseWriter, r *http.Request) bool {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		return true
-	}
-	w.Header().Set("Allow", "GET, HEAD")
-	WriteProblem(w, r, &Problem{Status: http.StatusMethodNotAllowed})
-	return false
-}
-
-func writeHealth(w http.ResponseWriter, code int, b healthBody) {
-	body, _ := json.Marshal(b)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_, _ = w.Write(append(body, '\n'))
-}
-
-func (s *Server) livez(w http.ResponseWriter, r *http.Request) {
-	if healthMethod(w, r) {
-		writeHealth(w, http.StatusOK, healthBody{Status: "ok"})
-	}
-}
-
-// readyz reports readiness. The body lists each check as "ok" or "fail";
-// errors are logged, never sent.
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if !healthMethod(w, r) {
-		return
-	}
-	if s.draining.Load() {
-		writeHealth(w, http.StatusServiceUnavailable, healthBody{Status: "draining"})
-		return
-	}
-	s.readyMu.Lock()
-	defer s.readyMu.Unlock()
-	if !s.readyAt.IsZero() && time.Since(s.readyAt) < readyCacheTTL {
-		writeHealth(w, s.readyCode, s.readyBody)
-		return
-	}
-	code, b := s.runChecks(r.Context())
-	s.readyAt, s.readyCode, s.readyBody = time.Now(), code, b
-	writeHealth(w, code, b)
-}
-
-// runChecks runs every check concurrently under CheckTimeout.
-func (s *Server) runChecks(ctx context.Context) (int, healthBody) {
-	s.checksMu.RLock()
-	names := make([]string, 0, len(s.checks))
-	for n := range s.checks {
-		names = append(names, n)
-	}
-	checks := make([]Check, len(names))
-	slices.Sort(names)
-	for i, n := range names {
-		checks[i] = s.checks[n]
-	}
-	s.checksMu.RUnlock()
-
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CheckTimeout)
-	defer cancel()
-	errs := make([]error, len(checks))
-	var wg sync.WaitGroup
-	for i, c := range checks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = runCheck(ctx, c)
-		}()
-	}
-	wg.Wait()
-	b := healthBody{Status: "ok", Checks: make([]checkResult, len(names))}
-	code := http.StatusOK
-	for i, n := range names {
-		b.Checks[i] = checkResult{Name: n, Status: "ok"}
-		if errs[i] != nil {
-			b.Checks[i].Status = "fail"
-			b.Status, code = "fail", http.StatusServiceUnavailable
-			s.logger.LogAttrs(ctx, slog.LevelWarn, "httpx: readiness check failed",
-				slog.String("check", n), slog.String("error", errs[i].Error()))
-		}
-	}
-	return code, b
-}
-
-// runCheck runs c, turning a panic or an overrun into an error.
-func runCheck(ctx context.Context, c Check) (err error) {
-	done := make(chan error, 1)
-	go func() {
-		defer func() {
-			if v := recover(); v != nil {
-				done <- fmt.Errorf("check panicked: %v", v)
-			}
-		}()
-		done <- c.Check(ctx)
-	}()
-	select {
-	case err = <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // Addr returns the address the server is bound to, or nil before it
 // listens. Wait on [Server.Ready] first.
@@ -547,7 +449,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadTimeout:       c.ReadTimeout,
 		WriteTimeout:      c.WriteTimeout,
 		IdleTimeout:       c.IdleTimeout,
-		MaxHeaderBytes:    c.MaxHeaderBytes,
+		MaxHeaderBytes:    c.MaxHeaderBytes + headerBackstop, // the chain enforces the exact limit
 		TLSConfig:         s.tlsConfig,
 		ErrorLog:          log.New(serverErrorWriter{s.logger}, "", 0),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },

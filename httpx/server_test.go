@@ -23,37 +23,42 @@ func TestNewValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	plain := httpx.AllowPlainHTTP("mesh sidecar terminates TLS")
+	devOK := httpx.AllowDevCertificate("dev")
 	tests := []struct {
 		name    string
 		cfg     httpx.Config
+		field   string
 		wantErr string
 		is      error
 	}{
-		{"no certificates, no opt-out", httpx.Config{}, "Config.Certificates is nil", httpx.ErrPlainHTTP},
-		{"plain opt-out without reason", httpx.Config{OptOuts: []paved.OptOut{httpx.AllowPlainHTTP(" ")}}, "Config.OptOuts[0]", paved.ErrNoReason},
-		{"foreign opt-out", httpx.Config{OptOuts: []paved.OptOut{paved.NewOptOut("auth", "x", "y"), plain}}, "Config.OptOuts[0] auth/x belongs to", nil},
-		{"unknown opt-out", httpx.Config{OptOuts: []paved.OptOut{paved.NewOptOut("httpx", "no-tls-please", "y")}}, `unknown httpx opt-out "no-tls-please"`, nil},
-		{"certs and plain", httpx.Config{Certificates: dev, OptOuts: []paved.OptOut{plain, httpx.AllowDevCertificate("dev")}}, "choose one", nil},
-		{"dev cert without opt-out", httpx.Config{Certificates: dev}, "add httpx.AllowDevCertificate(reason)", nil},
-		{"dev opt-out without dev cert", httpx.Config{Certificates: httpx.CertificateFunc(nil), OptOuts: []paved.OptOut{httpx.AllowDevCertificate("dev")}}, "not a *DevCertificate", nil},
-		{"mtls with plain", httpx.Config{ClientCAs: x509.NewCertPool(), OptOuts: []paved.OptOut{plain}}, "Config.ClientCAs", nil},
-		{"tls 1.1 floor", httpx.Config{Certificates: dev, MinTLSVersion: tls.VersionTLS11, OptOuts: []paved.OptOut{httpx.AllowDevCertificate("dev")}}, "Config.MinTLSVersion 0x302", nil},
-		{"bad addr", httpx.Config{Addr: "8443", OptOuts: []paved.OptOut{plain}}, `Config.Addr "8443"`, nil},
-		{"bad port", httpx.Config{Addr: "127.0.0.1:99999", OptOuts: []paved.OptOut{plain}}, "port must be a number", nil},
-		{"negative timeout", httpx.Config{ReadHeaderTimeout: -1, OptOuts: []paved.OptOut{plain}}, "Config.ReadHeaderTimeout", nil},
-		{"negative drain", httpx.Config{DrainTimeout: -time.Second, OptOuts: []paved.OptOut{plain}}, "Config.DrainTimeout", nil},
-		{"negative header bytes", httpx.Config{MaxHeaderBytes: -1, OptOuts: []paved.OptOut{plain}}, "Config.MaxHeaderBytes", nil},
-		{"negative body bytes", httpx.Config{MaxBodyBytes: -1, OptOuts: []paved.OptOut{plain}}, "Config.MaxBodyBytes", nil},
-		{"bad profile", httpx.Config{Headers: 7, OptOuts: []paved.OptOut{plain}}, "Config.Headers", nil},
-		{"bad proxy", httpx.Config{ClientIP: httpx.ClientIPConfig{TrustedProxies: []string{"10.0.0.0/33"}}, OptOuts: []paved.OptOut{plain}}, "Config.ClientIP.TrustedProxies[0]", nil},
-		{"bad forwarded header", httpx.Config{ClientIP: httpx.ClientIPConfig{Header: "X-Real-IP"}, OptOuts: []paved.OptOut{plain}}, "Config.ClientIP.Header", nil},
-		{"bad origin", httpx.Config{TrustedOrigins: []string{"example.com"}, OptOuts: []paved.OptOut{plain}}, "Config.TrustedOrigins[0]", nil},
-		{"origins and cors opt-out", httpx.Config{TrustedOrigins: []string{"https://a.example"}, OptOuts: []paved.OptOut{plain, httpx.DisableCrossOriginProtection("x")}}, "choose one", nil},
-		{"bad window", httpx.Config{RateLimit: httpx.RateLimitConfig{Policy: httpx.Policy{Window: 1500 * time.Millisecond}}, OptOuts: []paved.OptOut{plain}}, "Config.RateLimit.Policy.Window", nil},
-		{"negative limit", httpx.Config{RateLimit: httpx.RateLimitConfig{Policy: httpx.Policy{Limit: -1}}, OptOuts: []paved.OptOut{plain}}, "Config.RateLimit.Policy.Limit", nil},
-		{"bad policy name", httpx.Config{RateLimit: httpx.RateLimitConfig{Policy: httpx.Policy{Name: `a"b`}}, OptOuts: []paved.OptOut{plain}}, "Config.RateLimit.Policy.Name", nil},
-		{"negative max clients", httpx.Config{RateLimit: httpx.RateLimitConfig{MaxClients: -1}, OptOuts: []paved.OptOut{plain}}, "Config.RateLimit.MaxClients", nil},
-		{"redis opt-out misplaced", httpx.Config{OptOuts: []paved.OptOut{plain, httpx.RedisLocalFallback("x")}}, "RedisStoreConfig.LocalFallback", nil},
+		{"no certificates, no opt-out", httpx.Config{}, "Config.Certificates", "no certificate source", httpx.ErrPlainHTTP},
+		{"plain opt-out without reason", httpx.Config{OptOuts: []paved.OptOut{httpx.AllowPlainHTTP(" ")}}, "Config.OptOuts[0]", "the reason given to httpx.AllowPlainHTTP is empty", paved.ErrNoReason},
+		{"foreign opt-out", httpx.Config{OptOuts: []paved.OptOut{paved.NewOptOut("auth", "x", "y"), plain}}, "Config.OptOuts[0]", "auth/x belongs to package auth, not httpx", nil},
+		{"unknown opt-out", httpx.Config{OptOuts: []paved.OptOut{paved.NewOptOut("httpx", "no-tls-please", "y"), plain}}, "Config.OptOuts[0]", `unknown httpx opt-out "no-tls-please"`, nil},
+		{"old opt-out name", httpx.Config{OptOuts: []paved.OptOut{paved.NewOptOut("httpx", "dev-certificate", "y"), plain}}, "Config.OptOuts[0]", `unknown httpx opt-out "dev-certificate"`, nil},
+		{"certs and plain", httpx.Config{Certificates: dev, OptOuts: []paved.OptOut{plain, devOK}}, "Config.Certificates", "choose one", nil},
+		{"dev cert without opt-out", httpx.Config{Certificates: dev}, "Config.Certificates", "add httpx.AllowDevCertificate(reason)", nil},
+		{"dev opt-out without dev cert", httpx.Config{Certificates: httpx.CertificateFunc(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return nil, nil }), OptOuts: []paved.OptOut{devOK}}, "Config.OptOuts", "not a *DevCertificate", nil},
+		{"mtls with plain", httpx.Config{ClientCAs: x509.NewCertPool(), OptOuts: []paved.OptOut{plain}}, "Config.ClientCAs", "mutual TLS needs TLS", nil},
+		{"tls 1.1 floor", httpx.Config{Certificates: dev, MinTLSVersion: tls.VersionTLS11, OptOuts: []paved.OptOut{devOK}}, "Config.MinTLSVersion", "0x302 is not a version", nil},
+		{"bad addr", httpx.Config{Addr: "8443", OptOuts: []paved.OptOut{plain}}, "Config.Addr", `"8443" is not host:port`, nil},
+		{"bad port", httpx.Config{Addr: "127.0.0.1:99999", OptOuts: []paved.OptOut{plain}}, "Config.Addr", "port must be a number", nil},
+		{"negative timeout", httpx.Config{ReadHeaderTimeout: -1, OptOuts: []paved.OptOut{plain}}, "Config.ReadHeaderTimeout", "-1ns is outside the allowed range 1s to 1m", nil},
+		{"negative drain", httpx.Config{DrainTimeout: -time.Second, OptOuts: []paved.OptOut{plain}}, "Config.DrainTimeout", "-1s is outside the allowed range 100ms to 10m", nil},
+		{"negative header bytes", httpx.Config{MaxHeaderBytes: -1, OptOuts: []paved.OptOut{plain}}, "Config.MaxHeaderBytes", "-1 B is outside the allowed range 4 KiB to 1 MiB", nil},
+		{"negative body bytes", httpx.Config{MaxBodyBytes: -1, OptOuts: []paved.OptOut{plain}}, "Config.MaxBodyBytes", "-1 B is outside the allowed range 1 B to 1 GiB", nil},
+		{"bad profile", httpx.Config{Headers: 7, OptOuts: []paved.OptOut{plain}}, "Config.Headers", "HeaderProfile(7) is not a profile", nil},
+		{"bad proxy", httpx.Config{ClientIP: httpx.ClientIPConfig{TrustedProxies: []string{"10.0.0.0/33"}}, OptOuts: []paved.OptOut{plain}}, "Config.ClientIP.TrustedProxies[0]", `"10.0.0.0/33" is not an address or prefix`, nil},
+		{"bad forwarded header", httpx.Config{ClientIP: httpx.ClientIPConfig{Header: "X-Real-IP"}, OptOuts: []paved.OptOut{plain}}, "Config.ClientIP.Header", `"X-Real-IP" is not a forwarded header`, nil},
+		{"bad origin", httpx.Config{TrustedOrigins: []string{"example.com"}, OptOuts: []paved.OptOut{plain}}, "Config.TrustedOrigins[0]", `"example.com"`, nil},
+		{"origins and cors opt-out", httpx.Config{TrustedOrigins: []string{"https://a.example"}, OptOuts: []paved.OptOut{plain, httpx.DisableCrossOriginProtection("x")}}, "Config.TrustedOrigins", "choose one", nil},
+		{"bad window", httpx.Config{RateLimit: httpx.RateLimitConfig{Policy: httpx.RatePolicy{Window: 1500 * time.Millisecond}}, OptOuts: []paved.OptOut{plain}}, "Config.RateLimit.Policy.Window", "1.5s is not a whole number of seconds from 1s to 24h", nil},
+		{"window over a day", httpx.Config{RateLimit: httpx.RateLimitConfig{Policy: httpx.RatePolicy{Window: 48 * time.Hour}}, OptOuts: []paved.OptOut{plain}}, "Config.RateLimit.Policy.Window", "48h0m0s is not a whole number of seconds from 1s to 24h", nil},
+		{"negative limit", httpx.Config{RateLimit: httpx.RateLimitConfig{Policy: httpx.RatePolicy{Limit: -1}}, OptOuts: []paved.OptOut{plain}}, "Config.RateLimit.Policy.Limit", "-1 is negative", nil},
+		{"bad policy name", httpx.Config{RateLimit: httpx.RateLimitConfig{Policy: httpx.RatePolicy{Name: `a"b`}}, OptOuts: []paved.OptOut{plain}}, "Config.RateLimit.Policy.Name", `"a\"b" holds a character`, nil},
+		{"negative max clients", httpx.Config{RateLimit: httpx.RateLimitConfig{MaxClients: -1}, OptOuts: []paved.OptOut{plain}}, "Config.RateLimit.MaxClients", "-1 is outside the allowed range 1000 to 10000000", nil},
+		{"max clients with a store", httpx.Config{RateLimit: httpx.RateLimitConfig{MaxClients: 5000, Store: httpx.NewMemoryStore(10)}, OptOuts: []paved.OptOut{plain}}, "Config.RateLimit.MaxClients", "caps only the default in-memory store", nil},
+		{"store opt-out misplaced", httpx.Config{OptOuts: []paved.OptOut{plain, paved.NewOptOut("redislimit", "allow-local-fallback", "x")}}, "Config.OptOuts[1]", "redislimit/allow-local-fallback belongs to package redislimit", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,17 +67,232 @@ func TestNewValidation(t *testing.T) {
 			if err == nil || s != nil {
 				t.Fatalf("New = %v, %v; want error containing %q", s, err, tt.wantErr)
 			}
-			if !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("New error = %q, want it to contain %q", err, tt.wantErr)
+			ces := paved.ConfigErrors(err)
+			if len(ces) != 1 {
+				t.Fatalf("New error = %v: %d ConfigErrors, want 1", err, len(ces))
+			}
+			ce := ces[0]
+			if ce.Component != httpx.Component || ce.Field != tt.field || ce.Problem == "" || ce.Fix == "" || !strings.Contains(ce.Error(), tt.wantErr) {
+				t.Fatalf("New error = %#v, want field %s, a problem and a fix, and a message containing %q", ce, tt.field, tt.wantErr)
+			}
+			if !strings.HasPrefix(err.Error(), "httpx: "+tt.field+": ") {
+				t.Fatalf("message %q does not start with the component and field", err)
 			}
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Fatalf("New error = %v, want errors.Is %v", err, tt.is)
 			}
-			var ce *httpx.ConfigError
-			if !errors.As(err, &ce) || ce.Field == "" || !strings.Contains(err.Error(), ce.Field) {
-				t.Fatalf("New error %q is not a *ConfigError naming its field (%+v)", err, ce)
+			if len(tt.cfg.Posture.Report().Controls) != 0 {
+				t.Fatal("a server that failed validation registered controls")
 			}
 		})
+	}
+}
+
+// New reports every faulty field at once, each as its own ConfigError, in
+// the order of Config's fields.
+func TestNewReportsEveryField(t *testing.T) {
+	_, err := httpx.New(httpx.Config{
+		Posture:      new(paved.Posture),
+		Addr:         "nope",
+		ReadTimeout:  time.Hour,
+		MaxBodyBytes: 2 << 30,
+		OptOuts:      []paved.OptOut{httpx.AllowPlainHTTP("tests")},
+	})
+	var got []string
+	for _, ce := range paved.ConfigErrors(err) {
+		got = append(got, ce.Error())
+	}
+	want := []string{
+		`httpx: Config.Addr: "nope" is not host:port (address nope: missing port in address); want host:port, such as "127.0.0.1:8443" or ":8443"`,
+		`httpx: Config.ReadTimeout: 1h is outside the allowed range 1s to 10m; set it from 1s to 10m, or leave it 0 for the default 30s`,
+		`httpx: Config.MaxBodyBytes: 2 GiB is outside the allowed range 1 B to 1 GiB; set it from 1 B to 1 GiB, or leave it 0 for the default 1 MiB`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("ConfigErrors =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// An opt-out with an empty reason is reported as such, once, and not also
+// as missing; a missing opt-out says it is missing. Both messages are
+// exact.
+func TestOptOutReasonMessages(t *testing.T) {
+	tests := []struct {
+		name    string
+		optOuts []paved.OptOut
+		want    string
+		is, not error
+	}{
+		{"empty reason", []paved.OptOut{httpx.AllowPlainHTTP("")},
+			`httpx: Config.OptOuts[0]: the reason given to httpx.AllowPlainHTTP is empty; say why this server leaves the secure default, such as httpx.AllowPlainHTTP("TLS ends at the mesh sidecar")`,
+			paved.ErrNoReason, httpx.ErrPlainHTTP},
+		{"blank reason", []paved.OptOut{httpx.DisableRateLimit("  "), httpx.AllowPlainHTTP("tests")},
+			`httpx: Config.OptOuts[0]: the reason given to httpx.DisableRateLimit is empty; say why this server leaves the secure default, such as httpx.DisableRateLimit("the gateway in front limits every client")`,
+			paved.ErrNoReason, httpx.ErrPlainHTTP},
+		{"missing opt-out", nil,
+			`httpx: Config.Certificates: no certificate source, and Config.OptOuts holds no httpx.AllowPlainHTTP; set a CertificateSource (NewFileCertificate, or NewDevCertificate with AllowDevCertificate), or add httpx.AllowPlainHTTP(reason) to Config.OptOuts`,
+			httpx.ErrPlainHTTP, paved.ErrNoReason},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := httpx.New(httpx.Config{Posture: new(paved.Posture), OptOuts: tt.optOuts})
+			if ces := paved.ConfigErrors(err); len(ces) != 1 || err.Error() != tt.want {
+				t.Fatalf("New error =\n%v\n(%d ConfigErrors), want exactly\n%s", err, len(ces), tt.want)
+			}
+			if !errors.Is(err, tt.is) || errors.Is(err, tt.not) {
+				t.Fatalf("errors.Is(%v): want %v, not %v", err, tt.is, tt.not)
+			}
+		})
+	}
+}
+
+// Every duration and size is held between a floor and a ceiling, checked
+// at the edges, and a non-default value shows in its posture control.
+func TestConfigBounds(t *testing.T) {
+	type bound struct {
+		field  string
+		set    func(*httpx.Config, int64)
+		lo, hi int64
+	}
+	dur := func(f func(*httpx.Config) *time.Duration) func(*httpx.Config, int64) {
+		return func(c *httpx.Config, v int64) { *f(c) = time.Duration(v) }
+	}
+	bounds := []bound{
+		{"Config.ReadHeaderTimeout", dur(func(c *httpx.Config) *time.Duration { return &c.ReadHeaderTimeout }), int64(time.Second), int64(time.Minute)},
+		{"Config.ReadTimeout", dur(func(c *httpx.Config) *time.Duration { return &c.ReadTimeout }), int64(time.Second), int64(10 * time.Minute)},
+		{"Config.WriteTimeout", dur(func(c *httpx.Config) *time.Duration { return &c.WriteTimeout }), int64(time.Second), int64(10 * time.Minute)},
+		{"Config.IdleTimeout", dur(func(c *httpx.Config) *time.Duration { return &c.IdleTimeout }), int64(time.Second), int64(10 * time.Minute)},
+		{"Config.DrainTimeout", dur(func(c *httpx.Config) *time.Duration { return &c.DrainTimeout }), int64(100 * time.Millisecond), int64(10 * time.Minute)},
+		{"Config.CheckTimeout", dur(func(c *httpx.Config) *time.Duration { return &c.CheckTimeout }), int64(10 * time.Millisecond), int64(time.Minute)},
+		{"Config.MaxHeaderBytes", func(c *httpx.Config, v int64) { c.MaxHeaderBytes = int(v) }, 4 << 10, 1 << 20},
+		{"Config.MaxBodyBytes", func(c *httpx.Config, v int64) { c.MaxBodyBytes = v }, 1, 1 << 30},
+		{"Config.RateLimit.MaxClients", func(c *httpx.Config, v int64) { c.RateLimit.MaxClients = int(v) }, 1_000, 10_000_000},
+	}
+	for _, b := range bounds {
+		t.Run(b.field, func(t *testing.T) {
+			for _, v := range []int64{b.lo - 1, b.lo, b.hi, b.hi + 1} {
+				if v == 0 {
+					continue // zero means the default
+				}
+				cfg := plainConfig()
+				// Room for the header timeout under the read timeout,
+				// whichever of the two is probed.
+				cfg.ReadTimeout, cfg.ReadHeaderTimeout = 10*time.Minute, time.Second
+				b.set(&cfg, v)
+				_, err := httpx.New(cfg)
+				ces := paved.ConfigErrors(err)
+				if ok := v >= b.lo && v <= b.hi; ok != (err == nil) {
+					t.Fatalf("%s = %d: New error %v, want ok %v", b.field, v, err, ok)
+				}
+				if err != nil && (len(ces) != 1 || ces[0].Field != b.field || !strings.Contains(ces[0].Problem, "is outside the allowed range")) {
+					t.Fatalf("%s = %d: New error %v, want one ConfigError for the field naming the range", b.field, v, err)
+				}
+			}
+		})
+	}
+	// The header timeout may not outlast the read deadline that covers it,
+	// and defaults to ReadTimeout when that is set lower.
+	cfg := plainConfig()
+	cfg.ReadTimeout, cfg.ReadHeaderTimeout = 5*time.Second, 6*time.Second
+	if _, err := httpx.New(cfg); err == nil || !strings.Contains(err.Error(), "Config.ReadHeaderTimeout: 6s is above Config.ReadTimeout 5s") {
+		t.Fatalf("header timeout over read timeout: %v", err)
+	}
+	cfg = plainConfig()
+	cfg.ReadTimeout = 5 * time.Second
+	mustNew(t, cfg)
+	if d := controlDetail(t, cfg.Posture, "timeouts"); !strings.HasPrefix(d, "read-header 5s (default 10s), read 5s (default 30s),") {
+		t.Fatalf("timeouts detail %q", d)
+	}
+}
+
+// controlDetail returns the detail of the only instance's control name.
+func controlDetail(t *testing.T, p *paved.Posture, name string) string {
+	t.Helper()
+	for _, c := range p.Report().Controls {
+		if c.Name == name {
+			return c.Detail
+		}
+	}
+	t.Fatalf("no control %q in %+v", name, p.Report().Controls)
+	return ""
+}
+
+// Settings at their defaults show plainly in the posture report; a
+// changed one names its default.
+func TestPostureDetailsNameDefaults(t *testing.T) {
+	cfg := plainConfig()
+	s := mustNew(t, cfg)
+	_ = s
+	for name, want := range map[string]string{
+		"timeouts":    "read-header 10s, read 30s, write 1m, idle 2m, drain 20s, check 5s",
+		"size-limits": "header 16 KiB (431), body 1 MiB (413)",
+		"rate-limit":  `"default" 600 per 1m, burst 600, in memory, at most 100000 clients`,
+	} {
+		if got := controlDetail(t, cfg.Posture, name); got != want {
+			t.Errorf("%s detail = %q, want %q", name, got, want)
+		}
+	}
+	cfg = plainConfig()
+	cfg.ReadTimeout, cfg.IdleTimeout, cfg.MaxHeaderBytes, cfg.MaxBodyBytes = 45*time.Second, 30*time.Second, 32<<10, 2<<20
+	cfg.RateLimit = httpx.RateLimitConfig{Policy: httpx.RatePolicy{Name: "api", Limit: 100, Window: 10 * time.Second, Burst: 20}, MaxClients: 200_000}
+	mustNew(t, cfg)
+	for name, want := range map[string]string{
+		"timeouts":    "read-header 10s, read 45s (default 30s), write 1m, idle 30s (default 2m), drain 20s, check 5s",
+		"size-limits": "header 32 KiB (default 16 KiB) (431), body 2 MiB (default 1 MiB) (413)",
+		"rate-limit":  `"api" 100 (default 600) per 10s (default 1m), burst 20 (default 100), in memory, at most 200000 (default 100000) clients`,
+	} {
+		if got := controlDetail(t, cfg.Posture, name); got != want {
+			t.Errorf("%s detail = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// Two servers sharing one Posture each report their own controls: a TLS
+// server beside a plain one shows TLS on for the first, off for the
+// second, and the score is the weaker one's.
+func TestTwoServersOnePosture(t *testing.T) {
+	posture := new(paved.Posture)
+	dev, err := httpx.NewDevCertificate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsSrv := mustNew(t, httpx.Config{Name: "public", Posture: posture, Logger: discard(), Certificates: dev,
+		OptOuts: []paved.OptOut{httpx.AllowDevCertificate("tests")}})
+	plainSrv := mustNew(t, httpx.Config{Posture: posture, Logger: discard(),
+		OptOuts: []paved.OptOut{httpx.AllowPlainHTTP("the sidecar terminates TLS")}})
+	if tlsSrv.Instance() != "public" || plainSrv.Instance() != "1" {
+		t.Fatalf("instances %q and %q, want \"public\" and \"1\"", tlsSrv.Instance(), plainSrv.Instance())
+	}
+	rep := posture.Report()
+	tlsOn := map[string]bool{}
+	for _, c := range rep.Controls {
+		if c.Component == httpx.Component && c.Name == "tls" {
+			tlsOn[c.Instance] = c.Enabled
+		}
+	}
+	if len(tlsOn) != 2 || !tlsOn["public"] || tlsOn["1"] {
+		t.Fatalf("tls controls by instance = %v, want public on and 1 off", tlsOn)
+	}
+	var opt []string
+	for _, o := range rep.OptOuts {
+		opt = append(opt, o.Instance+":"+o.Name)
+	}
+	if strings.Join(opt, " ") != "1:allow-plain-http public:allow-dev-certificate" {
+		t.Fatalf("opt-outs = %v", opt)
+	}
+	inst := rep.Instances()
+	if len(inst) != 2 {
+		t.Fatalf("instances = %+v", inst)
+	}
+	lo := min(inst[0].Score, inst[1].Score)
+	if rep.Score() != lo || inst[0].Score == inst[1].Score {
+		t.Fatalf("score %v, instances %+v: want the weaker instance's score", rep.Score(), inst)
+	}
+	for _, is := range inst {
+		// The plain server has tls off; the TLS one has its dev
+		// certificate off: each scores below 1, and the plain one lower.
+		if is.Instance == "1" && is.Score != lo {
+			t.Fatalf("plain server scores %v, not the lowest (%+v)", is.Score, inst)
+		}
 	}
 }
 
@@ -305,7 +525,8 @@ func TestPosture(t *testing.T) {
 			t.Errorf("control %s = %v (present %v), want %v", name, v, ok, on)
 		}
 	}
-	if len(rep.OptOuts) != 2 || rep.OptOuts[0].Name != httpx.OptOutPlainHTTP || rep.OptOuts[1].Reason != "the gateway limits" {
+	if len(rep.OptOuts) != 2 || rep.OptOuts[0].Name != httpx.OptOutAllowPlainHTTP || rep.OptOuts[1].Reason != "the gateway limits" ||
+		rep.OptOuts[1].Name != httpx.OptOutDisableRateLimit || rep.OptOuts[1].Instance != s.Instance() {
 		t.Fatalf("opt-outs = %+v", rep.OptOuts)
 	}
 	if len(s.OptOuts()) != 2 {
@@ -323,8 +544,14 @@ func TestPosture(t *testing.T) {
 	if err := s2.ListenAndServe(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(logs.String(), "secure default opted out"); n != 2 {
-		t.Fatalf("opt-outs logged %d times, want 2:\n%s", n, logs.String())
+	// Each instance's opt-outs are logged once: s2 is an instance of its
+	// own, and logging again adds nothing.
+	cfg.Posture.LogOptOuts(context.Background(), cfg.Logger)
+	if n := strings.Count(logs.String(), "secure default opted out"); n != 4 {
+		t.Fatalf("opt-outs logged %d times, want twice per instance:\n%s", n, logs.String())
+	}
+	if n := strings.Count(logs.String(), "opt_out.instance=2"); n != 2 {
+		t.Fatalf("second instance's opt-outs logged %d times, want 2:\n%s", n, logs.String())
 	}
 }
 
@@ -434,7 +661,7 @@ func TestBodyLimit(t *testing.T) {
 
 func TestRateLimitResponses(t *testing.T) {
 	cfg := plainConfig()
-	cfg.RateLimit = httpx.RateLimitConfig{Policy: httpx.Policy{Name: "api", Limit: 2, Window: 10 * time.Second}}
+	cfg.RateLimit = httpx.RateLimitConfig{Policy: httpx.RatePolicy{Name: "api", Limit: 2, Window: 10 * time.Second}}
 	var events []paved.Event
 	cfg.Events = paved.SinkFunc(func(_ context.Context, e paved.Event) { events = append(events, e) })
 	s := mustNew(t, cfg)
@@ -491,8 +718,8 @@ func TestRateLimitResponses(t *testing.T) {
 
 type failingStore struct{}
 
-func (failingStore) Take(context.Context, string, httpx.Policy) (httpx.Decision, error) {
-	return httpx.Decision{}, httpx.ErrStoreUnavailable
+func (failingStore) Take(context.Context, string, httpx.RatePolicy) (httpx.RateDecision, error) {
+	return httpx.RateDecision{}, httpx.ErrStoreUnavailable
 }
 
 func TestRateLimitStoreFailureDenies(t *testing.T) {
@@ -512,7 +739,7 @@ func TestRateLimitStoreFailureDenies(t *testing.T) {
 
 func TestKeyBySubject(t *testing.T) {
 	cfg := plainConfig()
-	cfg.RateLimit = httpx.RateLimitConfig{Policy: httpx.Policy{Limit: 1, Window: time.Minute}, Key: httpx.KeyBySubject}
+	cfg.RateLimit = httpx.RateLimitConfig{Policy: httpx.RatePolicy{Limit: 1, Window: time.Minute}, Key: httpx.KeyBySubject}
 	s := mustNew(t, cfg)
 	s.HandleFunc("GET /", okHandler)
 	auth := func(sub string) func(http.Handler) http.Handler {

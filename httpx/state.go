@@ -27,15 +27,36 @@ type reqState struct {
 	id    string // request ID
 	nonce string // CSP nonce (HTML profile only)
 
-	idVal [1]string // backing arrays for response header values,
-	rlVal [1]string // so setting them does not allocate
+	// hdr backs the values of the response fields the chain sets, one
+	// array per request: each field gets its own one-element slice of it,
+	// with len == cap, so that no two responses share a value slice (a
+	// handler may write w.Header()["Cache-Control"][0] in place, or append
+	// to it, without reaching another response) and setting them costs
+	// no allocation.
+	hdr [hdrCount]string
+}
 
-	// Bytes of the generated request ID and of the first RateLimit field
-	// value. Each is written once, before a string is made over it with
-	// unsafe.String, and never again, so those strings are immutable.
-	idBuf  [32]byte
-	rlBuf  [48]byte
-	rlUsed bool
+// Indexes of reqState.hdr.
+const (
+	hdrHSTS = iota
+	hdrCSP
+	hdrNosniff
+	hdrFrame
+	hdrReferrer
+	hdrCOOP
+	hdrCORP
+	hdrCache
+	hdrRequestID
+	hdrRateLimitPolicy
+	hdrRateLimit
+	hdrCount
+)
+
+// value stores v in the request's slot i and returns the one-element,
+// full-capacity slice holding it, for a header map entry.
+func (st *reqState) value(i int, v string) []string {
+	st.hdr[i] = v
+	return st.hdr[i : i+1 : i+1]
 }
 
 type stateKey struct{}

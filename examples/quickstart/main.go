@@ -12,6 +12,10 @@
 // recovery, an access log, /livez and /readyz. Stop it with Ctrl-C; it
 // drains in-flight requests first.
 //
+// GET / lists the routes to try; GET /limited has a limit of its own, two
+// requests a minute, so that the printed curl loop shows a 429 with its
+// RateLimit and Retry-After fields.
+//
 // Two routes are protected by package auth. Their tokens come from an
 // in-process OpenID provider (package authtest) that stands in for your real
 // issuer; the quickstart prints a ready curl command with a token.
@@ -110,6 +114,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	// A tiny limit on one route, so that a 429 is a curl loop away; the
+	// server's own limit (600 a minute per client) covers every route.
+	demo, err := httpx.NewRateLimiter(httpx.RateLimitConfig{
+		Policy: httpx.RatePolicy{Name: "demo", Limit: 2, Window: time.Minute},
+		Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+
+	srv.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, indexText)
+	})
+	srv.Handle("GET /limited", demo.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, map[string]string{"message": "within the limit of 2 requests a minute"})
+	})))
 	srv.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]string{"message": "hello from paved", "request_id": httpx.RequestIDFrom(r.Context())})
 	})
@@ -164,6 +185,7 @@ process; trust it explicitly instead of turning verification off:
   export PAVED_CA=%[2]s
 
 Try:
+  curl --cacert "$PAVED_CA" %[1]s/            # what to try, in short
   curl --cacert "$PAVED_CA" %[1]s/hello
   curl --cacert "$PAVED_CA" -i %[1]s/livez
   curl --cacert "$PAVED_CA" %[1]s/readyz
@@ -171,6 +193,7 @@ Try:
   curl --cacert "$PAVED_CA" -i -X POST -H 'Content-Type: application/json' -d '{"n":1}' %[1]s/echo
   curl --cacert "$PAVED_CA" -i %[1]s/panic       # 500 problem+json, no stack leaked
   curl --cacert "$PAVED_CA" -i -X POST -H 'Sec-Fetch-Site: cross-site' %[1]s/echo   # 403 cross-origin
+  for i in 1 2 3; do curl --cacert "$PAVED_CA" -si %[1]s/limited | grep -iE '^(HTTP/|content-type|ratelimit|retry-after)'; echo; done   # 2 a minute: the 3rd is 429
 
 Protected routes (tokens from the in-process OpenID provider, valid 1 hour):
   export TOKEN=%[3]s
@@ -182,6 +205,25 @@ Protected routes (tokens from the in-process OpenID provider, valid 1 hour):
 Ctrl-C stops it gracefully.
 `, url, caFile, token, weak)
 }
+
+// indexText is what GET / answers: the routes to try. The server's API
+// profile forbids loading anything (CSP default-src 'none'), so it is
+// plain text, not a page.
+const indexText = `paved quickstart: what to try (the commands it printed at startup work as they are)
+
+GET  /hello     a JSON greeting with the request ID
+GET  /livez     liveness
+GET  /readyz    readiness: the OpenID provider's keys are loaded
+GET  /posture   the posture report: every control, every opt-out, the score
+POST /echo      echoes a JSON body (1 MiB at most: 413 beyond); cross-site: 403
+GET  /panic     a deliberate panic: 500 problem+json, the stack only in the log
+GET  /limited   2 requests a minute: the 3rd gets 429 with RateLimit and Retry-After
+GET  /me        the caller's identity; needs a bearer token (401 without)
+GET  /orders    needs a token with the orders:read scope (403 without it)
+
+Every response carries the security headers and an X-Request-Id; every route
+but /livez and /readyz carries the RateLimit fields.
+`
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")

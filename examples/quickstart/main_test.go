@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -24,6 +25,7 @@ import (
 type quickstart struct {
 	url, caFile string
 	token       string // from the printed "export TOKEN=" line
+	printed     []string
 	client      *http.Client
 }
 
@@ -52,8 +54,10 @@ func startQuickstart(t *testing.T) quickstart {
 
 	lines := bufio.NewScanner(pr)
 	var url, token string
+	var printed []string
 	for lines.Scan() {
 		line := strings.TrimSpace(lines.Text())
+		printed = append(printed, line)
 		if u, ok := strings.CutPrefix(line, "paved quickstart listening on "); ok {
 			url = u
 		}
@@ -83,7 +87,7 @@ func startQuickstart(t *testing.T) quickstart {
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true},
 	}
 	t.Cleanup(client.CloseIdleConnections)
-	return quickstart{url: url, caFile: caFile, token: token, client: client}
+	return quickstart{url: url, caFile: caFile, token: token, printed: printed, client: client}
 }
 
 func TestQuickstartServes(t *testing.T) {
@@ -192,11 +196,99 @@ func TestQuickstartPostureListsOptOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, o := range report.OptOuts {
-		if o.Component == "httpx" && o.Name == "dev-certificate" && o.Reason != "" {
+		if o.Component == "httpx" && o.Name == "allow-dev-certificate" && o.Reason != "" {
 			return
 		}
 	}
 	t.Fatalf("posture opt-outs %+v lack the dev certificate", report.OptOuts)
+}
+
+// GET / answers with the index of what to try, in plain text as the
+// server's API profile suits.
+func TestQuickstartIndex(t *testing.T) {
+	qs := startQuickstart(t)
+	resp, err := qs.client.Get(qs.url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" ||
+		resp.Header.Get("Content-Security-Policy") != "default-src 'none'; frame-ancestors 'none'" {
+		t.Fatalf("GET / = %d %q CSP %q", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Security-Policy"))
+	}
+	for _, route := range []string{"GET  /hello", "GET  /limited", "POST /echo", "GET  /orders", "GET  /posture"} {
+		if !strings.Contains(string(body), route) {
+			t.Errorf("index lacks %q:\n%s", route, body)
+		}
+	}
+}
+
+// GET /limited allows two requests a minute; the third gets 429
+// problem+json with RateLimit and Retry-After naming the same instant.
+func TestQuickstartRateLimit(t *testing.T) {
+	qs := startQuickstart(t)
+	for i, want := range []int{http.StatusOK, http.StatusOK, http.StatusTooManyRequests} {
+		resp, err := qs.client.Get(qs.url + "/limited")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		h := resp.Header
+		if resp.StatusCode != want || h.Get("RateLimit-Policy") != `"demo";q=2;w=60` || !strings.HasPrefix(h.Get("RateLimit"), `"demo";r=`) {
+			t.Fatalf("request %d: %d RateLimit-Policy %q RateLimit %q, want %d", i+1, resp.StatusCode, h.Get("RateLimit-Policy"), h.Get("RateLimit"), want)
+		}
+		if want != http.StatusTooManyRequests {
+			continue
+		}
+		retry := h.Get("Retry-After")
+		var p map[string]any
+		if retry == "" || retry == "0" || h.Get("RateLimit") != `"demo";r=0;t=`+retry ||
+			h.Get("Content-Type") != httpx.ContentTypeProblem || json.Unmarshal(body, &p) != nil ||
+			p["status"] != float64(429) || p["policy"] != "demo" || fmt.Sprint(p["retry_after"]) != retry {
+			t.Fatalf("429: Retry-After %q RateLimit %q Content-Type %q body %s", retry, h.Get("RateLimit"), h.Get("Content-Type"), body)
+		}
+	}
+}
+
+// Every command the quickstart prints works as printed, in bash with curl:
+// each exits 0, and the rate-limit loop shows the 429 with its fields.
+func TestQuickstartPrintedCommands(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash on PATH")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("no curl on PATH")
+	}
+	qs := startQuickstart(t)
+	env := append(os.Environ(), "PAVED_CA="+qs.caFile, "TOKEN="+qs.token)
+	ran := 0
+	for _, line := range qs.printed {
+		if !strings.HasPrefix(line, "curl ") && !strings.HasPrefix(line, "for ") {
+			continue
+		}
+		ran++
+		cmd := exec.Command(bash, "-c", line)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("%s\n%v\n%s", line, err, out)
+			continue
+		}
+		if strings.HasPrefix(line, "for ") {
+			o := strings.ToLower(string(out))
+			for _, want := range []string{"http/2 200", "http/2 429", "content-type: application/problem+json", `ratelimit: "demo";r=0;t=`, "retry-after: "} {
+				if !strings.Contains(o, want) {
+					t.Errorf("%s\nprinted no %q:\n%s", line, want, out)
+				}
+			}
+		}
+	}
+	if ran < 10 {
+		t.Fatalf("ran %d printed commands, want every one of them", ran)
+	}
 }
 
 func TestQuickstartBadFlag(t *testing.T) {

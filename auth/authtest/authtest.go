@@ -70,12 +70,15 @@ type Server struct {
 	userSub    string
 	userClaims map[string]any
 	codes      map[string]authCode
-	refresh    map[string]refreshGrant
+	refresh    map[string]refreshGrant // live refresh tokens
+	spent      map[string]string       // rotated refresh tokens -> family
+	reuses     int
 	jwksBroken bool
 	jwksDelay  time.Duration
 	logouts    int
 
-	jwksRequests atomic.Int64
+	jwksRequests    atomic.Int64
+	refreshRequests atomic.Int64
 }
 
 // Start starts a provider. Call Close when done; tests should prefer
@@ -108,6 +111,7 @@ func Start(cfg Config) (*Server, error) {
 		userClaims: map[string]any{"email": cfg.Subject + "@example.test", "amr": []any{"pwd"}},
 		codes:      map[string]authCode{},
 		refresh:    map[string]refreshGrant{},
+		spent:      map[string]string{},
 	}
 	if cfg.Now != nil {
 		s.fixed = cfg.Now()

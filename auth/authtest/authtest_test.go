@@ -140,14 +140,24 @@ func TestClockAndKeys(t *testing.T) {
 		t.Fatalf("broken JWKS = %d after %d requests", resp.StatusCode, srv.JWKSRequests())
 	}
 	srv.SetJWKSBroken(false)
-	srv.SetJWKSDelay(time.Second)
+	// A slow key set answers nothing to a client that gives up first: not
+	// a 200 with an empty body. The delay is far longer than any
+	// scheduling hiccup, so the client always gives up first.
+	srv.SetJWKSDelay(time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.Issuer()+"/jwks", nil)
-	start := time.Now()
+	// The client's error may be its deadline or the dropped connection,
+	// whichever it sees first; what it must never see is a response.
 	if resp, err := srv.Client().Do(req); err == nil {
 		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("slow JWKS answered after %v: %d %s", time.Since(start), resp.StatusCode, b)
+		resp.Body.Close()
+		t.Fatalf("slow JWKS answered %d %q to a client that gave up", resp.StatusCode, b)
+	}
+	// Once the delay has passed the key set answers in full.
+	srv.SetJWKSDelay(10 * time.Millisecond)
+	if n := count(); n != 2 {
+		t.Fatalf("delayed JWKS has %d keys, want 2", n)
 	}
 	if !strings.Contains(string(srv.CACertPEM()), "BEGIN CERTIFICATE") || srv.CertPool() == nil {
 		t.Fatal("certificate accessors")

@@ -9,7 +9,9 @@
 //   - /authorize: the configured user is signed in and consents at once;
 //     PKCE S256 is required; the response carries iss (RFC 9207);
 //   - /token: authorization_code (PKCE checked, codes single use),
-//     refresh_token (rotated), client_credentials and RFC 8693 token
+//     refresh_token (rotated on every use; a rotated token presented
+//     again is refused and revokes every refresh token of that sign-in,
+//     as strict providers do), client_credentials and RFC 8693 token
 //     exchange;
 //   - /userinfo and /end_session (RP-initiated logout).
 //
@@ -18,7 +20,8 @@
 // [Server.RotateKeys] and [Server.RetireKeys] rotate keys;
 // [Server.SetNow] and [Server.Advance] move the instance's clock;
 // [Server.SetJWKSBroken] and [Server.SetJWKSDelay] make the key set fail or
-// lag. [Server.Client] returns an *http.Client that trusts the server's
+// lag; [Server.JWKSRequests], [Server.RefreshRequests] and
+// [Server.RefreshReuses] count what clients asked. [Server.Client] returns an *http.Client that trusts the server's
 // certificate, [Server.CertPool] and [Server.CACertPEM] the certificate for
 // other clients (curl --cacert).
 //

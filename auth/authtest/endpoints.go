@@ -69,8 +69,11 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
+			// The client gave up: drop the connection (or stream) without
+			// a response. Returning would let net/http answer 200 with an
+			// empty body, which is no key set a real provider serves.
 			t.Stop()
-			return
+			panic(http.ErrAbortHandler)
 		}
 	}
 	if broken {
@@ -183,18 +186,33 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		case subtle.ConstantTimeCompare([]byte(b64(sum[:])), []byte(c.challenge)) != 1:
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "PKCE verification failed")
 		default:
-			s.issue(w, c.sub, c.scope, c.nonce, true)
+			s.issue(w, c.sub, c.scope, c.nonce, randomID(8))
 		}
 	case "refresh_token":
+		s.refreshRequests.Add(1)
+		rt := f.Get("refresh_token")
 		s.mu.Lock()
-		g, ok := s.refresh[f.Get("refresh_token")]
-		delete(s.refresh, f.Get("refresh_token")) // rotation
-		s.mu.Unlock()
-		if !ok {
-			oauthError(w, http.StatusBadRequest, "invalid_grant", "unknown or used refresh token")
-			return
+		g, ok := s.refresh[rt]
+		delete(s.refresh, rt) // rotation: each refresh token works once
+		reused := false
+		if ok {
+			s.spent[rt] = g.family
+		} else if fam, spent := s.spent[rt]; spent {
+			// Reuse of a rotated token (RFC 9700 section 4.14.2): someone
+			// holds a copy, so the whole grant is revoked.
+			reused = true
+			s.reuses++
+			maps.DeleteFunc(s.refresh, func(_ string, g refreshGrant) bool { return g.family == fam })
 		}
-		s.issue(w, g.sub, g.scope, "", true)
+		s.mu.Unlock()
+		switch {
+		case reused:
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "refresh token already used: the grant is revoked")
+		case !ok:
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "unknown or used refresh token")
+		default:
+			s.issue(w, g.sub, g.scope, "", g.family)
+		}
 	case "client_credentials":
 		tok, err := s.MintToken(Token{Claims: map[string]any{"sub": s.cfg.ClientID, "scope": f.Get("scope")}})
 		if err != nil {
@@ -229,7 +247,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) issue(w http.ResponseWriter, sub, scope, nonce string, withRefresh bool) {
+// issue answers a token request with access, ID and refresh tokens; the
+// refresh token belongs to the grant family.
+func (s *Server) issue(w http.ResponseWriter, sub, scope, nonce, family string) {
 	s.mu.Lock()
 	extra := maps.Clone(s.userClaims)
 	if sub != s.userSub {
@@ -258,13 +278,11 @@ func (s *Server) issue(w http.ResponseWriter, sub, scope, nonce string, withRefr
 		return
 	}
 	resp := map[string]any{"access_token": access, "id_token": idt, "token_type": "Bearer", "expires_in": int(s.cfg.TokenTTL.Seconds()), "scope": scope}
-	if withRefresh {
-		rt := randomID(24)
-		s.mu.Lock()
-		s.refresh[rt] = refreshGrant{sub: sub, scope: scope}
-		s.mu.Unlock()
-		resp["refresh_token"] = rt
-	}
+	rt := randomID(24)
+	s.mu.Lock()
+	s.refresh[rt] = refreshGrant{sub: sub, scope: scope, family: family}
+	s.mu.Unlock()
+	resp["refresh_token"] = rt
 	writeJSON(w, http.StatusOK, resp)
 }
 

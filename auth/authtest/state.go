@@ -22,8 +22,10 @@ type authCode struct {
 	expires                                             time.Time
 }
 
+// refreshGrant is what a refresh token stands for; every token rotated
+// from one sign-in shares its family.
 type refreshGrant struct {
-	sub, scope string
+	sub, scope, family string
 }
 
 // Now returns the provider's clock.
@@ -123,7 +125,9 @@ func (s *Server) SetJWKSBroken(broken bool) {
 	s.jwksBroken = broken
 }
 
-// SetJWKSDelay makes the JWKS endpoint wait d before answering.
+// SetJWKSDelay makes the JWKS endpoint wait d before answering. A client
+// that gives up first gets no response at all: the connection is dropped
+// (net/http's ErrAbortHandler), never a 200 with an empty body.
 func (s *Server) SetJWKSDelay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -132,6 +136,19 @@ func (s *Server) SetJWKSDelay(d time.Duration) {
 
 // JWKSRequests returns how many times the JWKS endpoint was requested.
 func (s *Server) JWKSRequests() int64 { return s.jwksRequests.Load() }
+
+// RefreshRequests returns how many refresh_token grants the token endpoint
+// was asked for, refused ones included.
+func (s *Server) RefreshRequests() int64 { return s.refreshRequests.Load() }
+
+// RefreshReuses returns how many times a refresh token was presented again
+// after it had been rotated. Each reuse revoked every refresh token of
+// that sign-in, as a strict provider does (RFC 9700 section 4.14.2).
+func (s *Server) RefreshReuses() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reuses
+}
 
 // Logouts returns how many end-session requests were served.
 func (s *Server) Logouts() int {

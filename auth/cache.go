@@ -4,15 +4,19 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/pavedroad/paved"
 )
 
 // tokenCache remembers verified tokens by the SHA-256 of their bytes, so a
-// repeated token costs a hash and a map lookup. An entry is never served at
-// or after its deadline: the token's exp, capped at the key TTL so a key
-// removed from the issuer's set stops being honoured within that TTL.
+// repeated token costs a hash, a map lookup and a copy of the principal.
+// An entry is never served at or after its deadline: the token's exp,
+// capped at the key TTL so a key removed from the issuer's set stops being
+// honoured within that TTL.
+//
+// The cache keeps a principal no caller can reach: put stores a copy, and
+// get returns a fresh copy, so a handler that edits its principal changes
+// nothing the next request with the same token sees.
 type tokenCache struct {
 	mu  sync.RWMutex
 	m   map[[sha256.Size]byte]cacheEntry
@@ -28,11 +32,7 @@ func newTokenCache(max int) *tokenCache {
 	return &tokenCache{m: make(map[[sha256.Size]byte]cacheEntry), max: max}
 }
 
-func tokenKey(raw string) [sha256.Size]byte {
-	// Hash the string's bytes in place: no copy, no allocation. The slice
-	// is only read.
-	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
-}
+func tokenKey(raw string) [sha256.Size]byte { return sha256.Sum256([]byte(raw)) }
 
 func (c *tokenCache) get(raw string, now time.Time) (*paved.Principal, bool) {
 	k := tokenKey(raw)
@@ -42,7 +42,7 @@ func (c *tokenCache) get(raw string, now time.Time) (*paved.Principal, bool) {
 	if !ok || now.UnixNano() >= e.until {
 		return nil, false
 	}
-	return e.p, true
+	return clonePrincipal(e.p), true
 }
 
 func (c *tokenCache) put(raw string, p *paved.Principal, until, now time.Time) {
@@ -50,12 +50,13 @@ func (c *tokenCache) put(raw string, p *paved.Principal, until, now time.Time) {
 		return // never served: do not take a slot
 	}
 	k := tokenKey(raw)
+	e := cacheEntry{p: clonePrincipal(p), until: until.UnixNano()}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
 		c.evictLocked(now.UnixNano())
 	}
-	c.m[k] = cacheEntry{p: p, until: until.UnixNano()}
+	c.m[k] = e
 }
 
 // evictLocked drops expired entries and, if the cache is still full, an
@@ -84,4 +85,55 @@ func (c *tokenCache) len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.m)
+}
+
+// clonePrincipal copies p deeply enough that no change to the copy (its
+// fields, the elements of its slices, appends to them, the Claims map and
+// the maps and arrays inside it) reaches p. The five string lists share
+// one backing array, each capped at its length so an append reallocates
+// instead of overwriting its neighbour.
+func clonePrincipal(p *paved.Principal) *paved.Principal {
+	c := *p
+	lists := [...]*[]string{&c.Audience, &c.Scopes, &c.Roles, &c.Groups, &c.AMR}
+	n := 0
+	for _, l := range lists {
+		n += len(*l)
+	}
+	var buf []string
+	if n > 0 {
+		buf = make([]string, n)
+	}
+	for _, l := range lists {
+		k := len(*l)
+		if k == 0 {
+			*l = (*l)[:0:0] // nil stays nil; no spare capacity is shared
+			continue
+		}
+		copy(buf, *l)
+		*l, buf = buf[:k:k], buf[k:]
+	}
+	if p.Claims != nil {
+		c.Claims = cloneJSON(p.Claims).(map[string]any)
+	}
+	return &c
+}
+
+// cloneJSON copies a value decoded by encoding/json: maps and arrays are
+// copied, strings, numbers, booleans and nil are immutable and shared.
+func cloneJSON(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, x := range t {
+			m[k] = cloneJSON(x)
+		}
+		return m
+	case []any:
+		s := make([]any, len(t))
+		for i, x := range t {
+			s[i] = cloneJSON(x)
+		}
+		return s
+	}
+	return v
 }

@@ -49,9 +49,13 @@ func (v *Verifier) checkClaims(is *issuer, claims map[string]any, now time.Time)
 	if sub, _ := claims["sub"].(string); sub == "" {
 		return newError(ErrClaims, ReasonMissingClaim, "sub is missing")
 	}
-	exp, ok := claims["exp"].(float64)
-	if !ok {
-		return newError(ErrClaims, ReasonMissingClaim, "exp is missing or not a number")
+	rawExp, present := claims["exp"]
+	exp, ok := rawExp.(float64)
+	switch {
+	case !present:
+		return newError(ErrClaims, ReasonMissingClaim, "exp is missing")
+	case !ok:
+		return newError(ErrMalformed, ReasonMalformed, "exp is not a number")
 	}
 	if now.After(unixTime(exp).Add(skew)) {
 		return newError(ErrExpired, ReasonExpired, "token expired")

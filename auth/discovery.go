@@ -2,10 +2,14 @@ package auth
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // discovery holds the provider metadata paved reads beyond go-oidc's.
@@ -22,11 +26,13 @@ type discovery struct {
 	TokenEndpointAuthMeths []string `json:"token_endpoint_auth_methods_supported"`
 }
 
-func discover(ctx context.Context, c Config, ic Issuer) (*issuer, error) {
-	client := noDowngrade(c.HTTPClient, hasOptOut(ic.OptOuts, OptOutHTTPIssuer))
-	p, err := oidc.NewProvider(oidc.ClientContext(ctx, client), ic.URL)
+func discover(ctx context.Context, c Config, field string, ic Issuer) (*issuer, error) {
+	client := noDowngrade(c.HTTPClient, hasOptOut(ic.OptOuts, OptOutAllowHTTPIssuer))
+	dctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	p, err := oidc.NewProvider(oidc.ClientContext(dctx, client), ic.URL)
 	if err != nil {
-		return nil, fmt.Errorf("auth: discovery for issuer %q: %w", ic.URL, err)
+		return nil, discoveryError(ic.URL, field, err)
 	}
 	var d discovery
 	if err := p.Claims(&d); err != nil {
@@ -37,7 +43,7 @@ func discover(ctx context.Context, c Config, ic Issuer) (*issuer, error) {
 	}
 	ks := &keySet{
 		issuer: ic.URL, jwksURL: d.JWKSURI, client: client,
-		ttl: c.KeyTTL, cooldown: c.RefreshCooldown, now: c.Now, logger: c.Logger,
+		ttl: c.KeyTTL, cooldown: c.RefreshCooldown, timeout: c.Timeout, now: c.Now, logger: c.Logger,
 	}
 	roles, groups, scopes := ic.Claims.Roles, ic.Claims.Groups, ic.Claims.Scopes
 	if len(roles) == 0 {
@@ -55,18 +61,25 @@ func discover(ctx context.Context, c Config, ic Issuer) (*issuer, error) {
 		azps:       slices.Clone(ic.AuthorizedParties),
 		algs:       slices.Clone(ic.Algorithms),
 		claims:     ClaimMapping{Roles: roles, Groups: groups, Scopes: scopes},
-		untyped:    hasOptOut(ic.OptOuts, OptOutUntypedTokens),
+		untyped:    hasOptOut(ic.OptOuts, OptOutAllowUntypedTokens),
 		keys:       ks,
 		provider:   p,
 		discovered: d,
 	}
-	is.oidc = oidc.NewVerifier(ic.URL, ks, &oidc.Config{
-		// Audiences (several), expiry, nbf and iat with skew are checked
-		// by paved after go-oidc has checked the signature and issuer.
-		SkipClientIDCheck:    true,
-		SkipExpiryCheck:      true,
-		SupportedSigningAlgs: is.algs,
-		Now:                  c.Now,
-	})
+	for _, a := range is.algs {
+		is.joseAlgs = append(is.joseAlgs, jose.SignatureAlgorithm(a))
+	}
 	return is, nil
+}
+
+// discoveryError wraps a failed discovery request. When the cause is a
+// certificate the client does not trust, it says which field fixes it:
+// the usual mistake with a private CA or a test provider.
+func discoveryError(issuerURL, clientField string, err error) error {
+	var unknown x509.UnknownAuthorityError
+	var verify *tls.CertificateVerificationError
+	if errors.As(err, &unknown) || errors.As(err, &verify) {
+		return fmt.Errorf("auth: discovery for issuer %q: %w; the issuer's TLS certificate is not trusted: set %s to a client whose TLS config trusts the issuer's CA (with authtest, its Server.Client())", issuerURL, err, clientField)
+	}
+	return fmt.Errorf("auth: discovery for issuer %q: %w", issuerURL, err)
 }

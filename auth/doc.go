@@ -1,5 +1,6 @@
 // Package auth verifies OpenID Connect credentials for APIs, browsers and
-// services, on top of github.com/coreos/go-oidc/v3 and golang.org/x/oauth2.
+// services, on top of github.com/coreos/go-oidc/v3 (discovery, ID tokens),
+// github.com/go-jose/go-jose/v4 (signatures) and golang.org/x/oauth2.
 //
 // # Bearer tokens for APIs
 //
@@ -13,20 +14,24 @@
 //   - header rules: alg in an asymmetric allow-list (never none or HMAC),
 //     no jku, x5u, jwk, x5c or b64, no crit, a kid without path, quote or
 //     SQL characters;
-//   - routing by the unverified iss to that issuer's go-oidc verifier, which
-//     checks the signature through paved's key set: keys trusted for a TTL
-//     (5 min), fetched again on an unknown kid at most once per issuer per
-//     cooldown (30 s), so forged kids cannot amplify into fetches; a key set
-//     that is down keeps working until the TTL, then tokens are denied with
-//     reason "jwks_unavailable";
+//   - routing by the unverified iss to that issuer, whose key set selects
+//     the key by kid and alg and has go-jose verify the signature (this
+//     package has no signature code of its own). Keys are trusted for a
+//     TTL (5 min) and fetched again on an unknown kid at most once per
+//     issuer per cooldown (30 s), so forged kids cannot amplify into
+//     fetches; a kid whose key is of another type or curve than the alg is
+//     rejected as "alg_key_mismatch" without a fetch. A key set that is
+//     down keeps working until the TTL, then tokens are denied with reason
+//     "jwks_unavailable";
 //   - RFC 9068 typ at+jwt (relaxed per issuer only by the named opt-out
 //     [AllowUntypedTokens]), ID tokens refused as access tokens, aud among
 //     the accepted audiences, azp when present, exp/nbf/iat with a 60 s
 //     skew.
 //
 // Verified tokens are cached by SHA-256 of the token, bounded, never past
-// exp (nor past the key TTL): a repeated token costs a hash and a map
-// lookup, with no allocation.
+// exp (nor past the key TTL). A repeated token costs a hash, a map lookup
+// and a copy of the principal: every caller gets its own copy, so a
+// handler that edits its principal changes nothing another request sees.
 //
 // Every rejection is an *[Error] wrapping one sentinel ([ErrMalformed],
 // [ErrHeader], [ErrKey], [ErrSignature], [ErrClaims], [ErrExpired],
@@ -39,20 +44,28 @@
 // issuer, audience, scopes, roles, groups, amr/acr, raw claims; roles and
 // groups mapped per issuer by [ClaimMapping]) and answers failures with 401,
 // WWW-Authenticate: Bearer error="invalid_token" (RFC 6750) and an RFC 9457
-// problem naming the reason. [Require] with [RequireScope], [RequireRole],
-// [RequireGroup] and [RequireMFA] composes per route; a missing scope, role
-// or group is 403 insufficient_scope, missing MFA 401
-// insufficient_user_authentication (RFC 9470). [Verifier.Protect] does both.
+// problem naming the reason. [Verifier.Require] with [RequireScope],
+// [RequireRole], [RequireGroup], [RequireMFA] or your own [Requirement]
+// composes per route; [Verifier.Protect] does both. A failed requirement
+// is answered by the sentinel its error wraps: anything wrapping
+// [ErrForbidden] is 403 insufficient_scope, a missing MFA 401
+// insufficient_user_authentication (RFC 9470); [Deny] and [NewError] build
+// an error with a reason of your own. Denials go to the verifier's Events,
+// and RequireMFA's control to the verifier's posture instance.
 //
 // # Browser login
 //
 // [NewLogin] runs the authorization code flow with PKCE S256, state and
 // nonce, RFC 9207 iss checking, and ID token verification; the session
 // lives in an AES-256-GCM sealed cookie (__Host- prefix, Secure, HttpOnly,
-// SameSite=Lax, key rotation list, under 4 KB), renewed with the refresh
-// token; [Login.LogoutHandler] does RP-initiated logout (POST from this
-// origin only). Navigations without a session are redirected to sign in;
-// API and XHR requests get 401.
+// SameSite=Lax, key rotation list, under 4 KB) or, with
+// [LoginConfig].Store, server-side (package auth/redissession keeps it in
+// Redis). It is renewed with the refresh token, once per session however
+// many requests need it at the same moment (see [Login.Middleware] for
+// what happens across replicas); [Login.LogoutHandler] does RP-initiated
+// logout (POST from this origin only). Navigations without a session are
+// redirected to sign in; API and XHR requests get 401. [Login.Require] and
+// [Login.Protect] add requirements behind the session.
 //
 // # Service to service
 //
@@ -62,14 +75,23 @@
 // [Service.Exchange] performs RFC 8693 token exchange when the provider
 // advertises it.
 //
-// # Operations
+// # Configuration and operations
 //
+// New, NewLogin and NewService validate their config with a
+// [paved.ConfigCheck] and report every faulty field at once, each a
+// [paved.ConfigError]; every security-relevant duration and size has a
+// floor and a ceiling stated on its field. Each registers one instance,
+// named by the config's Name, in the [paved.Posture] (component
+// [Component]), with its controls (a setting changed from its default
+// says so in the Detail) and opt-outs, which are logged once.
 // [Verifier.Check] and [Login.Check] are httpx readiness checks (issuer
-// reachable, keys loaded and fresh). New and NewLogin register their controls and opt-outs in the
-// [paved.Posture] and log opt-outs once; verifications emit
-// [paved.EventAuthnSuccess] and [paved.EventAuthnFailure] events (reason,
-// latency, issuer, MFA present) to the [paved.Sink].
+// reachable, keys loaded and fresh). Verifications emit
+// [paved.EventAuthnSuccess] and [paved.EventAuthnFailure] (reason, latency,
+// issuer, MFA present), requirements [paved.EventAuthzDenied], and a
+// browser session that ends [paved.EventSessionEnded] (reason "logout",
+// "expired", "refresh_failed" or "replaced"), each to the config's Events.
 //
 // The fake provider for tests is package authtest, which also holds the
-// conformance suite every provider (the fake, Vault) must pass.
+// conformance suites every provider (the fake, Vault) and every session
+// store must pass.
 package auth

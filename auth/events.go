@@ -10,28 +10,32 @@ import (
 	"github.com/pavedroad/paved/httpx"
 )
 
-func (v *Verifier) sink() paved.Sink {
-	if v.cfg.Sink != nil {
-		return v.cfg.Sink
-	}
-	return paved.DefaultSink()
-}
+// Session end reasons, in the Reason of [paved.EventSessionEnded].
+const (
+	// SessionEndLogout: the user logged out.
+	SessionEndLogout = "logout"
+	// SessionEndExpired: the session reached LoginConfig.SessionTTL.
+	SessionEndExpired = "expired"
+	// SessionEndRefreshFailed: the access token ran out and could not be
+	// renewed (no refresh token, or the provider refused it).
+	SessionEndRefreshFailed = "refresh_failed"
+	// SessionEndReplaced: a new sign-in replaced the session.
+	SessionEndReplaced = "replaced"
+)
 
 func (v *Verifier) emitSuccess(ctx context.Context, p *paved.Principal, start time.Time) {
-	s := v.sink()
-	if _, nop := s.(paved.NopSink); nop {
+	if !paved.EventsEnabled(ctx, v.cfg.Events, paved.EventAuthnSuccess) {
 		return
 	}
-	paved.Emit(ctx, s, paved.Event{
-		Type: paved.EventAuthnSuccess, Component: component, Outcome: paved.OutcomeSuccess,
+	paved.Emit(ctx, v.cfg.Events, paved.Event{
+		Type: paved.EventAuthnSuccess, Component: Component, Outcome: paved.OutcomeSuccess,
 		Subject: p.Subject, RequestID: httpx.RequestIDFrom(ctx), Duration: time.Since(start),
 		Attrs: []slog.Attr{slog.String("issuer", p.Issuer), slog.Bool("mfa", MFAPresent(p))},
 	})
 }
 
 func (v *Verifier) emitFailure(ctx context.Context, err error, start time.Time) {
-	s := v.sink()
-	if _, nop := s.(paved.NopSink); nop {
+	if !paved.EventsEnabled(ctx, v.cfg.Events, paved.EventAuthnFailure) {
 		return
 	}
 	var attrs []slog.Attr
@@ -39,8 +43,8 @@ func (v *Verifier) emitFailure(ctx context.Context, err error, start time.Time) 
 	if errors.As(err, &e) && e.Issuer != "" {
 		attrs = append(attrs, slog.String("issuer", e.Issuer))
 	}
-	paved.Emit(ctx, s, paved.Event{
-		Type: paved.EventAuthnFailure, Component: component, Outcome: paved.OutcomeFailure,
+	paved.Emit(ctx, v.cfg.Events, paved.Event{
+		Type: paved.EventAuthnFailure, Component: Component, Outcome: paved.OutcomeFailure,
 		Reason: reasonOf(err), RequestID: httpx.RequestIDFrom(ctx), Duration: time.Since(start), Attrs: attrs,
 	})
 }

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -113,4 +114,43 @@ func ExampleNewLogin() {
 	mux.ServeHTTP(w, r)
 	fmt.Println(w.Code, w.Header().Get("Location"))
 	// Output: 303 /login?return_to=%2F
+}
+
+// A custom requirement refuses with a reason of its own: Deny wraps
+// auth.ErrForbidden, so the caller gets 403 with an insufficient_scope
+// challenge and the reason in the problem body.
+func ExampleDeny() {
+	idp, _ := authtest.Start(authtest.Config{})
+	defer idp.Close()
+	v, _ := auth.New(context.Background(), auth.Config{
+		Issuers: []auth.Issuer{{URL: idp.Issuer()}}, Audiences: []string{idp.Audience()}, HTTPClient: idp.Client(),
+	})
+	sameTenant := auth.RequirementFunc(func(p *paved.Principal) error {
+		if p.Claims["tid"] != "t1" {
+			return auth.Deny("wrong_tenant", "this API serves tenant t1 only")
+		}
+		return nil
+	})
+	h := v.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "welcome")
+	}), sameTenant)
+
+	for _, tid := range []string{"t1", "t2"} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+idp.Mint(map[string]any{"tid": tid}))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code == http.StatusOK {
+			fmt.Println(w.Code, w.Body)
+			continue
+		}
+		var problem struct{ Reason, Detail string }
+		_ = json.Unmarshal(w.Body.Bytes(), &problem)
+		fmt.Println(w.Code, w.Header().Get("WWW-Authenticate"))
+		fmt.Println(problem.Reason+":", problem.Detail)
+	}
+	// Output:
+	// 200 welcome
+	// 403 Bearer error="insufficient_scope", error_description="wrong_tenant"
+	// wrong_tenant: this API serves tenant t1 only
 }

@@ -2,24 +2,19 @@ package auth
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
@@ -28,16 +23,19 @@ import (
 // maxJWKSBytes bounds a key-set document.
 const maxJWKSBytes = 1 << 20
 
-// keySet is an [oidc.KeySet] with the rules go-oidc's RemoteKeySet lacks:
-// keys are trusted for a TTL, any fetch (TTL refresh or unknown kid) happens
-// at most once per cooldown, concurrent callers share one fetch, and only
-// public asymmetric signing keys are kept.
+// keySet holds one issuer's signing keys with the rules go-oidc's
+// RemoteKeySet lacks: keys are trusted for a TTL, any fetch (TTL refresh
+// or unknown kid) happens at most once per cooldown, concurrent callers
+// share one fetch, and only public asymmetric signing keys are kept.
+// Signatures are verified by go-jose with the key the token's kid and alg
+// select; this package has no signature code of its own.
 type keySet struct {
 	issuer   string
 	jwksURL  string
 	client   *http.Client
 	ttl      time.Duration
 	cooldown time.Duration
+	timeout  time.Duration
 	now      func() time.Time
 	logger   *slog.Logger
 
@@ -51,57 +49,27 @@ type keySet struct {
 	fetches atomic.Int64
 }
 
+// keySet is go-oidc's key set for ID tokens in browser login.
 var _ oidc.KeySet = (*keySet)(nil)
 
-// verifyState carries what the Verifier already decoded into the key set,
-// so go-oidc's parse is the only JWS parse, and carries the key set's
-// typed error back out (go-oidc flattens errors with %v).
-type verifyState struct {
-	alg, kid string
-	input    string // signing input: header "." payload
-	sig      []byte
-	payload  []byte // decoded payload, when the Verifier has it
-	err      *Error
-}
-
-type verifyStateKey struct{}
-
-// VerifySignature implements [oidc.KeySet]. go-oidc calls it after parsing
-// the token and checking its algorithm against the allow-list.
+// VerifySignature implements [oidc.KeySet]: go-oidc calls it for ID
+// tokens after checking their algorithm against its allow-list. The error
+// is an *[Error].
 func (k *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	st, _ := ctx.Value(verifyStateKey{}).(*verifyState)
-	if st == nil {
-		st = &verifyState{}
-		if e := splitForKeySet(jwt, st); e != nil {
-			return nil, e
-		}
-	}
-	payload, err := k.verify(ctx, st)
-	if err != nil {
-		var e *Error
-		if !errors.As(err, &e) {
-			e = newError(ErrSignature, ReasonBadSignature, "")
-		}
-		st.err = e
-		return nil, e
-	}
-	return payload, nil
-}
-
-// splitForKeySet fills st from a raw token when VerifySignature is called
-// without the Verifier (go-oidc used directly with this key set).
-func splitForKeySet(jwt string, st *verifyState) *Error {
 	jws, err := jose.ParseSignedCompact(jwt, allowedJOSE)
 	if err != nil || len(jws.Signatures) != 1 {
-		return newError(ErrMalformed, ReasonMalformed, "not a compact JWS")
+		return nil, newError(ErrMalformed, ReasonMalformed, "not a compact JWS")
 	}
-	i := strings.LastIndexByte(jwt, '.')
 	h := jws.Signatures[0].Header
-	st.alg, st.kid, st.input, st.sig = h.Algorithm, h.KeyID, jwt[:i], jws.Signatures[0].Signature
-	return nil
+	return k.verify(ctx, jws, h.Algorithm, h.KeyID)
 }
 
-func (k *keySet) verify(ctx context.Context, st *verifyState) ([]byte, error) {
+// verify checks the signature of jws (whose header says alg and kid) with
+// the issuer's keys, and returns the verified payload. A kid that is not
+// in the set triggers a fetch (at most once per cooldown); a kid that is
+// in the set with a key of another type or curve than alg does not: no
+// fetch could make that token valid.
+func (k *keySet) verify(ctx context.Context, jws *jose.JSONWebSignature, alg, kid string) ([]byte, error) {
 	keys, fresh := k.current()
 	if !fresh {
 		var err error
@@ -110,9 +78,9 @@ func (k *keySet) verify(ctx context.Context, st *verifyState) ([]byte, error) {
 			return nil, err
 		}
 	}
-	found, err := tryKeys(st, keys)
-	if found {
-		return payloadOf(st, err)
+	payload, err := tryKeys(jws, alg, kid, keys)
+	if !errors.Is(err, errNoKey) {
+		return payload, err
 	}
 	// Unknown kid: refresh, at most once per cooldown.
 	keys, err = k.refresh(ctx)
@@ -121,116 +89,72 @@ func (k *keySet) verify(ctx context.Context, st *verifyState) ([]byte, error) {
 		if errors.As(err, &e) && e.Reason == ReasonKeysUnavailable {
 			return nil, err
 		}
-		return nil, newError(ErrKey, ReasonUnknownKID, "no key with this kid in the issuer's key set")
+		return nil, unknownKID()
 	}
-	found, err = tryKeys(st, keys)
-	if !found {
-		return nil, newError(ErrKey, ReasonUnknownKID, "no key with this kid in the issuer's key set")
+	payload, err = tryKeys(jws, alg, kid, keys)
+	if errors.Is(err, errNoKey) {
+		return nil, unknownKID()
 	}
-	return payloadOf(st, err)
+	return payload, err
 }
 
-func payloadOf(st *verifyState, err error) ([]byte, error) {
-	if err != nil {
-		return nil, err
-	}
-	if st.payload != nil {
-		return st.payload, nil
-	}
-	_, p, _ := strings.Cut(st.input, ".")
-	return b64.DecodeString(p)
+// errNoKey: no key in the set has the token's kid (or, for a token
+// without kid, fits its alg).
+var errNoKey = errors.New("no key")
+
+func unknownKID() *Error {
+	return newError(ErrKey, ReasonUnknownKID, "no key with this kid in the issuer's key set")
 }
 
-// tryKeys verifies the signature with the keys matching kid and alg.
-// found reports whether any key matched.
-func tryKeys(st *verifyState, keys []jose.JSONWebKey) (found bool, err error) {
+// tryKeys verifies jws with the keys that have its kid (every key when it
+// has none) and fit alg. It returns errNoKey when no key has the kid, an
+// alg_key_mismatch *Error when keys have it but none fits alg, and a
+// bad_signature *Error when fitting keys do not verify.
+func tryKeys(jws *jose.JSONWebSignature, alg, kid string, keys []jose.JSONWebKey) ([]byte, error) {
+	named, fitting := false, false
 	for i := range keys {
 		key := &keys[i]
-		if st.kid != "" && key.KeyID != st.kid {
+		if kid != "" && key.KeyID != kid {
 			continue
 		}
-		if key.Algorithm != "" && key.Algorithm != st.alg {
+		named = true
+		if (key.Algorithm != "" && key.Algorithm != alg) || !keyFitsAlg(key.Key, alg) {
 			continue
 		}
-		if !keyFitsAlg(key.Key, st.alg) {
-			continue
-		}
-		found = true
-		if verifySig(key.Key, st.alg, st.input, st.sig) {
-			return true, nil
+		fitting = true
+		if payload, err := jws.Verify(key); err == nil {
+			return payload, nil
 		}
 	}
-	if found {
-		return true, newError(ErrSignature, ReasonBadSignature, "signature does not verify with the issuer's key")
+	switch {
+	case fitting:
+		return nil, newError(ErrSignature, ReasonBadSignature, "signature does not verify with the issuer's key")
+	case named && kid != "":
+		return nil, newError(ErrKey, ReasonAlgKeyMismatch, "the key with this kid is not a key for this alg")
 	}
-	return false, nil
+	return nil, errNoKey
 }
 
+// keyFitsAlg reports whether key is of the type (and curve) alg signs
+// with (RFC 7518 section 3.1).
 func keyFitsAlg(key any, alg string) bool {
-	switch key.(type) {
+	switch k := key.(type) {
 	case *rsa.PublicKey:
-		return alg[0] == 'R' || alg[0] == 'P'
+		switch alg {
+		case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+			return true
+		}
 	case *ecdsa.PublicKey:
-		return alg[0] == 'E' && alg != "EdDSA"
+		switch alg {
+		case "ES256":
+			return k.Curve == elliptic.P256()
+		case "ES384":
+			return k.Curve == elliptic.P384()
+		case "ES512":
+			return k.Curve == elliptic.P521()
+		}
 	case ed25519.PublicKey:
 		return alg == "EdDSA"
-	}
-	return false
-}
-
-func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
-
-// verifySig checks a JWS signature (RFC 7518) with the standard library.
-func verifySig(key any, alg, input string, sig []byte) bool {
-	if alg == "EdDSA" {
-		pk, ok := key.(ed25519.PublicKey)
-		return ok && ed25519.Verify(pk, bytesOf(input), sig)
-	}
-	var h crypto.Hash
-	var buf [64]byte
-	var digest []byte
-	switch alg[len(alg)-3:] {
-	case "256":
-		h = crypto.SHA256
-		d := sha256.Sum256(bytesOf(input))
-		digest = append(buf[:0], d[:]...)
-	case "384":
-		h = crypto.SHA384
-		d := sha512.Sum384(bytesOf(input))
-		digest = append(buf[:0], d[:]...)
-	case "512":
-		h = crypto.SHA512
-		d := sha512.Sum512(bytesOf(input))
-		digest = append(buf[:0], d[:]...)
-	default:
-		return false
-	}
-	switch alg[0] {
-	case 'E':
-		pk, ok := key.(*ecdsa.PublicKey)
-		if !ok {
-			return false
-		}
-		size := (pk.Curve.Params().BitSize + 7) / 8
-		want := 66
-		switch h {
-		case crypto.SHA256:
-			want = 32
-		case crypto.SHA384:
-			want = 48
-		}
-		if size != want || len(sig) != 2*size {
-			return false
-		}
-		r := new(big.Int).SetBytes(sig[:size])
-		s := new(big.Int).SetBytes(sig[size:])
-		return ecdsa.Verify(pk, digest, r, s)
-	case 'R':
-		pk, ok := key.(*rsa.PublicKey)
-		return ok && rsa.VerifyPKCS1v15(pk, h, digest, sig) == nil
-	case 'P':
-		pk, ok := key.(*rsa.PublicKey)
-		return ok && rsa.VerifyPSS(pk, h, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil
 	}
 	return false
 }
@@ -311,7 +235,7 @@ func (k *keySet) status(ctx context.Context) error {
 }
 
 func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, k.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.jwksURL, nil)
 	if err != nil {

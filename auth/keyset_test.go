@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -130,27 +131,34 @@ func TestKeySetDownKeepsCachedKeysUntilTTL(t *testing.T) {
 	}
 }
 
+// TestSlowKeySetHonoursContext: a caller whose context ends while the key
+// set is being fetched returns at once (before the fetch ends), and the
+// fetch still completes for later callers. Nothing here depends on how
+// fast the machine is: the key set answers only after the caller's
+// context has ended.
 func TestSlowKeySetHonoursContext(t *testing.T) {
 	srv := authtest.NewServer(t, authtest.Config{})
 	v := newVerifier(t, srv)
-	srv.SetJWKSDelay(500 * time.Millisecond)
+	srv.SetJWKSDelay(3 * time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err := v.Verify(ctx, srv.Mint(nil))
 	if reason(err) != auth.ReasonKeysUnavailable {
 		t.Fatalf("slow key set: %v", err)
 	}
-	if d := time.Since(start); d > 400*time.Millisecond {
-		t.Fatalf("Verify waited %v for a slow key set despite its context", d)
+	if n := v.KeyFetches(srv.Issuer()); n != 0 {
+		t.Fatalf("Verify returned after the fetch (%d fetches), not when its context ended", n)
 	}
 	// The shared fetch completes for later callers.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for v.KeyFetches(srv.Issuer()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if _, err := v.Verify(context.Background(), srv.Mint(nil)); err != nil {
 		t.Fatalf("after the slow fetch: %v", err)
+	}
+	if n := srv.JWKSRequests(); n != 1 {
+		t.Fatalf("JWKS requests = %d, want 1 shared fetch", n)
 	}
 }
 
@@ -162,20 +170,65 @@ func TestCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fetches := srv.JWKSRequests()
 	p2, err := v.Verify(context.Background(), tok)
-	if err != nil || p1 != p2 {
-		t.Fatalf("second Verify did not hit the cache: %v", err)
+	if err != nil || !reflect.DeepEqual(p1, p2) || auth.CacheLen(v) != 1 {
+		t.Fatalf("second Verify = %+v, %v; want the first principal from the cache", p2, err)
+	}
+	if p1 == p2 {
+		t.Fatal("the cache handed out its own principal")
 	}
 	// Past exp (within skew) the entry is not served: the token is verified
-	// again and a fresh principal returned.
+	// again, which needs the keys (no fetch: they are fresh).
 	srv.Advance(100 * time.Second)
-	p3, err := v.Verify(context.Background(), tok)
-	if err != nil || p3 == p1 {
-		t.Fatalf("cache served a token past exp: same=%v err=%v", p3 == p1, err)
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatalf("past exp within skew: %v", err)
 	}
 	srv.Advance(time.Minute)
 	if _, err := v.Verify(context.Background(), tok); reason(err) != auth.ReasonExpired {
 		t.Fatalf("expired token: %v", err)
+	}
+	if srv.JWKSRequests() != fetches {
+		t.Fatal("fetched keys again")
+	}
+}
+
+// TestCachedPrincipalIsTheCallersOwn: a caller that changes the principal
+// Verify returned (fields, slice elements, appends, claims, nested
+// claims) changes nothing the next verification of the token returns,
+// from the cache or cold.
+func TestCachedPrincipalIsTheCallersOwn(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	v := newVerifier(t, srv)
+	tok := srv.Mint(map[string]any{"scope": "orders:read orders:write", "x": "original",
+		"roles": []string{"reader"}, "realm": map[string]any{"tier": "gold"}, "amr": []string{"pwd", "otp"}})
+	want, err := v.Verify(context.Background(), tok) // cold: stored in the cache
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapshot, _ := json.Marshal(want)
+	mutate := func(p *paved.Principal) {
+		p.Subject = "mallory"
+		p.Scopes[0] = "admin:all"
+		p.Scopes = append(p.Scopes[:1], "admin:write")
+		p.Roles = append(p.Roles, "admin")
+		p.AMR[0] = "mfa"
+		p.Audience[0] = "other"
+		p.Claims["x"] = "changed"
+		p.Claims["realm"].(map[string]any)["tier"] = "platinum"
+		p.Claims["roles"].([]any)[0] = "admin"
+		delete(p.Claims, "sub")
+	}
+	mutate(want)
+	for i := range 3 {
+		p, err := v.Verify(context.Background(), tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := json.Marshal(p); string(got) != string(snapshot) {
+			t.Fatalf("cache hit %d after a caller's changes = %s, want %s", i+1, got, snapshot)
+		}
+		mutate(p)
 	}
 }
 
@@ -205,7 +258,7 @@ func TestRefreshRateLimitPerIssuer(t *testing.T) {
 		Issuers:    []auth.Issuer{{URL: a.Issuer()}, {URL: b.Issuer()}},
 		Audiences:  []string{"api"},
 		HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}},
-		Logger:     quiet, Posture: &paved.Posture{}, Sink: paved.NopSink{},
+		Logger:     quiet, Posture: &paved.Posture{}, Events: paved.NopSink{},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +345,7 @@ func TestNoDowngradeOnRedirect(t *testing.T) {
 	iss = disc.URL
 	v, err := auth.New(context.Background(), auth.Config{
 		Issuers: []auth.Issuer{{URL: iss}}, Audiences: []string{srv.Audience()},
-		HTTPClient: disc.Client(), Now: srv.Now, Logger: quiet, Posture: &paved.Posture{}, Sink: paved.NopSink{},
+		HTTPClient: disc.Client(), Now: srv.Now, Logger: quiet, Posture: &paved.Posture{}, Events: paved.NopSink{},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -303,5 +356,37 @@ func TestNoDowngradeOnRedirect(t *testing.T) {
 	}
 	if n := plainHits.Load(); n != 0 {
 		t.Fatalf("followed the redirect to plain http %d times", n)
+	}
+}
+
+// TestAlgKeyMismatchDoesNotFetch: a token whose alg does not fit the key
+// its kid names is rejected as alg_key_mismatch without fetching the key
+// set, even past the cooldown: no new key set could make it valid. An
+// unknown kid past the cooldown does fetch.
+func TestAlgKeyMismatchDoesNotFetch(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	v := newVerifier(t, srv)
+	if _, err := v.Verify(context.Background(), srv.Mint(nil)); err != nil {
+		t.Fatal(err)
+	}
+	esKID, rsKID := srv.KeyIDs()
+	srv.Advance(auth.DefaultRefreshCooldown + time.Second) // a fetch would be allowed now
+	for _, tok := range []string{
+		mustMint(t, srv, authtest.Token{Alg: "RS256", Header: map[string]any{"alg": "ES256", "kid": rsKID}}),
+		mustMint(t, srv, authtest.Token{Alg: "ES256", Header: map[string]any{"alg": "RS256", "kid": esKID}}),
+	} {
+		_, err := v.Verify(context.Background(), tok)
+		if !errors.Is(err, auth.ErrKey) || reason(err) != auth.ReasonAlgKeyMismatch {
+			t.Fatalf("alg that does not fit the kid's key: %v, want ErrKey alg_key_mismatch", err)
+		}
+	}
+	if got := srv.JWKSRequests(); got != 1 {
+		t.Fatalf("JWKS requests after alg/key mismatches = %d, want 1 (no fetch)", got)
+	}
+	if _, err := v.Verify(context.Background(), mustMint(t, srv, authtest.Token{Header: map[string]any{"kid": "not-a-key"}})); reason(err) != auth.ReasonUnknownKID {
+		t.Fatalf("unknown kid: %v", err)
+	}
+	if got := srv.JWKSRequests(); got != 2 {
+		t.Fatalf("JWKS requests after an unknown kid past the cooldown = %d, want 2", got)
 	}
 }

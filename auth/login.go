@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -31,9 +30,11 @@ const (
 	MaxCookieSize = 4000
 )
 
-// Defaults of [LoginConfig].
+// Defaults and bounds of [LoginConfig].
 const (
 	DefaultSessionTTL = 12 * time.Hour
+	minSessionTTL     = 5 * time.Minute
+	maxSessionTTL     = 7 * 24 * time.Hour
 	flowTTL           = 10 * time.Minute
 )
 
@@ -53,8 +54,12 @@ const (
 
 // LoginConfig configures browser login with the authorization code flow
 // and PKCE (S256). Issuer, ClientID, RedirectURL and CookieKeys are
-// required.
+// required. [NewLogin] reports every invalid field at once, each as a
+// [paved.ConfigError].
 type LoginConfig struct {
+	// Name names this login in the posture report; empty means "1", "2",
+	// ... in order of creation (see [paved.Posture.Register]).
+	Name string
 	// Issuer is the OpenID provider's issuer URL (https unless
 	// [AllowHTTPIssuer] is in OptOuts).
 	Issuer string
@@ -68,32 +73,38 @@ type LoginConfig struct {
 	Scopes []string
 	// CookieKeys are 32-byte AES-256-GCM keys. The first seals; all open.
 	CookieKeys [][]byte
-	// SessionTTL is the absolute session lifetime, default 12 h.
+	// SessionTTL is the absolute session lifetime, renewals included:
+	// default 12 h, at least 5 min, at most 7 days.
 	SessionTTL time.Duration
 	// LoginPath is where Middleware sends browsers without a session,
-	// default "/login".
+	// default "/login". It must be a local path ("/...", not "//...").
 	LoginPath string
 	// PostLogoutRedirectURL, when set, is sent to the provider's
-	// end_session_endpoint (it must be registered there).
+	// end_session_endpoint (it must be an absolute URL registered there).
 	PostLogoutRedirectURL string
 	// Claims maps the ID token's claims to the principal.
 	Claims ClaimMapping
-	// Skew tolerated on ID token times, default 60 s.
+	// Skew tolerated on ID token times: default 60 s, at least 1 s, at
+	// most 5 min ([MaxSkew]).
 	Skew time.Duration
-	// HTTPClient talks to the provider; default a 10 s timeout client.
+	// Timeout bounds each call to the provider (discovery, key set, token
+	// endpoint), whatever HTTPClient's own timeout: default 10 s, at least
+	// 100 ms, at most 1 min.
+	Timeout time.Duration
+	// HTTPClient talks to the provider; default a client with Timeout.
 	// Redirects to plain http are never followed (unless [AllowHTTPIssuer]).
 	HTTPClient *http.Client
 	// Now is the clock, default time.Now.
 	Now func() time.Time
-	// Logger, Sink and Posture as in [Config].
+	// Logger, Events and Posture as in [Config].
 	Logger  *slog.Logger
-	Sink    paved.Sink
+	Events  paved.Sink
 	Posture *paved.Posture
 	// OptOuts: [AllowHTTPIssuer].
 	OptOuts []paved.OptOut
-	// Store, when set, keeps sessions server-side (see [NewRedisStore]);
-	// the cookie then carries only a sealed session ID. A store error
-	// denies (no session).
+	// Store, when set, keeps sessions server-side (see package
+	// auth/redissession); the cookie then carries only a sealed session
+	// ID. A store error denies (no session).
 	Store SessionStore
 }
 
@@ -108,34 +119,55 @@ type Login struct {
 	codec    *cookieCodec
 	disc     discovery
 	iss      *issuer
+	authz    *authorizer
+	renewals renewals
 }
 
-// NewLogin validates cfg and runs discovery.
-func NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error) {
-	if err := checkIssuerURL("LoginConfig.Issuer", cfg.Issuer, cfg.OptOuts); err != nil {
-		return nil, err
-	}
-	if err := checkOptOuts(cfg.OptOuts, OptOutHTTPIssuer); err != nil {
-		return nil, fmt.Errorf("auth: LoginConfig.OptOuts: %w", err)
-	}
+func (cfg *LoginConfig) validate() error {
+	chk := paved.ConfigCheck{Component: Component, Prefix: "LoginConfig."}
+	checkIssuerURL(&chk, "Issuer", cfg.Issuer, cfg.OptOuts)
+	checkOptOuts(&chk, "OptOuts", cfg.OptOuts, OptOutAllowHTTPIssuer)
 	if cfg.ClientID == "" {
-		return nil, errors.New("auth: LoginConfig.ClientID is empty")
+		chk.Add("ClientID", "empty", "give the client ID registered at the provider")
 	}
 	if u, err := url.Parse(cfg.RedirectURL); err != nil || !u.IsAbs() || u.Host == "" {
-		return nil, fmt.Errorf("auth: LoginConfig.RedirectURL %q must be the absolute URL of the callback", cfg.RedirectURL)
+		chk.Add("RedirectURL", fmt.Sprintf("%q is not an absolute URL", truncate(cfg.RedirectURL, 200)), "want the absolute URL of CallbackHandler, as registered at the provider")
+	}
+	if len(cfg.CookieKeys) == 0 {
+		chk.Add("CookieKeys", "empty", "give at least one random 32-byte key")
+	}
+	for i, k := range cfg.CookieKeys {
+		if len(k) != 32 {
+			chk.Add(fmt.Sprintf("CookieKeys[%d]", i), fmt.Sprintf("has %d bytes", len(k)), "want 32 random bytes (AES-256)")
+		}
+	}
+	checkDuration(&chk, "SessionTTL", &cfg.SessionTTL, DefaultSessionTTL, minSessionTTL, maxSessionTTL)
+	checkDuration(&chk, "Skew", &cfg.Skew, DefaultSkew, minSkew, MaxSkew)
+	checkDuration(&chk, "Timeout", &cfg.Timeout, DefaultTimeout, minTimeout, maxTimeout)
+	if cfg.LoginPath == "" {
+		cfg.LoginPath = "/login"
+	}
+	if localPath(cfg.LoginPath) != cfg.LoginPath {
+		chk.Add("LoginPath", fmt.Sprintf("%q is not a local path", truncate(cfg.LoginPath, 200)), "want a path on this site, such as \"/login\"")
+	}
+	if cfg.PostLogoutRedirectURL != "" {
+		if u, err := url.Parse(cfg.PostLogoutRedirectURL); err != nil || !u.IsAbs() || u.Host == "" {
+			chk.Add("PostLogoutRedirectURL", fmt.Sprintf("%q is not an absolute URL", truncate(cfg.PostLogoutRedirectURL, 200)), "want the absolute URL registered at the provider, or leave it empty")
+		}
+	}
+	return chk.Err()
+}
+
+// NewLogin validates cfg and runs discovery. An invalid configuration
+// returns every faulty field at once, each a [paved.ConfigError]. The login
+// registers one instance, named cfg.Name, in cfg.Posture.
+func NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	codec, err := newCookieCodec(cfg.CookieKeys)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.SessionTTL <= 0 {
-		cfg.SessionTTL = DefaultSessionTTL
-	}
-	if cfg.Skew <= 0 {
-		cfg.Skew = DefaultSkew
-	}
-	if cfg.LoginPath == "" {
-		cfg.LoginPath = "/login"
 	}
 	if len(cfg.Scopes) == 0 {
 		cfg.Scopes = []string{"profile", "email"}
@@ -143,10 +175,10 @@ func NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error) {
 	if !slices.Contains(cfg.Scopes, oidc.ScopeOpenID) {
 		cfg.Scopes = append([]string{oidc.ScopeOpenID}, cfg.Scopes...)
 	}
-	cfg.HTTPClient, cfg.Now, cfg.Logger, cfg.Posture = runtimeDefaults(cfg.HTTPClient, cfg.Now, cfg.Logger, cfg.Posture)
-	cfg.HTTPClient = noDowngrade(cfg.HTTPClient, hasOptOut(cfg.OptOuts, OptOutHTTPIssuer))
-	c := Config{HTTPClient: cfg.HTTPClient, Now: cfg.Now, Logger: cfg.Logger, KeyTTL: DefaultKeyTTL, RefreshCooldown: DefaultRefreshCooldown}
-	is, err := discover(ctx, c, Issuer{URL: cfg.Issuer, Audiences: []string{cfg.ClientID}, Algorithms: DefaultAlgorithms, Claims: cfg.Claims, OptOuts: cfg.OptOuts})
+	cfg.HTTPClient, cfg.Now, cfg.Logger, cfg.Posture = runtimeDefaults(cfg.HTTPClient, cfg.Timeout, cfg.Now, cfg.Logger, cfg.Posture)
+	cfg.HTTPClient = noDowngrade(cfg.HTTPClient, hasOptOut(cfg.OptOuts, OptOutAllowHTTPIssuer))
+	c := Config{HTTPClient: cfg.HTTPClient, Now: cfg.Now, Logger: cfg.Logger, KeyTTL: DefaultKeyTTL, RefreshCooldown: DefaultRefreshCooldown, Timeout: cfg.Timeout}
+	is, err := discover(ctx, c, "LoginConfig.HTTPClient", Issuer{URL: cfg.Issuer, Audiences: []string{cfg.ClientID}, Algorithms: DefaultAlgorithms, Claims: cfg.Claims, OptOuts: cfg.OptOuts})
 	if err != nil {
 		return nil, err
 	}
@@ -172,13 +204,21 @@ func NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error) {
 		},
 	}
 	l.verifier = oidc.NewVerifier(cfg.Issuer, is.keys, &oidc.Config{ClientID: cfg.ClientID, SupportedSigningAlgs: DefaultAlgorithms, Now: l.skewedNow})
-	p := cfg.Posture
-	p.SetControl(paved.Control{Component: component, Name: "browser-login", Enabled: true,
-		Detail: fmt.Sprintf("code+PKCE S256, state, nonce, RFC 9207 iss (%v); AES-GCM __Host- cookies, %d key(s); session %v", is.discovered.IssParameterSupported, len(codec.aeads), cfg.SessionTTL)})
-	for _, o := range cfg.OptOuts {
-		_ = p.AddOptOut(o)
+	reg := cfg.Posture.Register(Component, cfg.Name)
+	l.authz = &authorizer{events: cfg.Events, reg: reg}
+	store := "sealed cookie"
+	if cfg.Store != nil {
+		store = "server-side store"
 	}
-	p.LogOptOuts(ctx, cfg.Logger)
+	reg.SetControl("browser-login", true, fmt.Sprintf("code+PKCE S256, state, nonce, RFC 9207 iss (%v); AES-GCM __Host- cookies, %d key(s); %s; %s; %s; %s",
+		is.discovered.IssParameterSupported, len(codec.aeads), store,
+		setting("session", cfg.SessionTTL, DefaultSessionTTL, fmtDuration),
+		setting("skew", cfg.Skew, DefaultSkew, fmtDuration),
+		setting("timeout", cfg.Timeout, DefaultTimeout, fmtDuration)))
+	for _, o := range cfg.OptOuts {
+		_ = reg.AddOptOut(o)
+	}
+	cfg.Posture.LogOptOuts(ctx, cfg.Logger)
 	return l, nil
 }
 
@@ -232,11 +272,7 @@ func (l *Login) setCookie(w http.ResponseWriter, name, value string, maxAge int)
 }
 
 func (l *Login) fail(w http.ResponseWriter, r *http.Request, status int, reason, detail string) {
-	s := l.cfg.Sink
-	if s == nil {
-		s = paved.DefaultSink()
-	}
-	paved.Emit(r.Context(), s, paved.Event{Type: paved.EventAuthnFailure, Component: component, Outcome: paved.OutcomeFailure,
+	paved.Emit(r.Context(), l.cfg.Events, paved.Event{Type: paved.EventAuthnFailure, Component: Component, Outcome: paved.OutcomeFailure,
 		Reason: reason, RequestID: httpx.RequestIDFrom(r.Context()), Attrs: []slog.Attr{slog.String("flow", "browser")}})
 	w.Header().Set("Cache-Control", "no-store")
 	httpx.WriteProblem(w, r, &httpx.Problem{Status: status, Detail: detail, Extensions: map[string]any{"reason": reason}})
@@ -314,8 +350,11 @@ func (l *Login) CallbackHandler() http.Handler {
 		}
 		// A sign-in always starts a new session (no fixation); a previous
 		// server-side one is revoked.
-		if old, ok := l.openSession(r); ok && old.SID != "" {
-			_ = l.cfg.Store.Delete(r.Context(), old.SID)
+		if old, ok := l.openSession(r); ok {
+			if old.SID != "" {
+				_ = l.cfg.Store.Delete(r.Context(), old.SID)
+			}
+			l.sessionEnded(r.Context(), old, SessionEndReplaced)
 		}
 		v, reason := l.sealSession(r.Context(), s)
 		switch reason {
@@ -329,11 +368,7 @@ func (l *Login) CallbackHandler() http.Handler {
 			return
 		}
 		p, _ := l.principal(s)
-		sk := l.cfg.Sink
-		if sk == nil {
-			sk = paved.DefaultSink()
-		}
-		paved.Emit(r.Context(), sk, paved.Event{Type: paved.EventAuthnSuccess, Component: component, Outcome: paved.OutcomeSuccess,
+		paved.Emit(r.Context(), l.cfg.Events, paved.Event{Type: paved.EventAuthnSuccess, Component: Component, Outcome: paved.OutcomeSuccess,
 			Subject: p.Subject, RequestID: httpx.RequestIDFrom(r.Context()), Duration: time.Since(t0),
 			Attrs: []slog.Attr{slog.String("flow", "browser"), slog.Bool("mfa", MFAPresent(p))}})
 		http.Redirect(w, r, localPath(f.Return), http.StatusSeeOther)
@@ -344,6 +379,25 @@ func (l *Login) CallbackHandler() http.Handler {
 // is redirected to LoginPath (with return_to); API and XHR requests get
 // 401 and are never redirected. The principal is stored with
 // [paved.WithPrincipal] and the session with [SessionFrom].
+//
+// When the access token is within 30 s of expiry, the session is renewed
+// with its refresh token. Renewal is serialised per session within this
+// process: concurrent requests carrying one session wait for a single
+// refresh and all set the same new cookie, and a request that still
+// carries the previous cookie within 10 s of the renewal gets the renewed
+// session rather than spending the previous refresh token again (a
+// provider that rotates refresh tokens refuses a second use, and a strict
+// one revokes the session for it).
+//
+// An in-process lock cannot serialise two replicas. When requests of one
+// session can reach two replicas at the same moment and the provider
+// rotates refresh tokens, either route a session to one replica (session
+// affinity: a sticky cookie at the load balancer), or keep sessions in a
+// shared [SessionStore] (package auth/redissession): a replica that
+// loads the session after another saved its renewal uses the renewed
+// tokens, which leaves only renewals that overlap in time to race; or let
+// the provider accept a rotated refresh token again for a few seconds
+// (Okta and Auth0 call it a grace period or reuse interval).
 func (l *Login) Middleware() httpx.Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -361,6 +415,16 @@ func (l *Login) Middleware() httpx.Middleware {
 			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, sessionKey{}, s)))
 		})
 	}
+}
+
+// Require is [Verifier.Require] for routes behind l.Middleware: denials go
+// to l's Events, and posture controls (RequireMFA) to l's posture
+// instance.
+func (l *Login) Require(reqs ...Requirement) httpx.Middleware { return l.authz.require(reqs) }
+
+// Protect is l.Middleware() followed by l.Require(reqs...) around h.
+func (l *Login) Protect(h http.Handler, reqs ...Requirement) http.Handler {
+	return l.Middleware()(l.Require(reqs...)(h))
 }
 
 // isNavigation reports whether r is a top-level page load by a browser
@@ -405,6 +469,7 @@ func (l *Login) LogoutHandler() http.Handler {
 			if s.SID != "" {
 				_ = l.cfg.Store.Delete(r.Context(), s.SID)
 			}
+			l.sessionEnded(r.Context(), s, SessionEndLogout)
 		}
 		l.setCookie(w, SessionCookie, "", -1)
 		w.Header().Set("Cache-Control", "no-store")

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,7 +32,7 @@ func newLogin(t *testing.T, srv *authtest.Server, keys ...[]byte) *auth.Login {
 	l, err := auth.NewLogin(context.Background(), auth.LoginConfig{
 		Issuer: srv.Issuer(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURL: redirectURL,
 		CookieKeys: keys, HTTPClient: srv.Client(), Now: srv.Now, Logger: quiet, Posture: &paved.Posture{},
-		PostLogoutRedirectURL: "https://app.example.test/bye", Sink: paved.NopSink{},
+		PostLogoutRedirectURL: "https://app.example.test/bye", Events: paved.NopSink{},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -281,9 +283,14 @@ func TestSessionRefreshAndExpiry(t *testing.T) {
 	if renewed.Value == sess.Value {
 		t.Fatal("session not renewed")
 	}
-	// The old cookie's refresh token was rotated away: it cannot renew.
+	// Past the renewal's grace, the old cookie's refresh token was rotated
+	// away: it cannot renew (and the strict provider revokes the grant).
+	srv.Advance(11 * time.Second)
 	if w := serve(mux, "GET", "/app", []*http.Cookie{sess}, "Accept", "application/json"); w.Code != 401 {
 		t.Fatalf("reused refresh token = %d", w.Code)
+	}
+	if srv.RefreshReuses() != 1 {
+		t.Fatalf("provider saw %d refresh token reuses, want 1", srv.RefreshReuses())
 	}
 	if w := serve(mux, "GET", "/app", []*http.Cookie{renewed}); w.Code != 200 {
 		t.Fatalf("renewed session = %d", w.Code)
@@ -348,22 +355,29 @@ func TestLoginConfigValidation(t *testing.T) {
 	srv := authtest.NewServer(t, authtest.Config{})
 	base := auth.LoginConfig{Issuer: srv.Issuer(), ClientID: "c", RedirectURL: redirectURL, CookieKeys: [][]byte{key1}, HTTPClient: srv.Client(), Posture: &paved.Posture{}, Logger: quiet}
 	tests := []struct {
-		name string
-		mod  func(*auth.LoginConfig)
-		want string
+		name, field, problem string
+		mod                  func(*auth.LoginConfig)
 	}{
-		{"no keys", func(c *auth.LoginConfig) { c.CookieKeys = nil }, "CookieKeys is empty"},
-		{"short key", func(c *auth.LoginConfig) { c.CookieKeys = [][]byte{[]byte("short")} }, "want 32"},
-		{"relative redirect", func(c *auth.LoginConfig) { c.RedirectURL = "/callback" }, "absolute"},
-		{"no client", func(c *auth.LoginConfig) { c.ClientID = "" }, "ClientID"},
-		{"http issuer", func(c *auth.LoginConfig) { c.Issuer = "http://127.0.0.1:1" }, "AllowHTTPIssuer"},
+		{"no keys", "LoginConfig.CookieKeys", "empty", func(c *auth.LoginConfig) { c.CookieKeys = nil }},
+		{"short key", "LoginConfig.CookieKeys[0]", "has 5 bytes", func(c *auth.LoginConfig) { c.CookieKeys = [][]byte{[]byte("short")} }},
+		{"relative redirect", "LoginConfig.RedirectURL", "not an absolute URL", func(c *auth.LoginConfig) { c.RedirectURL = "/callback" }},
+		{"no client", "LoginConfig.ClientID", "empty", func(c *auth.LoginConfig) { c.ClientID = "" }},
+		{"http issuer", "LoginConfig.Issuer", "uses http", func(c *auth.LoginConfig) { c.Issuer = "http://127.0.0.1:1" }},
+		{"skew too large", "LoginConfig.Skew", "out of range", func(c *auth.LoginConfig) { c.Skew = time.Hour }},
+		{"session too short", "LoginConfig.SessionTTL", "out of range", func(c *auth.LoginConfig) { c.SessionTTL = time.Minute }},
+		{"session too long", "LoginConfig.SessionTTL", "out of range", func(c *auth.LoginConfig) { c.SessionTTL = 30 * 24 * time.Hour }},
+		{"timeout too long", "LoginConfig.Timeout", "out of range", func(c *auth.LoginConfig) { c.Timeout = time.Hour }},
+		{"login path off-site", "LoginConfig.LoginPath", "not a local path", func(c *auth.LoginConfig) { c.LoginPath = "//evil.example/login" }},
+		{"relative post-logout", "LoginConfig.PostLogoutRedirectURL", "not an absolute URL", func(c *auth.LoginConfig) { c.PostLogoutRedirectURL = "bye" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := base
 			tt.mod(&c)
-			if _, err := auth.NewLogin(context.Background(), c); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("NewLogin = %v, want %q", err, tt.want)
+			_, err := auth.NewLogin(context.Background(), c)
+			ces := paved.ConfigErrors(err)
+			if len(ces) != 1 || ces[0].Field != tt.field || !strings.Contains(ces[0].Problem, tt.problem) || ces[0].Component != auth.Component {
+				t.Fatalf("NewLogin = %v, want one ConfigError on %s saying %q", err, tt.field, tt.problem)
 			}
 		})
 	}
@@ -542,7 +556,7 @@ func TestRefreshKeepsSubject(t *testing.T) {
 	}}
 	l, err := auth.NewLogin(context.Background(), auth.LoginConfig{
 		Issuer: srv.Issuer(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURL: redirectURL,
-		CookieKeys: [][]byte{key1}, HTTPClient: client, Now: srv.Now, Logger: quiet, Posture: &paved.Posture{}, Sink: paved.NopSink{},
+		CookieKeys: [][]byte{key1}, HTTPClient: client, Now: srv.Now, Logger: quiet, Posture: &paved.Posture{}, Events: paved.NopSink{},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -553,5 +567,114 @@ func TestRefreshKeepsSubject(t *testing.T) {
 	w := serve(mux, "GET", "/app", []*http.Cookie{sess}, "Accept", "application/json")
 	if w.Code != http.StatusUnauthorized || strings.Contains(w.Body.String(), "mallory") {
 		t.Fatalf("refresh with another subject = %d %q, want 401", w.Code, w.Body)
+	}
+}
+
+// TestConcurrentRenewalSharesOneRefresh: N requests that carry one session
+// whose access token has run out renew it once: one refresh at a provider
+// that rotates refresh tokens and refuses (and punishes) reuse, every
+// request succeeds and sets the same new cookie, and a request that still
+// carries the old cookie shortly after gets that session too.
+func TestConcurrentRenewalSharesOneRefresh(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	mux := appMux(newLogin(t, srv))
+	sess := signIn(t, srv, mux)
+	srv.Advance(authtest.DefaultTokenTTL + time.Minute) // every request must renew
+	const n = 16
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	results := make([]*httptest.ResponseRecorder, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			results[i] = serve(mux, "GET", "/app", []*http.Cookie{sess}, "Accept", "application/json")
+		}()
+	}
+	close(start)
+	wg.Wait()
+	var value string
+	for i, w := range results {
+		if w.Code != http.StatusOK {
+			t.Fatalf("request %d = %d %s: a parallel renewal logged the user out", i, w.Code, w.Body)
+		}
+		c := cookie(t, w, auth.SessionCookie)
+		if c.MaxAge <= 0 || c.Value == sess.Value {
+			t.Fatalf("request %d did not set a renewed cookie: %+v", i, c)
+		}
+		if value == "" {
+			value = c.Value
+		} else if c.Value != value {
+			t.Fatalf("request %d set another cookie than request 0", i)
+		}
+	}
+	if got := srv.RefreshRequests(); got != 1 {
+		t.Fatalf("provider got %d refresh requests for one session, want 1", got)
+	}
+	// A late request with the old cookie, within the grace: the same
+	// session, no second refresh.
+	srv.Advance(5 * time.Second)
+	w := serve(mux, "GET", "/app", []*http.Cookie{sess}, "Accept", "application/json")
+	if w.Code != http.StatusOK || cookie(t, w, auth.SessionCookie).Value != value {
+		t.Fatalf("late request with the old cookie = %d, want 200 and the renewed cookie", w.Code)
+	}
+	renewed := &http.Cookie{Name: auth.SessionCookie, Value: value}
+	if w := serve(mux, "GET", "/app", []*http.Cookie{renewed}); w.Code != http.StatusOK || len(w.Result().Cookies()) != 0 {
+		t.Fatalf("renewed session = %d (cookies %v), want 200 without renewal", w.Code, w.Header()["Set-Cookie"])
+	}
+	if srv.RefreshRequests() != 1 || srv.RefreshReuses() != 0 {
+		t.Fatalf("refresh requests %d, reuses %d; want 1 and 0", srv.RefreshRequests(), srv.RefreshReuses())
+	}
+}
+
+// TestSessionEndedEvents: logout, a failed refresh and the end of the
+// session's lifetime each emit EventSessionEnded with their reason.
+func TestSessionEndedEvents(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	var mu sync.Mutex
+	var ended []string
+	l, err := auth.NewLogin(context.Background(), auth.LoginConfig{
+		Issuer: srv.Issuer(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURL: redirectURL,
+		CookieKeys: [][]byte{key1}, HTTPClient: srv.Client(), Now: srv.Now, Logger: quiet, Posture: &paved.Posture{},
+		Events: paved.SinkFunc(func(_ context.Context, e paved.Event) {
+			if e.Type == paved.EventSessionEnded {
+				mu.Lock()
+				ended = append(ended, e.Reason+":"+e.Subject+":"+string(e.Outcome))
+				mu.Unlock()
+			}
+		}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := appMux(l)
+	json := []string{"Accept", "application/json"}
+	// Logout.
+	if w := serve(mux, "POST", "/logout", []*http.Cookie{signIn(t, srv, mux)}); w.Code != http.StatusSeeOther {
+		t.Fatalf("logout = %d", w.Code)
+	}
+	// A refresh the provider refuses: the refresh token was spent by
+	// another replica, past the grace.
+	sess := signIn(t, srv, mux)
+	srv.Advance(authtest.DefaultTokenTTL + time.Minute)
+	if w := serve(mux, "GET", "/app", []*http.Cookie{sess}); w.Code != http.StatusOK {
+		t.Fatalf("renewal = %d", w.Code)
+	}
+	srv.Advance(time.Minute)
+	if w := serve(mux, "GET", "/app", []*http.Cookie{sess}, json...); w.Code != http.StatusUnauthorized {
+		t.Fatalf("spent refresh token = %d", w.Code)
+	}
+	// The session's lifetime.
+	sess = signIn(t, srv, mux)
+	srv.Advance(auth.DefaultSessionTTL)
+	if w := serve(mux, "GET", "/app", []*http.Cookie{sess}, json...); w.Code != http.StatusUnauthorized {
+		t.Fatalf("session past its lifetime = %d", w.Code)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"logout:alice:success", "refresh_failed:alice:failure", "expired:alice:success"}
+	if !slices.Equal(ended, want) {
+		t.Fatalf("session-ended events = %v, want %v", ended, want)
 	}
 }

@@ -3,6 +3,8 @@ package auth_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -101,7 +103,8 @@ func TestMiddleware(t *testing.T) {
 }
 
 func TestRequireWithoutPrincipal(t *testing.T) {
-	h := auth.Require(auth.RequireScope("x"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Fatal("reached") }))
+	v := newVerifier(t, authtest.NewServer(t, authtest.Config{}))
+	h := v.Require(auth.RequireScope("x"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Fatal("reached") }))
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
 	if w.Code != 401 {
@@ -114,7 +117,7 @@ func TestEvents(t *testing.T) {
 	var mu sync.Mutex
 	var got []paved.Event
 	sink := paved.SinkFunc(func(_ context.Context, e paved.Event) { mu.Lock(); got = append(got, e); mu.Unlock() })
-	v := newVerifier(t, srv, func(c *auth.Config) { c.Sink = sink })
+	v := newVerifier(t, srv, func(c *auth.Config) { c.Events = sink })
 	if _, err := v.Verify(context.Background(), srv.Mint(map[string]any{"amr": []string{"mfa"}})); err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +145,174 @@ func TestEvents(t *testing.T) {
 			if strings.Contains(a.Value.String(), tok[:20]) {
 				t.Fatal("event carries token material")
 			}
+		}
+	}
+}
+
+// TestRequirementErrors: a custom requirement's error is answered by the
+// sentinel it wraps: anything wrapping ErrForbidden is a 403, with the
+// reason of an *auth.Error when there is one; the text of a plain error
+// never reaches the client.
+func TestRequirementErrors(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	v := newVerifier(t, srv)
+	tok := srv.Mint(nil)
+	tests := []struct {
+		name      string
+		err       error
+		status    int
+		challenge string
+		reason    string
+		detail    string
+	}{
+		{"wraps ErrForbidden", fmt.Errorf("%w: wrong tenant", auth.ErrForbidden), 403,
+			`Bearer error="insufficient_scope", error_description="forbidden"`, "forbidden", "forbidden"},
+		{"Deny", auth.Deny("wrong_tenant", "this API serves tenant t1 only"), 403,
+			`Bearer error="insufficient_scope", error_description="wrong_tenant"`, "wrong_tenant", "this API serves tenant t1 only"},
+		{"wrapped Deny", fmt.Errorf("tenant check: %w", auth.Deny("wrong_tenant", "t1 only")), 403,
+			`Bearer error="insufficient_scope", error_description="wrong_tenant"`, "wrong_tenant", "t1 only"},
+		{"Deny with a reason to clean", auth.Deny(`bad" reason`, "x"), 403,
+			`Bearer error="insufficient_scope", error_description="bad__reason"`, "bad__reason", "x"},
+		{"NewError step-up", auth.NewError(auth.ErrForbidden, auth.ReasonMFARequired, "step up"), 401,
+			`Bearer error="insufficient_user_authentication", error_description="multi-factor authentication required"`, "mfa_required", "step up"},
+		{"wraps ErrExpired", fmt.Errorf("session: %w", auth.ErrExpired), 401,
+			`Bearer error="invalid_token", error_description="expired"`, "expired", "expired"},
+		{"NewError ErrClaims", auth.NewError(auth.ErrClaims, "wrong_tenant_claim", "tid is not t1"), 401,
+			`Bearer error="invalid_token", error_description="wrong_tenant_claim"`, "wrong_tenant_claim", "tid is not t1"},
+		{"plain error", errors.New("policy engine down at 10.0.0.7"), 403,
+			`Bearer error="insufficient_scope", error_description="forbidden"`, "forbidden", "forbidden"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := v.Protect(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Fatal("reached") }),
+				auth.RequirementFunc(func(*paved.Principal) error { return tt.err }))
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Authorization", "Bearer "+tok)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.status || w.Header().Get("WWW-Authenticate") != tt.challenge {
+				t.Fatalf("= %d %q, want %d %q", w.Code, w.Header().Get("WWW-Authenticate"), tt.status, tt.challenge)
+			}
+			var body map[string]any
+			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			if body["reason"] != tt.reason || body["detail"] != tt.detail || body["status"] != float64(tt.status) {
+				t.Fatalf("problem = %v, want reason %q detail %q", body, tt.reason, tt.detail)
+			}
+			if strings.Contains(w.Body.String(), "10.0.0.7") || strings.Contains(w.Body.String(), "wrong tenant") {
+				t.Fatalf("problem echoes the error's text: %s", w.Body)
+			}
+		})
+	}
+}
+
+// TestRequireReportsToTheVerifier: denials go to the verifier's own
+// Events, and RequireMFA's control to its own Posture instance; nothing
+// reaches the process-wide defaults.
+func TestRequireReportsToTheVerifier(t *testing.T) {
+	var defaults []paved.Event
+	var mu sync.Mutex
+	paved.SetDefaultSink(paved.SinkFunc(func(_ context.Context, e paved.Event) { mu.Lock(); defaults = append(defaults, e); mu.Unlock() }))
+	t.Cleanup(func() { paved.SetDefaultSink(nil) })
+	before := len(paved.DefaultPosture().Report().Controls)
+
+	srv := authtest.NewServer(t, authtest.Config{})
+	posture := &paved.Posture{}
+	var own []paved.Event
+	v := newVerifier(t, srv, func(c *auth.Config) {
+		c.Posture, c.Name = posture, "orders-api"
+		c.Events = paved.SinkFunc(func(_ context.Context, e paved.Event) { mu.Lock(); own = append(own, e); mu.Unlock() })
+	})
+	h := v.Protect(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), auth.RequireMFA("gold"))
+	_ = v.Require(auth.RequireMFA()) // a second route, another setting
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer "+srv.Mint(map[string]any{"amr": []string{"pwd"}}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusUnauthorized {
+		t.Fatalf("status = %d", w.Code)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(defaults) != 0 {
+		t.Fatalf("events went to the default sink: %+v", defaults)
+	}
+	var denied []paved.Event
+	for _, e := range own {
+		if e.Type == paved.EventAuthzDenied {
+			denied = append(denied, e)
+		}
+	}
+	if len(denied) != 1 || denied[0].Reason != auth.ReasonMFARequired || denied[0].Subject != authtest.DefaultSubject || denied[0].Component != auth.Component {
+		t.Fatalf("denied events = %+v", denied)
+	}
+	var mfa *paved.Control
+	for _, c := range posture.Report().Controls {
+		if c.Name == "mfa-required" {
+			mfa = &c
+		}
+	}
+	if mfa == nil || mfa.Instance != "orders-api" || !mfa.Enabled || mfa.Detail != "amr mfa or two factors | amr mfa or two factors; or acr in gold" {
+		t.Fatalf("mfa control = %+v", mfa)
+	}
+	if n := len(paved.DefaultPosture().Report().Controls); n != before {
+		t.Fatalf("the default posture got %d new controls", n-before)
+	}
+}
+
+// TestLoginRequire: requirements behind a Login report to its Events.
+func TestLoginRequire(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	var got []paved.Event
+	var mu sync.Mutex
+	l, err := auth.NewLogin(context.Background(), auth.LoginConfig{
+		Issuer: srv.Issuer(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURL: redirectURL,
+		CookieKeys: [][]byte{key1}, HTTPClient: srv.Client(), Now: srv.Now, Logger: quiet, Posture: &paved.Posture{},
+		Events: paved.SinkFunc(func(_ context.Context, e paved.Event) { mu.Lock(); got = append(got, e); mu.Unlock() }),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := appMux(l)
+	mux.Handle("GET /admin", l.Protect(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), auth.RequireGroup("admins")))
+	sess := signIn(t, srv, mux)
+	w := serve(mux, "GET", "/admin", []*http.Cookie{sess})
+	if w.Code != http.StatusForbidden {
+		t.Fatalf("/admin = %d %s", w.Code, w.Body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	last := got[len(got)-1]
+	if last.Type != paved.EventAuthzDenied || last.Reason != auth.ReasonMissingGroup {
+		t.Fatalf("last event = %+v", last)
+	}
+}
+
+// TestEmptyBearer: "Authorization: Bearer " with nothing after it is an
+// empty token, not another scheme, through a real server (which trims the
+// trailing space).
+func TestEmptyBearer(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	v := newVerifier(t, srv)
+	api := httptest.NewServer(v.Middleware()(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("reached") })))
+	defer api.Close()
+	for _, h := range []string{"Bearer ", "Bearer", "bearer    ", "Basic YTpi"} {
+		req, _ := http.NewRequest("GET", api.URL, nil)
+		req.Header.Set("Authorization", h)
+		resp, err := api.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		wantReason, wantDetail := auth.ReasonEmptyToken, "the bearer token is empty"
+		if h == "Basic YTpi" {
+			wantReason, wantDetail = auth.ReasonNoToken, "Authorization scheme is not Bearer"
+		}
+		if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != `Bearer realm="api"` || body["reason"] != wantReason || body["detail"] != wantDetail {
+			t.Fatalf("Authorization %q = %d %q %v, want 401 %s %q", h, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body, wantReason, wantDetail)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,12 +20,22 @@ import (
 // DefaultEarlyRefresh is how long before expiry a service token is renewed.
 const DefaultEarlyRefresh = time.Minute
 
+// Bounds of ServiceConfig.EarlyRefresh.
+const (
+	minEarlyRefresh = time.Second
+	maxEarlyRefresh = 10 * time.Minute
+)
+
 // GrantTypeTokenExchange is the RFC 8693 grant type.
 const GrantTypeTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
 
 // ServiceConfig configures service-to-service tokens: the client
-// credentials grant and RFC 8693 token exchange.
+// credentials grant and RFC 8693 token exchange. [NewService] reports every
+// invalid field at once, each as a [paved.ConfigError].
 type ServiceConfig struct {
+	// Name names this token source in the posture report; empty means
+	// "1", "2", ... in order of creation (see [paved.Posture.Register]).
+	Name string
 	// Issuer is discovered for the token endpoint.
 	Issuer string
 	// ClientID and ClientSecret authenticate this service.
@@ -37,16 +46,20 @@ type ServiceConfig struct {
 	// and the client credentials extension of several providers);
 	// Resource as "resource" (RFC 8707).
 	Audience, Resource string
-	// EarlyRefresh renews a token this long before it expires, default
-	// one minute.
+	// EarlyRefresh renews a token this long before it expires: default
+	// one minute, at least 1 s, at most 10 min.
 	EarlyRefresh time.Duration
-	// HTTPClient talks to the provider; default a 10 s timeout client.
+	// Timeout bounds each call to the provider (discovery, each token
+	// request), whatever HTTPClient's own timeout: default 10 s, at least
+	// 100 ms, at most 1 min.
+	Timeout time.Duration
+	// HTTPClient talks to the provider; default a client with Timeout.
 	// Redirects to plain http are never followed (unless [AllowHTTPIssuer]).
 	HTTPClient *http.Client
 	// OptOuts: [AllowHTTPIssuer].
 	OptOuts []paved.OptOut
-	// Posture receives the control and opt-outs; nil means
-	// paved.DefaultPosture().
+	// Posture receives the control and opt-outs, as one instance named
+	// Name; nil means paved.DefaultPosture().
 	Posture *paved.Posture
 }
 
@@ -57,27 +70,36 @@ type Service struct {
 	ep   oauth2.Endpoint
 }
 
-// NewService validates cfg and runs discovery.
+func (cfg *ServiceConfig) validate() error {
+	chk := paved.ConfigCheck{Component: Component, Prefix: "ServiceConfig."}
+	checkIssuerURL(&chk, "Issuer", cfg.Issuer, cfg.OptOuts)
+	checkOptOuts(&chk, "OptOuts", cfg.OptOuts, OptOutAllowHTTPIssuer)
+	if cfg.ClientID == "" {
+		chk.Add("ClientID", "empty", "give the client ID registered at the provider")
+	}
+	if cfg.ClientSecret == "" {
+		chk.Add("ClientSecret", "empty", "give the client's secret (client credentials need a confidential client)")
+	}
+	checkDuration(&chk, "EarlyRefresh", &cfg.EarlyRefresh, DefaultEarlyRefresh, minEarlyRefresh, maxEarlyRefresh)
+	checkDuration(&chk, "Timeout", &cfg.Timeout, DefaultTimeout, minTimeout, maxTimeout)
+	return chk.Err()
+}
+
+// NewService validates cfg and runs discovery. An invalid configuration
+// returns every faulty field at once, each a [paved.ConfigError]. The
+// service registers one instance, named cfg.Name, in cfg.Posture.
 func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
-	if err := checkIssuerURL("ServiceConfig.Issuer", cfg.Issuer, cfg.OptOuts); err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if err := checkOptOuts(cfg.OptOuts, OptOutHTTPIssuer); err != nil {
-		return nil, fmt.Errorf("auth: ServiceConfig.OptOuts: %w", err)
-	}
-	if cfg.ClientID == "" || cfg.ClientSecret == "" {
-		return nil, errors.New("auth: ServiceConfig.ClientID and ClientSecret are required")
-	}
-	if cfg.EarlyRefresh <= 0 {
-		cfg.EarlyRefresh = DefaultEarlyRefresh
-	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = defaultHTTPClient()
-	}
-	cfg.HTTPClient = noDowngrade(cfg.HTTPClient, hasOptOut(cfg.OptOuts, OptOutHTTPIssuer))
-	p, err := oidc.NewProvider(oidc.ClientContext(ctx, cfg.HTTPClient), cfg.Issuer)
+	var posture *paved.Posture
+	cfg.HTTPClient, _, _, posture = runtimeDefaults(cfg.HTTPClient, cfg.Timeout, nil, nil, cfg.Posture)
+	cfg.HTTPClient = noDowngrade(cfg.HTTPClient, hasOptOut(cfg.OptOuts, OptOutAllowHTTPIssuer))
+	dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	p, err := oidc.NewProvider(oidc.ClientContext(dctx, cfg.HTTPClient), cfg.Issuer)
 	if err != nil {
-		return nil, fmt.Errorf("auth: discovery for issuer %q: %w", cfg.Issuer, err)
+		return nil, discoveryError(cfg.Issuer, "ServiceConfig.HTTPClient", err)
 	}
 	if err := checkEndpointURL(cfg.Issuer, "token_endpoint", p.Endpoint().TokenURL, cfg.OptOuts); err != nil {
 		return nil, err
@@ -86,12 +108,14 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	if err := p.Claims(&s.disc); err != nil {
 		return nil, err
 	}
-	ps := paved.PostureOrDefault(cfg.Posture)
-	ps.SetControl(paved.Control{Component: component, Name: "service-tokens", Enabled: true,
-		Detail: fmt.Sprintf("client credentials from %s, renewed %v early; bearer tokens sent over https only; token exchange %v",
-			cfg.Issuer, cfg.EarlyRefresh, slices.Contains(s.disc.GrantTypesSupported, GrantTypeTokenExchange))})
+	reg := posture.Register(Component, cfg.Name)
+	reg.SetControl("service-tokens", true,
+		fmt.Sprintf("client credentials from %s, %s; bearer tokens sent over https only; token exchange %v; %s",
+			cfg.Issuer, setting("renewed early by", cfg.EarlyRefresh, DefaultEarlyRefresh, fmtDuration),
+			slices.Contains(s.disc.GrantTypesSupported, GrantTypeTokenExchange),
+			setting("timeout", cfg.Timeout, DefaultTimeout, fmtDuration)))
 	for _, o := range cfg.OptOuts {
-		_ = ps.AddOptOut(o)
+		_ = reg.AddOptOut(o)
 	}
 	return s, nil
 }
@@ -118,7 +142,11 @@ func (s *Service) TokenSource(ctx context.Context) oauth2.TokenSource {
 	ctx = context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, s.cfg.HTTPClient)
 	// cc.Token fetches every time; the reuse wrapper alone caches, so the
 	// early-refresh margin is the one that applies.
-	return oauth2.ReuseTokenSourceWithExpiry(nil, tokenSourceFunc(func() (*oauth2.Token, error) { return cc.Token(ctx) }), s.cfg.EarlyRefresh)
+	return oauth2.ReuseTokenSourceWithExpiry(nil, tokenSourceFunc(func() (*oauth2.Token, error) {
+		ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+		defer cancel()
+		return cc.Token(ctx)
+	}), s.cfg.EarlyRefresh)
 }
 
 // Transport returns an http.RoundTripper that attaches a bearer token from
@@ -188,6 +216,8 @@ func (s *Service) Exchange(ctx context.Context, req ExchangeRequest) (*oauth2.To
 	if len(req.Scopes) > 0 {
 		form.Set("scope", strings.Join(req.Scopes, " "))
 	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, s.ep.TokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, err

@@ -65,11 +65,21 @@ func (l *Login) newSession(ctx context.Context, tok *oauth2.Token, nonce string,
 	if idt.IssuedAt.After(now.Add(l.cfg.Skew)) {
 		return nil, ReasonIDTokenInvalid
 	}
-	exp := tok.Expiry
+	exp := accessExpiry(tok, now)
 	if exp.IsZero() {
 		exp = idt.Expiry
 	}
 	return &sessionState{IDToken: raw, Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: exp.Unix(), Created: now.Unix()}, ""
+}
+
+// accessExpiry is when tok's access token expires on the configured clock
+// (now): expires_in after now when the provider sent it, else the
+// wall-clock Expiry oauth2 computed, else zero.
+func accessExpiry(tok *oauth2.Token, now time.Time) time.Time {
+	if tok.ExpiresIn > 0 {
+		return now.Add(time.Duration(tok.ExpiresIn) * time.Second)
+	}
+	return tok.Expiry
 }
 
 // sealSession seals s into a session cookie value, storing it server-side

@@ -9,12 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/auth"
 	"github.com/pavedroad/paved/auth/authtest"
-	"github.com/pavedroad/paved/internal/testenv"
 )
 
 type memStore struct {
@@ -64,7 +61,7 @@ func loginWithStore(t *testing.T, srv *authtest.Server, store auth.SessionStore)
 	l, err := auth.NewLogin(context.Background(), auth.LoginConfig{
 		Issuer: srv.Issuer(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURL: redirectURL,
 		CookieKeys: [][]byte{key1}, HTTPClient: srv.Client(), Now: srv.Now, Logger: quiet, Posture: &paved.Posture{},
-		Sink: paved.NopSink{}, Store: store,
+		Events: paved.NopSink{}, Store: store,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +102,7 @@ func TestSessionStore(t *testing.T) {
 	srv := authtest.NewServer(t, authtest.Config{})
 	store := &memStore{m: map[string][]byte{}}
 	testStoreLogin(t, srv, store, store.len)
+	authtest.RunStoreConformance(t, &memStore{m: map[string][]byte{}}, nil)
 
 	mux := appMux(loginWithStore(t, srv, store))
 	sess := signIn(t, srv, mux)
@@ -121,30 +119,4 @@ func TestSessionStore(t *testing.T) {
 	if w := serve(mux, "GET", authorize(t, srv, authURL), []*http.Cookie{flow}); w.Code != 503 || problemReason(t, w) != auth.ReasonStoreError {
 		t.Fatalf("callback with store down = %d %s", w.Code, w.Body)
 	}
-}
-
-func TestRedisStore(t *testing.T) {
-	addr := testenv.RequireRedis(t)
-	rc := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { _ = rc.Close() })
-	ctx := context.Background()
-	prefix := "paved:test:" + time.Now().Format("150405.000000") + ":"
-	store := auth.NewRedisStore(rc, prefix)
-	if err := store.Save(ctx, "a", []byte("v"), time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	if v, err := store.Load(ctx, "a"); err != nil || string(v) != "v" {
-		t.Fatalf("Load = %q %v", v, err)
-	}
-	if err := store.Delete(ctx, "a"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.Load(ctx, "a"); !errors.Is(err, auth.ErrSessionNotFound) {
-		t.Fatalf("Load after Delete = %v", err)
-	}
-	count := func() int {
-		keys, _ := rc.Keys(ctx, prefix+"*").Result()
-		return len(keys)
-	}
-	testStoreLogin(t, authtest.NewServer(t, authtest.Config{}), store, count)
 }

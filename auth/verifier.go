@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -15,7 +16,7 @@ import (
 )
 
 // allowedJOSE lists every algorithm go-jose may parse; the per-issuer
-// allow-list is enforced before and by go-oidc.
+// allow-list is enforced before parsing and by go-jose.
 var allowedJOSE = []jose.SignatureAlgorithm{
 	jose.ES256, jose.ES384, jose.ES512, jose.RS256, jose.RS384, jose.RS512,
 	jose.PS256, jose.PS384, jose.PS512, jose.EdDSA,
@@ -30,6 +31,7 @@ type Verifier struct {
 	issuers map[string]*issuer
 	order   []*issuer
 	cache   *tokenCache
+	authz   *authorizer
 }
 
 type issuer struct {
@@ -37,10 +39,10 @@ type issuer struct {
 	audiences  []string
 	azps       []string
 	algs       []string
+	joseAlgs   []jose.SignatureAlgorithm
 	claims     ClaimMapping
 	untyped    bool
 	keys       *keySet
-	oidc       *oidc.IDTokenVerifier
 	provider   *oidc.Provider
 	discovered discovery
 }
@@ -48,9 +50,11 @@ type issuer struct {
 var _ httpx.Check = (*Verifier)(nil)
 
 // New validates cfg, runs OpenID discovery for every issuer and returns a
-// Verifier. It fails when a field is invalid or an issuer's discovery
-// document cannot be fetched or names a different issuer. Keys are fetched
-// on first use (or by [Verifier.Check]).
+// Verifier. An invalid configuration returns every faulty field at once,
+// each a [paved.ConfigError] (see [paved.ConfigErrors]); New also fails when
+// an issuer's discovery document cannot be fetched or names a different
+// issuer. Keys are fetched on first use (or by [Verifier.Check]). The
+// verifier registers one instance, named cfg.Name, in cfg.Posture.
 func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	c, err := cfg.withDefaults()
 	if err != nil {
@@ -61,19 +65,20 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		v.cache = newTokenCache(c.CacheSize)
 	}
 	for _, ic := range c.Issuers {
-		is, err := discover(ctx, c, ic)
+		is, err := discover(ctx, c, "Config.HTTPClient", ic)
 		if err != nil {
 			return nil, err
 		}
 		v.issuers[is.url] = is
 		v.order = append(v.order, is)
 	}
+	v.authz = &authorizer{events: c.Events, reg: c.Posture.Register(Component, c.Name)}
 	v.registerPosture()
 	return v, nil
 }
 
 func (v *Verifier) registerPosture() {
-	p := v.cfg.Posture
+	reg := v.authz.reg
 	var iss, auds, untyped []string
 	for _, is := range v.order {
 		iss = append(iss, is.url)
@@ -84,23 +89,37 @@ func (v *Verifier) registerPosture() {
 	}
 	slices.Sort(auds)
 	auds = slices.Compact(auds)
-	p.SetControl(paved.Control{Component: component, Name: "bearer-verification", Enabled: true,
-		Detail: fmt.Sprintf("issuers %s; audiences %s; algs %s; skew %v; max token %d B",
-			strings.Join(iss, ", "), strings.Join(auds, ", "), strings.Join(v.cfg.Algorithms, ","), v.cfg.Skew, v.cfg.MaxTokenSize)})
-	typ := paved.Control{Component: component, Name: "access-token-typ", Enabled: len(untyped) == 0, Detail: "RFC 9068 typ at+jwt required"}
-	if len(untyped) > 0 {
-		typ.Detail = "typ not required for " + strings.Join(untyped, ", ")
+	cache := "token cache off"
+	if v.cfg.CacheSize > 0 {
+		cache = setting("token cache", v.cfg.CacheSize, DefaultCacheSize, countText)
 	}
-	p.SetControl(typ)
-	p.SetControl(paved.Control{Component: component, Name: "key-refresh-rate-limit", Enabled: true,
-		Detail: fmt.Sprintf("key TTL %v; at most one fetch per issuer per %v", v.cfg.KeyTTL, v.cfg.RefreshCooldown)})
-	p.SetControl(paved.Control{Component: component, Name: "forbidden-jose-headers", Enabled: true, Detail: "jku, x5u, jwk, x5c, crit rejected"})
+	reg.SetControl("bearer-verification", true, fmt.Sprintf("issuers %s; audiences %s; algs %s; %s; %s; %s",
+		strings.Join(iss, ", "), strings.Join(auds, ", "), strings.Join(v.cfg.Algorithms, ","),
+		setting("skew", v.cfg.Skew, DefaultSkew, fmtDuration),
+		setting("max token", v.cfg.MaxTokenSize, DefaultMaxTokenSize, bytesText), cache))
+	typ := "RFC 9068 typ at+jwt required"
+	if len(untyped) > 0 {
+		typ = "typ not required for " + strings.Join(untyped, ", ")
+	}
+	reg.SetControl("access-token-typ", len(untyped) == 0, typ)
+	reg.SetControl("key-refresh-rate-limit", true, fmt.Sprintf("%s; at most one fetch per issuer per %s; %s",
+		setting("key TTL", v.cfg.KeyTTL, DefaultKeyTTL, fmtDuration),
+		fmtDuration(v.cfg.RefreshCooldown)+cond(v.cfg.RefreshCooldown != DefaultRefreshCooldown, " (default "+fmtDuration(DefaultRefreshCooldown)+")"),
+		setting("fetch timeout", v.cfg.Timeout, DefaultTimeout, fmtDuration)))
+	reg.SetControl("forbidden-jose-headers", true, "jku, x5u, jwk, x5c, b64, crit rejected")
 	for _, ic := range v.cfg.Issuers {
 		for _, o := range ic.OptOuts {
-			_ = p.AddOptOut(o)
+			_ = reg.AddOptOut(o)
 		}
 	}
-	p.LogOptOuts(context.Background(), v.cfg.Logger)
+	v.cfg.Posture.LogOptOuts(context.Background(), v.cfg.Logger)
+}
+
+func cond(ok bool, s string) string {
+	if ok {
+		return s
+	}
+	return ""
 }
 
 // Check implements [httpx.Check]: every issuer's keys are loaded and within
@@ -135,8 +154,8 @@ func (v *Verifier) KeyFetches(issuerURL string) int64 {
 
 // Verify checks a raw bearer access token and returns the caller. Every
 // failure is an *[Error] wrapping one of the sentinels; it never contains
-// the token. The returned principal is shared with the token cache and
-// must be treated as read-only.
+// the token. The principal is the caller's own copy: changing it changes
+// nothing the verifier returns later.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*paved.Principal, error) {
 	start := time.Now() // latency, on the monotonic clock
 	now := v.cfg.Now()  // validity checks, on the configured clock
@@ -220,16 +239,24 @@ func (v *Verifier) verifyCold(ctx context.Context, raw string, now time.Time) (*
 		return fail(e)
 	}
 
-	// Signature and issuer: go-oidc, with paved's key set.
-	st := &verifyState{alg: h.alg, kid: h.kid, input: raw[:len(hseg)+1+len(pseg)], sig: sig, payload: payload}
-	if _, err := is.oidc.Verify(context.WithValue(ctx, verifyStateKey{}, st), raw); err != nil {
-		if st.err != nil {
-			return fail(st.err)
-		}
-		return fail(newError(ErrMalformed, ReasonMalformed, "rejected by the OpenID verifier"))
+	// Signature: go-jose, with the key the issuer's key set holds for this
+	// kid and alg. go-jose parses the header on its own; it must read the
+	// same alg and kid as the checks above.
+	jws, err := jose.ParseSignedCompact(raw, is.joseAlgs)
+	if err != nil || len(jws.Signatures) != 1 {
+		return fail(newError(ErrMalformed, ReasonMalformed, "not a compact JWS"))
 	}
-
+	if jh := jws.Signatures[0].Header; jh.Algorithm != h.alg || jh.KeyID != h.kid {
+		return fail(newError(ErrMalformed, ReasonMalformed, "header members are ambiguous (repeated or differently cased names)"))
+	}
+	verified, err := is.keys.verify(ctx, jws, h.alg, h.kid)
+	if err != nil {
+		return fail(asError(err))
+	}
 	// Claims, from the same bytes the signature covers.
+	if !bytes.Equal(verified, payload) {
+		return fail(newError(ErrMalformed, ReasonMalformed, "payload differs from the signed one"))
+	}
 	if e := v.checkClaims(is, claims, now); e != nil {
 		return fail(e)
 	}

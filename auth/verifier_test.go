@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func newVerifier(t testing.TB, srv *authtest.Server, mod ...func(*auth.Config)) 
 		Now:        srv.Now,
 		Logger:     quiet,
 		Posture:    &paved.Posture{},
-		Sink:       paved.NopSink{},
+		Events:     paved.NopSink{},
 	}
 	for _, m := range mod {
 		m(&cfg)
@@ -188,8 +189,10 @@ func TestVerifyRejects(t *testing.T) {
 		{"ECDSA r=N s=N", authtest.WithECDSASignature(good, n, n), auth.ErrSignature, auth.ReasonBadSignature},
 		{"tampered payload", tampered, auth.ErrSignature, auth.ReasonBadSignature},
 		{"ES256 header on RSA signature", mustMint(t, srv, authtest.Token{Alg: "RS256", Header: map[string]any{"alg": "ES256", "kid": esKID}}), auth.ErrSignature, auth.ReasonBadSignature},
-		{"ES256 header with the RSA key's kid", mustMint(t, srv, authtest.Token{Alg: "RS256", Header: map[string]any{"alg": "ES256", "kid": rsKID}}), auth.ErrKey, auth.ReasonUnknownKID},
-		{"RS256 header with the EC key's kid", mustMint(t, srv, authtest.Token{Alg: "ES256", Header: map[string]any{"alg": "RS256", "kid": esKID}}), auth.ErrKey, auth.ReasonUnknownKID},
+		{"ES256 header with the RSA key's kid", mustMint(t, srv, authtest.Token{Alg: "RS256", Header: map[string]any{"alg": "ES256", "kid": rsKID}}), auth.ErrKey, auth.ReasonAlgKeyMismatch},
+		{"RS256 header with the EC key's kid", mustMint(t, srv, authtest.Token{Alg: "ES256", Header: map[string]any{"alg": "RS256", "kid": esKID}}), auth.ErrKey, auth.ReasonAlgKeyMismatch},
+		{"ES384 header with the P-256 key's kid", mustMint(t, srv, authtest.Token{Alg: "ES256", Header: map[string]any{"alg": "ES384", "kid": esKID}}), auth.ErrKey, auth.ReasonAlgKeyMismatch},
+		{"PS256 header with the RS256 key's kid", mustMint(t, srv, authtest.Token{Alg: "RS256", Header: map[string]any{"alg": "PS256", "kid": rsKID}}), auth.ErrKey, auth.ReasonAlgKeyMismatch},
 		{"HS256 with RSA public key and its kid", mustMint(t, srv, authtest.Token{Alg: "HS256", HMACKey: rsaPublicPEM(t, srv), Header: map[string]any{"kid": rsKID}}), auth.ErrHeader, auth.ReasonAlgNotAllowed},
 		{"HS256 with RSA public key DER", mustMint(t, srv, authtest.Token{Alg: "HS256", HMACKey: rsaPublicDER(t, srv), Header: map[string]any{"kid": rsKID}}), auth.ErrHeader, auth.ReasonAlgNotAllowed},
 		{"alg NONE", mustMint(t, srv, authtest.Token{Alg: "none", Header: map[string]any{"alg": "NONE"}}), auth.ErrHeader, auth.ReasonAlgNotAllowed},
@@ -248,33 +251,145 @@ func TestConfigValidation(t *testing.T) {
 	tests := []struct {
 		name    string
 		mod     func(*auth.Config)
-		wantErr string
+		field   string
+		problem string
 		is      error
 	}{
-		{"no issuers", func(c *auth.Config) { c.Issuers = nil }, "Issuers is empty", nil},
-		{"no audience", func(c *auth.Config) { c.Audiences = nil }, "has no audience", nil},
-		{"HMAC alg", func(c *auth.Config) { c.Algorithms = []string{"HS256"} }, `"HS256" is not allowed`, nil},
-		{"none alg", func(c *auth.Config) { c.Issuers[0].Algorithms = []string{"none"} }, `"none" is not allowed`, nil},
-		{"skew too large", func(c *auth.Config) { c.Skew = time.Hour }, "Skew", nil},
-		{"http issuer", func(c *auth.Config) { c.Issuers[0].URL = "http://127.0.0.1:1" }, "AllowHTTPIssuer", nil},
-		{"opt-out without reason", func(c *auth.Config) { c.Issuers[0].OptOuts = []paved.OptOut{auth.AllowUntypedTokens(" ")} }, "reason", paved.ErrNoReason},
-		{"foreign opt-out", func(c *auth.Config) { c.Issuers[0].OptOuts = []paved.OptOut{paved.NewOptOut("httpx", "x", "y")} }, "does not apply", nil},
-		{"empty authorized party", func(c *auth.Config) { c.Issuers[0].AuthorizedParties = []string{""} }, "AuthorizedParties", nil},
-		{"duplicate issuer", func(c *auth.Config) { c.Issuers = append(c.Issuers, c.Issuers[0]) }, "listed twice", nil},
-		{"discovery fails", func(c *auth.Config) { c.Issuers[0].URL = srv.Issuer() + "/nope" }, "discovery", nil},
+		{"no issuers", func(c *auth.Config) { c.Issuers = nil }, "Config.Issuers", "empty", nil},
+		{"no audience", func(c *auth.Config) { c.Audiences = nil }, "Config.Issuers[0].Audiences", "has no audience", nil},
+		{"HMAC alg", func(c *auth.Config) { c.Algorithms = []string{"HS256"} }, "Config.Algorithms", `"HS256" is not allowed`, nil},
+		{"none alg", func(c *auth.Config) { c.Issuers[0].Algorithms = []string{"none"} }, "Config.Issuers[0].Algorithms", `"none" is not allowed`, nil},
+		{"skew too large", func(c *auth.Config) { c.Skew = time.Hour }, "Config.Skew", "1h0m0s is out of range", nil},
+		{"skew too small", func(c *auth.Config) { c.Skew = time.Millisecond }, "Config.Skew", "out of range", nil},
+		{"negative skew", func(c *auth.Config) { c.Skew = -time.Second }, "Config.Skew", "out of range", nil},
+		{"token size too small", func(c *auth.Config) { c.MaxTokenSize = 100 }, "Config.MaxTokenSize", "100 bytes is out of range", nil},
+		{"token size too large", func(c *auth.Config) { c.MaxTokenSize = 1 << 20 }, "Config.MaxTokenSize", "out of range", nil},
+		{"key TTL too short", func(c *auth.Config) { c.KeyTTL, c.RefreshCooldown = 5*time.Second, 5*time.Second }, "Config.KeyTTL", "5s is out of range", nil},
+		{"key TTL too long", func(c *auth.Config) { c.KeyTTL = 2 * time.Hour }, "Config.KeyTTL", "out of range", nil},
+		{"cooldown too short", func(c *auth.Config) { c.RefreshCooldown = 10 * time.Millisecond }, "Config.RefreshCooldown", "10ms is out of range", nil},
+		{"cache too large", func(c *auth.Config) { c.CacheSize = 2_000_000 }, "Config.CacheSize", "too many", nil},
+		{"timeout too short", func(c *auth.Config) { c.Timeout = time.Millisecond }, "Config.Timeout", "out of range", nil},
+		{"timeout too long", func(c *auth.Config) { c.Timeout = time.Hour }, "Config.Timeout", "out of range", nil},
+		{"http issuer", func(c *auth.Config) { c.Issuers[0].URL = "http://127.0.0.1:1" }, "Config.Issuers[0].URL", "uses http", nil},
+		{"opt-out without reason", func(c *auth.Config) { c.Issuers[0].OptOuts = []paved.OptOut{auth.AllowUntypedTokens(" ")} }, "Config.Issuers[0].OptOuts[0]", "reason of opt-out auth/allow-untyped-tokens is empty", paved.ErrNoReason},
+		{"foreign opt-out", func(c *auth.Config) { c.Issuers[0].OptOuts = []paved.OptOut{paved.NewOptOut("httpx", "x", "y")} }, "Config.Issuers[0].OptOuts[0]", "does not apply", nil},
+		{"empty authorized party", func(c *auth.Config) { c.Issuers[0].AuthorizedParties = []string{""} }, "Config.Issuers[0].AuthorizedParties", "empty client ID", nil},
+		{"duplicate issuer", func(c *auth.Config) { c.Issuers = append(c.Issuers, c.Issuers[0]) }, "Config.Issuers[1].URL", "listed twice", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := base()
 			tt.mod(&c)
 			_, err := auth.New(context.Background(), c)
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("New error = %v, want it to mention %q", err, tt.wantErr)
+			ces := paved.ConfigErrors(err)
+			if len(ces) != 1 || ces[0].Component != auth.Component || ces[0].Field != tt.field || !strings.Contains(ces[0].Problem, tt.problem) || ces[0].Fix == "" {
+				t.Fatalf("New error = %v, want one ConfigError on %s saying %q, with a fix", err, tt.field, tt.problem)
 			}
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Fatalf("New error = %v, want errors.Is %v", err, tt.is)
 			}
 		})
+	}
+	t.Run("discovery fails", func(t *testing.T) {
+		c := base()
+		c.Issuers[0].URL = srv.Issuer() + "/nope"
+		if _, err := auth.New(context.Background(), c); err == nil || !strings.Contains(err.Error(), "discovery") || paved.ConfigErrors(err) != nil {
+			t.Fatalf("New error = %v, want a discovery error", err)
+		}
+	})
+}
+
+// TestConfigReportsEveryField: New, NewLogin and NewService report every
+// bad field at once, each a ConfigError naming it.
+func TestConfigReportsEveryField(t *testing.T) {
+	ctx := context.Background()
+	fields := func(err error) []string {
+		var out []string
+		for _, ce := range paved.ConfigErrors(err) {
+			out = append(out, ce.Field)
+		}
+		return out
+	}
+	_, err := auth.New(ctx, auth.Config{Issuers: []auth.Issuer{{URL: "https://idp.example"}}, Audiences: []string{"api"}, Skew: time.Hour, CacheSize: 5_000_000, Algorithms: []string{"HS256"}})
+	if got := fields(err); !slices.Equal(got, []string{"Config.Skew", "Config.CacheSize", "Config.Algorithms"}) {
+		t.Fatalf("New fields = %v (%v)", got, err)
+	}
+	_, err = auth.NewLogin(ctx, auth.LoginConfig{Issuer: "http://idp.example", RedirectURL: "/cb", SessionTTL: time.Minute})
+	if got := fields(err); !slices.Equal(got, []string{"LoginConfig.Issuer", "LoginConfig.ClientID", "LoginConfig.RedirectURL", "LoginConfig.CookieKeys", "LoginConfig.SessionTTL"}) {
+		t.Fatalf("NewLogin fields = %v (%v)", got, err)
+	}
+	_, err = auth.NewService(ctx, auth.ServiceConfig{Issuer: "https://idp.example", EarlyRefresh: time.Hour, Timeout: time.Nanosecond})
+	if got := fields(err); !slices.Equal(got, []string{"ServiceConfig.ClientID", "ServiceConfig.ClientSecret", "ServiceConfig.EarlyRefresh", "ServiceConfig.Timeout"}) {
+		t.Fatalf("NewService fields = %v (%v)", got, err)
+	}
+}
+
+// TestEmptyOptOutReason: an AllowHTTPIssuer with an empty reason is
+// reported as such (wrapping paved.ErrNoReason), not as a missing
+// opt-out.
+func TestEmptyOptOutReason(t *testing.T) {
+	ctx := context.Background()
+	empty := []paved.OptOut{auth.AllowHTTPIssuer("")}
+	for name, err := range map[string]error{
+		"New": func() error {
+			_, err := auth.New(ctx, auth.Config{Issuers: []auth.Issuer{{URL: "http://127.0.0.1:1", OptOuts: empty}}, Audiences: []string{"api"}})
+			return err
+		}(),
+		"NewLogin": func() error {
+			_, err := auth.NewLogin(ctx, auth.LoginConfig{Issuer: "http://127.0.0.1:1", OptOuts: empty, ClientID: "c", RedirectURL: redirectURL, CookieKeys: [][]byte{key1}})
+			return err
+		}(),
+		"NewService": func() error {
+			_, err := auth.NewService(ctx, auth.ServiceConfig{Issuer: "http://127.0.0.1:1", OptOuts: empty, ClientID: "c", ClientSecret: "s"})
+			return err
+		}(),
+	} {
+		ces := paved.ConfigErrors(err)
+		if len(ces) != 1 || !errors.Is(err, paved.ErrNoReason) || !strings.Contains(ces[0].Problem, "allow-http-issuer is empty") || strings.Contains(err.Error(), "add auth.AllowHTTPIssuer") {
+			t.Errorf("%s with AllowHTTPIssuer(\"\") = %v, want one error saying its reason is empty", name, err)
+		}
+	}
+	_, err := auth.New(ctx, auth.Config{Issuers: []auth.Issuer{{URL: "http://127.0.0.1:1"}}, Audiences: []string{"api"}})
+	if errors.Is(err, paved.ErrNoReason) || !strings.Contains(err.Error(), "add auth.AllowHTTPIssuer(reason)") {
+		t.Errorf("New without the opt-out = %v, want the missing-opt-out message", err)
+	}
+}
+
+// TestPostureShowsNonDefaults: a verifier registers one instance under its
+// Name; settings changed from their defaults say so in the Detail.
+func TestPostureShowsNonDefaults(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	posture := &paved.Posture{}
+	newVerifier(t, srv, func(c *auth.Config) { c.Posture, c.Name = posture, "default-api" })
+	newVerifier(t, srv, func(c *auth.Config) {
+		c.Posture, c.Name = posture, "tuned-api"
+		c.Skew, c.MaxTokenSize, c.KeyTTL, c.RefreshCooldown, c.CacheSize, c.Timeout = 90*time.Second, 4096, 10*time.Minute, 20*time.Second, 500, 3*time.Second
+	})
+	details := map[string]string{}
+	for _, c := range posture.Report().Controls {
+		if c.Component != auth.Component {
+			t.Fatalf("control of component %q", c.Component)
+		}
+		details[c.Instance+"/"+c.Name] = c.Detail
+	}
+	for _, want := range []struct{ key, text string }{
+		{"tuned-api/bearer-verification", "skew 1m30s (default 1m)"},
+		{"tuned-api/bearer-verification", "max token 4096 B (default 8192 B)"},
+		{"tuned-api/bearer-verification", "token cache 500 (default 10000)"},
+		{"tuned-api/key-refresh-rate-limit", "key TTL 10m (default 5m)"},
+		{"tuned-api/key-refresh-rate-limit", "per 20s (default 30s)"},
+		{"tuned-api/key-refresh-rate-limit", "fetch timeout 3s (default 10s)"},
+		{"default-api/bearer-verification", "skew 1m;"},
+	} {
+		if !strings.Contains(details[want.key], want.text) {
+			t.Errorf("%s = %q, want it to contain %q", want.key, details[want.key], want.text)
+		}
+	}
+	if strings.Contains(details["default-api/bearer-verification"], "default") {
+		t.Errorf("default settings are flagged: %q", details["default-api/bearer-verification"])
+	}
+	if len(posture.Report().Instances()) != 2 {
+		t.Fatalf("instances = %+v, want 2", posture.Report().Instances())
 	}
 }
 
@@ -297,7 +412,7 @@ func TestUntypedOptOut(t *testing.T) {
 		t.Fatalf("other typ with opt-out: %v", err)
 	}
 	r := posture.Report()
-	if len(r.OptOuts) != 1 || r.OptOuts[0].Name != auth.OptOutUntypedTokens || r.OptOuts[0].Reason != "provider does not set typ" {
+	if len(r.OptOuts) != 1 || r.OptOuts[0].Name != auth.OptOutAllowUntypedTokens || r.OptOuts[0].Reason != "provider does not set typ" {
 		t.Fatalf("posture opt-outs = %+v", r.OptOuts)
 	}
 	for _, c := range r.Controls {
@@ -361,5 +476,53 @@ func TestMultipleIssuersAndAudiences(t *testing.T) {
 	}
 	if got := v.Issuers(); len(got) != 2 || got[0] != a.Issuer() {
 		t.Fatalf("Issuers() = %v", got)
+	}
+}
+
+// TestDiscoveryUntrustedCertificate: a discovery that fails on an
+// untrusted certificate says that Config.HTTPClient is the fix.
+func TestDiscoveryUntrustedCertificate(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	ctx := context.Background()
+	_, err := auth.New(ctx, auth.Config{Issuers: []auth.Issuer{{URL: srv.Issuer()}}, Audiences: []string{"api"}, Logger: quiet, Posture: &paved.Posture{}})
+	var unknown x509.UnknownAuthorityError
+	var verify *tls.CertificateVerificationError
+	if err == nil || !(errors.As(err, &unknown) || errors.As(err, &verify)) || !strings.Contains(err.Error(), "set Config.HTTPClient to a client whose TLS config trusts the issuer's CA") {
+		t.Fatalf("New with the default client = %v, want the certificate error and a hint at Config.HTTPClient", err)
+	}
+	_, err = auth.NewLogin(ctx, auth.LoginConfig{Issuer: srv.Issuer(), ClientID: "c", RedirectURL: redirectURL, CookieKeys: [][]byte{key1}, Logger: quiet, Posture: &paved.Posture{}})
+	if err == nil || !strings.Contains(err.Error(), "set LoginConfig.HTTPClient") {
+		t.Fatalf("NewLogin = %v, want a hint at LoginConfig.HTTPClient", err)
+	}
+	_, err = auth.NewService(ctx, auth.ServiceConfig{Issuer: srv.Issuer(), ClientID: "c", ClientSecret: "s", Posture: &paved.Posture{}})
+	if err == nil || !strings.Contains(err.Error(), "set ServiceConfig.HTTPClient") {
+		t.Fatalf("NewService = %v, want a hint at ServiceConfig.HTTPClient", err)
+	}
+	// Another failure gets no such hint.
+	_, err = auth.New(ctx, auth.Config{Issuers: []auth.Issuer{{URL: srv.Issuer() + "/nope"}}, Audiences: []string{"api"}, HTTPClient: srv.Client(), Logger: quiet, Posture: &paved.Posture{}})
+	if err == nil || strings.Contains(err.Error(), "HTTPClient") {
+		t.Fatalf("New with a wrong issuer path = %v, want no certificate hint", err)
+	}
+}
+
+// TestVocabulary: the component name and the opt-out names follow the
+// paved conventions (constructor, constant and wire name agree).
+func TestVocabulary(t *testing.T) {
+	if auth.Component != "auth" {
+		t.Fatalf("Component = %q", auth.Component)
+	}
+	for _, tt := range []struct {
+		o    paved.OptOut
+		name string
+	}{
+		{auth.AllowUntypedTokens("r"), auth.OptOutAllowUntypedTokens},
+		{auth.AllowHTTPIssuer("r"), auth.OptOutAllowHTTPIssuer},
+	} {
+		if tt.o.Component != auth.Component || tt.o.Name != tt.name || tt.o.Validate() != nil {
+			t.Errorf("opt-out %+v, want %s/%s", tt.o, auth.Component, tt.name)
+		}
+	}
+	if auth.OptOutAllowUntypedTokens != "allow-untyped-tokens" || auth.OptOutAllowHTTPIssuer != "allow-http-issuer" {
+		t.Fatal("wire names")
 	}
 }

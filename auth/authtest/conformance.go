@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,15 +65,37 @@ func httpOptOuts(issuers ...string) []paved.OptOut {
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func newConformanceVerifier(t *testing.T, p Provider, mod func(*auth.Issuer)) *auth.Verifier {
+// conformanceClock is a wall clock the suite can move forward, past the
+// verifier's refresh cooldown, instead of sleeping.
+type conformanceClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *conformanceClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *conformanceClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+func newConformanceVerifier(t *testing.T, p Provider, clock *conformanceClock, mod func(*auth.Issuer)) *auth.Verifier {
 	t.Helper()
 	is := p.BearerIssuer()
 	if mod != nil {
 		mod(&is)
 	}
+	if clock == nil {
+		clock = &conformanceClock{}
+	}
 	v, err := auth.New(context.Background(), auth.Config{
 		Issuers: []auth.Issuer{is}, HTTPClient: p.Client(), Logger: quietLogger(), Posture: &paved.Posture{},
-		Sink: paved.NopSink{}, RefreshCooldown: 10 * time.Millisecond, CacheSize: -1,
+		Events: paved.NopSink{}, CacheSize: -1, Now: clock.Now,
 	})
 	if err != nil {
 		t.Fatalf("auth.New for %s: %v", is.URL, err)
@@ -118,7 +141,7 @@ func RunConformance(t *testing.T, p Provider) {
 	ctx := context.Background()
 	t.Run("Discovery", func(t *testing.T) { conformDiscovery(t, p) })
 	t.Run("BearerToken", func(t *testing.T) {
-		v := newConformanceVerifier(t, p, nil)
+		v := newConformanceVerifier(t, p, nil, nil)
 		tok, err := p.BearerToken(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -140,7 +163,8 @@ func RunConformance(t *testing.T, p Provider) {
 		if !ok {
 			t.Skip("provider cannot rotate keys")
 		}
-		v := newConformanceVerifier(t, p, nil)
+		clock := &conformanceClock{}
+		v := newConformanceVerifier(t, p, clock, nil)
 		before, err := p.BearerToken(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -151,7 +175,7 @@ func RunConformance(t *testing.T, p Provider) {
 		if err := r.RotateSigningKeys(ctx); err != nil {
 			t.Fatalf("rotate: %v", err)
 		}
-		time.Sleep(20 * time.Millisecond) // past the verifier's refresh cooldown
+		clock.Advance(auth.DefaultRefreshCooldown + time.Second) // past the verifier's refresh cooldown
 		after, err := p.BearerToken(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -236,7 +260,7 @@ func conformDiscovery(t *testing.T, p Provider) {
 
 func conformBadTokens(t *testing.T, p Provider) {
 	ctx := context.Background()
-	v := newConformanceVerifier(t, p, nil)
+	v := newConformanceVerifier(t, p, nil, nil)
 	tok, err := p.BearerToken(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -283,7 +307,7 @@ func conformBadTokens(t *testing.T, p Provider) {
 		})
 	}
 	t.Run("wrong audience", func(t *testing.T) {
-		v := newConformanceVerifier(t, p, func(is *auth.Issuer) { is.Audiences = []string{"conformance-other-api"} })
+		v := newConformanceVerifier(t, p, nil, func(is *auth.Issuer) { is.Audiences = []string{"conformance-other-api"} })
 		_, err := v.Verify(ctx, tok)
 		wantReason(t, err, auth.ErrClaims, auth.ReasonWrongAudience)
 	})
@@ -297,7 +321,7 @@ func conformLogin(t *testing.T, p Provider, d LoginDriver) {
 	l, err := auth.NewLogin(ctx, auth.LoginConfig{
 		Issuer: p.Issuer(), ClientID: clientID, ClientSecret: secret, RedirectURL: redirect,
 		CookieKeys: [][]byte{key}, HTTPClient: p.Client(), Logger: quietLogger(), Posture: &paved.Posture{},
-		Sink: paved.NopSink{}, OptOuts: httpOptOuts(p.Issuer()),
+		Events: paved.NopSink{}, OptOuts: httpOptOuts(p.Issuer()),
 	})
 	if err != nil {
 		t.Fatalf("NewLogin: %v", err)

@@ -62,6 +62,7 @@ func BenchmarkGoOIDCVerifyES256(b *testing.B)   { benchGoOIDC(b, "ES256") }
 func BenchmarkVerifyColdRS256(b *testing.B)     { benchVerify(b, "RS256", false) }
 func BenchmarkGoOIDCVerifyRS256(b *testing.B)   { benchGoOIDC(b, "RS256") }
 func BenchmarkVerifyCacheHitES256(b *testing.B) { benchVerify(b, "ES256", true) }
+func BenchmarkVerifyCacheHitRS256(b *testing.B) { benchVerify(b, "RS256", true) }
 
 func BenchmarkMiddlewareCacheHit(b *testing.B) {
 	srv := authtest.NewServer(b, authtest.Config{})

@@ -32,6 +32,11 @@ func newTokenCache(max int) *tokenCache {
 	return &tokenCache{m: make(map[[sha256.Size]byte]cacheEntry), max: max}
 }
 
+// tokenKey hashes a copy of the token: one allocation per lookup. Hashing
+// the string in place with unsafe saved 12 to 22% of a cache hit (0.3 to
+// 0.5 µs on a 2-core Xeon) in same-run benchmarks (BenchmarkCacheHitKey*);
+// the plain copy keeps a hit more than 40 times cheaper than a cold
+// verification, so this security path stays free of unsafe.
 func tokenKey(raw string) [sha256.Size]byte { return sha256.Sum256([]byte(raw)) }
 
 func (c *tokenCache) get(raw string, now time.Time) (*paved.Principal, bool) {

@@ -367,10 +367,12 @@ func (l *Login) CallbackHandler() http.Handler {
 			l.fail(w, r, http.StatusInternalServerError, reason, "session does not fit a cookie; request fewer claims or configure LoginConfig.Store")
 			return
 		}
-		p, _ := l.principal(s)
-		paved.Emit(r.Context(), l.cfg.Events, paved.Event{Type: paved.EventAuthnSuccess, Component: Component, Outcome: paved.OutcomeSuccess,
-			Subject: p.Subject, RequestID: httpx.RequestIDFrom(r.Context()), Duration: time.Since(t0),
-			Attrs: []slog.Attr{slog.String("flow", "browser"), slog.Bool("mfa", MFAPresent(p))}})
+		if paved.EventsEnabled(r.Context(), l.cfg.Events, paved.EventAuthnSuccess) {
+			p, _ := l.principal(s)
+			paved.Emit(r.Context(), l.cfg.Events, paved.Event{Type: paved.EventAuthnSuccess, Component: Component, Outcome: paved.OutcomeSuccess,
+				Subject: p.Subject, RequestID: httpx.RequestIDFrom(r.Context()), Duration: time.Since(t0),
+				Attrs: []slog.Attr{slog.String("flow", "browser"), slog.Bool("mfa", MFAPresent(p))}})
+		}
 		http.Redirect(w, r, localPath(f.Return), http.StatusSeeOther)
 	})
 }

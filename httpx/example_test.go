@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"time"
 
 	"github.com/pavedroad/paved"
@@ -19,13 +18,12 @@ import (
 // until the context ends. The CA file lets clients verify it:
 // curl --cacert <file> https://127.0.0.1:8443/hello.
 func Example() {
-	dir, _ := os.MkdirTemp("", "paved-example-")
-	defer os.RemoveAll(dir)
-	dev, err := httpx.NewDevCertificate(dir)
+	dev, err := httpx.NewDevCertificate("") // in a temporary directory
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
+	defer dev.Close() // removes that directory
 	srv, err := httpx.New(httpx.Config{
 		Addr:         "127.0.0.1:0", // any free port; the default is 127.0.0.1:8443
 		Logger:       slog.New(slog.DiscardHandler),
@@ -64,6 +62,25 @@ func Example() {
 	// 200 OK HTTP/2.0 hello
 	// max-age=63072000; includeSubDomains
 	// stopped: <nil>
+}
+
+// New reports every faulty field at once.
+func ExampleNew_configErrors() {
+	_, err := httpx.New(httpx.Config{
+		Posture:      new(paved.Posture),
+		Addr:         "8443",
+		ReadTimeout:  time.Hour,
+		OptOuts:      []paved.OptOut{httpx.AllowPlainHTTP("")},
+		MaxBodyBytes: 2 << 30,
+	})
+	for _, ce := range paved.ConfigErrors(err) {
+		fmt.Printf("%s: %s\n", ce.Field, ce.Problem)
+	}
+	// Output:
+	// Config.OptOuts[0]: the reason given to httpx.AllowPlainHTTP is empty
+	// Config.Addr: "8443" is not host:port (address 8443: missing port in address)
+	// Config.ReadTimeout: 1h is outside the allowed range 1s to 10m
+	// Config.MaxBodyBytes: 2 GiB is outside the allowed range 1 B to 1 GiB
 }
 
 // Plain HTTP needs a named opt-out with a reason.

@@ -295,7 +295,7 @@ func TestFileCertificateMissingAndMismatched(t *testing.T) {
 }
 
 // optOutStore is a third-party store that leaves a secure default and says
-// so, as RedisStore does with RedisLocalFallback.
+// so, as redislimit.Store does with AllowLocalFallback.
 type optOutStore struct {
 	httpx.Store
 	o []paved.OptOut

@@ -121,7 +121,7 @@ func get(h http.Handler, peer string) *httptest.ResponseRecorder {
 	return w
 }
 
-func TestRedisStoreUnreachableDenies(t *testing.T) {
+func TestUnreachableDenies(t *testing.T) {
 	s, _ := redisServer(t, "127.0.0.1:1", "t:", paved.OptOut{})
 	began := time.Now()
 	w := get(s, "192.0.2.1:1")
@@ -133,7 +133,7 @@ func TestRedisStoreUnreachableDenies(t *testing.T) {
 	}
 }
 
-func TestRedisStoreUnreachableFallback(t *testing.T) {
+func TestUnreachableFallback(t *testing.T) {
 	s, posture := redisServer(t, "127.0.0.1:1", "t:", redislimit.AllowLocalFallback("availability over a shared limit"))
 	codes := []int{}
 	for range 4 {
@@ -201,7 +201,7 @@ func (p *tcpProxy) Close() {
 	}
 }
 
-func TestRedisStoreSharedLimit(t *testing.T) {
+func TestSharedLimit(t *testing.T) {
 	addr := testenv.RequireRedis(t)
 	prefix := fmt.Sprintf("paved-test:%d:", time.Now().UnixNano())
 	a, _ := redisServer(t, addr, prefix, paved.OptOut{})
@@ -233,7 +233,7 @@ func TestRedisStoreSharedLimit(t *testing.T) {
 	}
 }
 
-func TestRedisStoreConcurrentClients(t *testing.T) {
+func TestConcurrentClients(t *testing.T) {
 	addr := testenv.RequireRedis(t)
 	prefix := fmt.Sprintf("paved-test:%d:", time.Now().UnixNano())
 	a, _ := redisServer(t, addr, prefix, paved.OptOut{})

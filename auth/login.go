@@ -206,9 +206,12 @@ func NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error) {
 	l.verifier = oidc.NewVerifier(cfg.Issuer, is.keys, &oidc.Config{ClientID: cfg.ClientID, SupportedSigningAlgs: DefaultAlgorithms, Now: l.skewedNow})
 	reg := cfg.Posture.Register(Component, cfg.Name)
 	l.authz = &authorizer{events: cfg.Events, reg: reg}
-	store := "sealed cookie"
+	store := "sessions in sealed cookies"
 	if cfg.Store != nil {
-		store = "server-side store"
+		store = "sessions in a server-side store"
+		if d, ok := cfg.Store.(fmt.Stringer); ok {
+			store += " " + d.String()
+		}
 	}
 	reg.SetControl("browser-login", true, fmt.Sprintf("code+PKCE S256, state, nonce, RFC 9207 iss (%v); AES-GCM __Host- cookies, %d key(s); %s; %s; %s; %s",
 		is.discovered.IssParameterSupported, len(codec.aeads), store,

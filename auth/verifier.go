@@ -102,9 +102,9 @@ func (v *Verifier) registerPosture() {
 		typ = "typ not required for " + strings.Join(untyped, ", ")
 	}
 	reg.SetControl("access-token-typ", len(untyped) == 0, typ)
-	reg.SetControl("key-refresh-rate-limit", true, fmt.Sprintf("%s; at most one fetch per issuer per %s; %s",
+	reg.SetControl("key-refresh-rate-limit", true, fmt.Sprintf("%s; %s; %s",
 		setting("key TTL", v.cfg.KeyTTL, DefaultKeyTTL, fmtDuration),
-		fmtDuration(v.cfg.RefreshCooldown)+cond(v.cfg.RefreshCooldown != DefaultRefreshCooldown, " (default "+fmtDuration(DefaultRefreshCooldown)+")"),
+		setting("at most one fetch per issuer per", v.cfg.RefreshCooldown, DefaultRefreshCooldown, fmtDuration),
 		setting("fetch timeout", v.cfg.Timeout, DefaultTimeout, fmtDuration)))
 	reg.SetControl("forbidden-jose-headers", true, "jku, x5u, jwk, x5c, b64, crit rejected")
 	for _, ic := range v.cfg.Issuers {
@@ -113,13 +113,6 @@ func (v *Verifier) registerPosture() {
 		}
 	}
 	v.cfg.Posture.LogOptOuts(context.Background(), v.cfg.Logger)
-}
-
-func cond(ok bool, s string) string {
-	if ok {
-		return s
-	}
-	return ""
 }
 
 // Check implements [httpx.Check]: every issuer's keys are loaded and within

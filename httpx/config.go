@@ -90,17 +90,18 @@ type Config struct {
 	// ":scheme", ":authority", ":path"). A request over the limit gets
 	// 431 problem+json from the server.
 	//
-	// net/http keeps its own limit 4 KiB above as a backstop, and a
-	// request past that never reaches the server's handler: over HTTP/1.1
+	// net/http is given a limit 4 KiB higher, as a backstop, and a
+	// request past its limits never reaches the server's chain: over HTTP/1.1
 	// net/http counts raw bytes (request line and header lines, with
 	// their line ends and any padding whitespace) up to MaxHeaderBytes +
 	// 8 KiB, and answers past it with its own plain-text 431 and closes
 	// the connection. Over HTTP/2 it advertises MaxHeaderBytes + 4 KiB +
 	// 320 in SETTINGS_MAX_HEADER_LIST_SIZE (Go's client then refuses to
-	// send a larger header at all); a larger header list gets net/http's
-	// 431 with a short HTML body, or, when a single header frame is
-	// more than twice the remaining allowance, the whole connection is
-	// closed (GOAWAY PROTOCOL_ERROR) with no response.
+	// send a larger header at all); a client that sends one anyway gets
+	// net/http's 431 with a short HTML body, or no response at all: when
+	// one HEADERS or CONTINUATION frame holds more than twice what is
+	// left of the allowance (any frame, once it is spent), net/http
+	// closes the whole connection with GOAWAY PROTOCOL_ERROR.
 	MaxHeaderBytes int
 	// MaxBodyBytes bounds request bodies. Default 1 MiB; from 1 byte to
 	// 1 GiB. Larger bodies get 413. Override it per route with

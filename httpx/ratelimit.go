@@ -241,8 +241,8 @@ func (s *MemoryStore) hash(key string, p RatePolicy) uint64 {
 }
 
 // policyHash returns the hash of p: its name's maphash with the numbers
-// folded in through splitmix64's bijective finalizer. It costs about 7ns,
-// half of what maphash.Comparable takes for the struct.
+// folded in through splitmix64's bijective finalizer, which measured
+// about half the cost of maphash.Comparable on the struct.
 func (s *MemoryStore) policyHash(p RatePolicy) uint64 {
 	h := maphash.String(s.seed, p.Name)
 	h = mix64(h ^ uint64(p.Limit))

@@ -502,7 +502,8 @@ func newCrossOrigin(trustedOrigins []string, sink paved.Sink, prefix string) (*h
 			Type: paved.EventOriginRejected, Component: Component, Outcome: paved.OutcomeDenied,
 			Reason: "cross_origin", RequestID: RequestIDFrom(r.Context()),
 		})
-		WriteProblem(w, r, &Problem{Status: http.StatusForbidden, Detail: "cross-origin request rejected"})
+		WriteProblem(w, r, &Problem{Status: http.StatusForbidden, Detail: "cross-origin request rejected",
+			Extensions: map[string]any{"reason": "cross_origin"}})
 	})
 	c.SetDenyHandler(deny)
 	return c, deny, nil

@@ -384,7 +384,7 @@ func TestCrossOrigin(t *testing.T) {
 			}
 			if tt.want == 403 {
 				p := problemOf(t, w)
-				if p["detail"] != "cross-origin request rejected" || !strings.HasPrefix(p["instance"].(string), "urn:request:") {
+				if p["detail"] != "cross-origin request rejected" || p["reason"] != "cross_origin" || !strings.HasPrefix(p["instance"].(string), "urn:request:") {
 					t.Fatalf("problem = %v", p)
 				}
 			}

@@ -12,7 +12,10 @@
 // When Redis fails or is slower than Config.Timeout, the request is
 // denied (fail closed), unless the [AllowLocalFallback] opt-out is given:
 // then a per-replica httpx.MemoryStore decides, the opt-out is logged and
-// an httpx.Server using the store lists it in its posture.
+// an httpx.Server using the store lists it in its posture. go-redis
+// honours that timeout only in a client built with ContextTimeoutEnabled:
+// true (otherwise it waits its own ReadTimeout, 3s by default, for a
+// Redis that does not answer), so New refuses a client without it.
 //
 // The store passes httpxtest's conformance suite against a real Redis in
 // the integration run (PAVED_INTEGRATION=1).

@@ -15,7 +15,10 @@ import (
 // denied unless the AllowLocalFallback opt-out is given. Nothing connects
 // to Redis until the first request.
 func Example() {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	client := redis.NewClient(&redis.Options{
+		Addr:                  "127.0.0.1:6379",
+		ContextTimeoutEnabled: true, // so that Config.Timeout bounds each call
+	})
 	defer client.Close()
 	store, err := redislimit.New(redislimit.Config{
 		Client:        client,

@@ -78,6 +78,21 @@ var (
 	_ Client = redis.Scripter(nil)
 )
 
+// ignoresDeadlines reports whether c is a go-redis client built without
+// ContextTimeoutEnabled, which ignores a context's deadline while it
+// waits for a reply.
+func ignoresDeadlines(c Client) bool {
+	switch c := c.(type) {
+	case *redis.Client:
+		return c != nil && !c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c != nil && !c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c != nil && !c.Options().ContextTimeoutEnabled
+	}
+	return false
+}
+
 // Defaults and ranges of [Config].
 const (
 	DefaultPrefix  = "paved:rl:"
@@ -89,13 +104,17 @@ const (
 // Config configures [New].
 type Config struct {
 	// Client is the Redis client (*redis.Client, *redis.ClusterClient or
-	// *redis.Ring). Required.
+	// *redis.Ring), built with ContextTimeoutEnabled: true so that it
+	// honours Timeout; New refuses one of those three without it. Any
+	// other Client must end a call when its context's deadline passes.
+	// Required.
 	Client Client
 	// Prefix starts every key; "paved:rl:" when empty. The policy and the
 	// client key follow it.
 	Prefix string
-	// Timeout bounds each Redis call. Default 250ms; from 10ms to 5s. A
-	// call that runs over counts as a failure.
+	// Timeout bounds each Redis call, through its context's deadline.
+	// Default 250ms; from 10ms to 5s. A call that runs over counts as a
+	// failure.
 	Timeout time.Duration
 	// LocalFallback, when set to [AllowLocalFallback](reason), makes a
 	// Redis failure fall back to a per-replica in-memory limit instead of
@@ -136,7 +155,10 @@ var _ httpx.Store = (*Store)(nil)
 func New(cfg Config) (*Store, error) {
 	c := paved.ConfigCheck{Component: Component, Prefix: "Config."}
 	if cfg.Client == nil {
-		c.Add("Client", "nil", "pass a go-redis client, such as redis.NewClient(&redis.Options{Addr: \"127.0.0.1:6379\"})")
+		c.Add("Client", "nil", "pass a go-redis client, such as redis.NewClient(&redis.Options{Addr: \"127.0.0.1:6379\", ContextTimeoutEnabled: true})")
+	} else if ignoresDeadlines(cfg.Client) {
+		c.Add("Client", fmt.Sprintf("a %T without ContextTimeoutEnabled ignores Config.Timeout: go-redis then waits its own ReadTimeout (3s by default) for a Redis that does not answer", cfg.Client),
+			"set ContextTimeoutEnabled: true in the client's options")
 	}
 	switch {
 	case cfg.Timeout == 0:

@@ -34,7 +34,7 @@ func okHandler(w http.ResponseWriter, _ *http.Request) {
 // check under a fresh key prefix (integration run only).
 func TestConformance(t *testing.T) {
 	addr := testenv.RequireRedis(t)
-	c := redis.NewClient(&redis.Options{Addr: addr})
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
 	httpxtest.RunStoreConformance(t, func(t *testing.T) httpx.Store {
 		s, err := redislimit.New(redislimit.Config{Client: c, Prefix: fmt.Sprintf("paved-conf:%d:", time.Now().UnixNano())})
@@ -46,7 +46,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestNewValidation(t *testing.T) {
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 	defer c.Close()
 	tests := []struct {
 		name string
@@ -55,7 +55,7 @@ func TestNewValidation(t *testing.T) {
 		is   error
 	}{
 		{"no client", redislimit.Config{},
-			[]string{`redislimit: Config.Client: nil; pass a go-redis client, such as redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})`}, nil},
+			[]string{`redislimit: Config.Client: nil; pass a go-redis client, such as redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})`}, nil},
 		{"negative timeout", redislimit.Config{Client: c, Timeout: -1},
 			[]string{"redislimit: Config.Timeout: -1ns is outside the allowed range 10ms to 5s; set it from 10ms to 5s, or leave it 0 for the default 250ms"}, nil},
 		{"fallback without reason", redislimit.Config{Client: c, LocalFallback: redislimit.AllowLocalFallback("")},
@@ -66,7 +66,7 @@ func TestNewValidation(t *testing.T) {
 			[]string{"redislimit: Config.MaxLocalClients: 5000 is set without LocalFallback; leave it 0, or add LocalFallback"}, nil},
 		{"every field at once", redislimit.Config{Timeout: time.Minute, LocalFallback: redislimit.AllowLocalFallback("x"), MaxLocalClients: 10},
 			[]string{
-				`redislimit: Config.Client: nil; pass a go-redis client, such as redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})`,
+				`redislimit: Config.Client: nil; pass a go-redis client, such as redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})`,
 				"redislimit: Config.Timeout: 1m0s is outside the allowed range 10ms to 5s; set it from 10ms to 5s, or leave it 0 for the default 250ms",
 				"redislimit: Config.MaxLocalClients: 10 is outside the allowed range 1000 to 10000000; set it from 1000 to 10000000, or leave it 0 for the default 100000",
 			}, nil},
@@ -92,7 +92,7 @@ func TestNewValidation(t *testing.T) {
 // addr (through an optional proxy), with policy 3 per 10s.
 func redisServer(t *testing.T, addr, prefix string, fallback paved.OptOut) (*httpx.Server, *paved.Posture) {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
 	store, err := redislimit.New(redislimit.Config{Client: c, Prefix: prefix, Timeout: 300 * time.Millisecond, LocalFallback: fallback, Logger: discard()})
 	if err != nil {
@@ -302,7 +302,7 @@ func TestRedisStoppedMidTest(t *testing.T) {
 // BenchmarkTake measures one GCRA round trip (integration run only).
 func BenchmarkTake(b *testing.B) {
 	addr := testenv.RequireRedis(b)
-	c := redis.NewClient(&redis.Options{Addr: addr})
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 	defer c.Close()
 	s, err := redislimit.New(redislimit.Config{Client: c, Prefix: fmt.Sprintf("paved-bench:%d:", time.Now().UnixNano())})
 	if err != nil {
@@ -370,5 +370,71 @@ func TestNarrowClient(t *testing.T) {
 	}
 	if f.keys[0] != "p:api/10/1/10:198.51.100.1" || f.keys[1] != f.keys[0] {
 		t.Fatalf("keys %q, want the prefix, the whole policy and the client key", f.keys)
+	}
+}
+
+// hungRedis accepts connections and never answers, as a Redis that is
+// stopped (SIGSTOP), swapping or cut off by a partition does.
+func hungRedis(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// Config.Timeout bounds a call to a Redis that never answers. go-redis
+// ignores a context's deadline unless its client was built with
+// ContextTimeoutEnabled (it then waits its own ReadTimeout, 3s by
+// default), so New refuses a client that would ignore the timeout, naming
+// the option that fixes it, and with it the call ends at the timeout.
+func TestTimeoutBoundsAHungRedis(t *testing.T) {
+	addr := hungRedis(t)
+	ignoring := redis.NewClient(&redis.Options{Addr: addr})
+	defer ignoring.Close()
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{addr}})
+	defer cluster.Close()
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": addr}})
+	defer ring.Close()
+	for _, c := range []redislimit.Client{ignoring, cluster, ring} {
+		_, err := redislimit.New(redislimit.Config{Client: c})
+		ces := paved.ConfigErrors(err)
+		if len(ces) != 1 || ces[0].Field != "Config.Client" || !strings.Contains(ces[0].Problem, "ContextTimeoutEnabled") {
+			t.Fatalf("New with a %T that ignores context deadlines = %v, want a ConfigError for Config.Client naming ContextTimeoutEnabled", c, err)
+		}
+	}
+
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	defer c.Close()
+	s, err := redislimit.New(redislimit.Config{Client: c, Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	_, err = s.Take(context.Background(), "198.51.100.1", httpx.RatePolicy{})
+	if d := time.Since(began); !errors.Is(err, httpx.ErrStoreUnavailable) || d > time.Second {
+		t.Fatalf("Take against a hung Redis = %v after %v, want ErrStoreUnavailable within the 100ms timeout", err, d)
 	}
 }

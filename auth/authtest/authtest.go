@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,6 +23,12 @@ const (
 	DefaultAudience     = "paved-test-api"
 	DefaultSubject      = "alice"
 	DefaultTokenTTL     = 5 * time.Minute
+	// DefaultRedirectURI is the client's redirect URI in [Server.LoginClient]
+	// when Config.RedirectURIs is empty.
+	DefaultRedirectURI = "https://app.example.test/callback"
+	// DefaultPostLogoutRedirectURI is the one registered
+	// post_logout_redirect_uri when Config.PostLogoutRedirectURIs is empty.
+	DefaultPostLogoutRedirectURI = "https://app.example.test/bye"
 )
 
 // GrantTypeTokenExchange is the RFC 8693 grant type.
@@ -51,12 +58,19 @@ type Config struct {
 	// DisableTokenExchange removes RFC 8693 token exchange from discovery
 	// and the token endpoint, as most providers (Vault among them) lack it.
 	DisableTokenExchange bool
+	// PostLogoutRedirectURIs are the client's registered post-logout
+	// redirect URIs; empty means the one DefaultPostLogoutRedirectURI.
+	// The end-session endpoint redirects only to one of them, compared
+	// exactly (RP-Initiated Logout 1.0 section 3), and only when
+	// id_token_hint or client_id names the client.
+	PostLogoutRedirectURIs []string
 }
 
 // Server is an in-process OpenID provider on an httptest TLS server, for
 // tests and demos. It serves discovery, JWKS, authorize (auto-consent,
 // PKCE S256 required), token (authorization_code, refresh_token,
-// client_credentials, RFC 8693 token exchange), userinfo and end_session.
+// client_credentials, RFC 8693 token exchange), userinfo and end_session,
+// as strictly as a certified provider: see the package documentation.
 // All methods are safe for concurrent use.
 type Server struct {
 	cfg Config
@@ -70,8 +84,8 @@ type Server struct {
 	userSub    string
 	userClaims map[string]any
 	codes      map[string]authCode
-	refresh    map[string]refreshGrant // live refresh tokens
-	spent      map[string]string       // rotated refresh tokens -> family
+	refresh    map[string]grant  // live refresh tokens
+	spent      map[string]string // rotated refresh tokens -> family
 	reuses     int
 	jwksBroken bool
 	jwksDelay  time.Duration
@@ -105,12 +119,17 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = DefaultTokenTTL
 	}
+	if len(cfg.PostLogoutRedirectURIs) == 0 {
+		cfg.PostLogoutRedirectURIs = []string{DefaultPostLogoutRedirectURI}
+	} else {
+		cfg.PostLogoutRedirectURIs = slices.Clone(cfg.PostLogoutRedirectURIs)
+	}
 	s := &Server{
 		cfg:        cfg,
 		userSub:    cfg.Subject,
 		userClaims: map[string]any{"email": cfg.Subject + "@example.test", "amr": []any{"pwd"}},
 		codes:      map[string]authCode{},
-		refresh:    map[string]refreshGrant{},
+		refresh:    map[string]grant{},
 		spent:      map[string]string{},
 	}
 	if cfg.Now != nil {
@@ -127,6 +146,7 @@ func Start(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /userinfo", s.handleUserinfo)
 	mux.HandleFunc("POST /userinfo", s.handleUserinfo)
 	mux.HandleFunc("GET /end_session", s.handleEndSession)
+	mux.HandleFunc("POST /end_session", s.handleEndSession)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("authtest: listen on loopback: %w", err)
@@ -179,3 +199,7 @@ func (s *Server) CACertPEM() []byte {
 func (s *Server) ClientID() string     { return s.cfg.ClientID }
 func (s *Server) ClientSecret() string { return s.cfg.ClientSecret }
 func (s *Server) Audience() string     { return s.cfg.Audience }
+
+// PostLogoutRedirectURI returns the first registered post-logout redirect
+// URI (Config.PostLogoutRedirectURIs, or DefaultPostLogoutRedirectURI).
+func (s *Server) PostLogoutRedirectURI() string { return s.cfg.PostLogoutRedirectURIs[0] }

@@ -443,9 +443,9 @@ func (s *Server) RotateSigningKeys(context.Context) error {
 }
 
 // LoginClient implements [LoginDriver]; the redirect URL is
-// https://app.example.test/callback unless Config.RedirectURIs names one.
+// the first of Config.RedirectURIs, or DefaultRedirectURI.
 func (s *Server) LoginClient() (clientID, clientSecret, redirectURL string) {
-	redirectURL = "https://app.example.test/callback"
+	redirectURL = DefaultRedirectURI
 	if len(s.cfg.RedirectURIs) > 0 {
 		redirectURL = s.cfg.RedirectURIs[0]
 	}

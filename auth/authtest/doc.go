@@ -12,8 +12,16 @@
 //     refresh_token (rotated on every use; a rotated token presented
 //     again is refused and revokes every refresh token of that sign-in,
 //     as strict providers do), client_credentials and RFC 8693 token
-//     exchange;
-//   - /userinfo and /end_session (RP-initiated logout).
+//     exchange. A refreshed ID token keeps the auth_time of the sign-in
+//     (OpenID Connect Core 12.2);
+//   - /userinfo: serves access tokens issued for a user; an ID token or a
+//     client-credentials token as the bearer gets 401 invalid_token
+//     (RFC 6750);
+//   - /end_session (RP-Initiated Logout 1.0) by GET or POST: redirects only
+//     to a registered post_logout_redirect_uri (exact match,
+//     Config.PostLogoutRedirectURIs) and only when id_token_hint (one it
+//     issued to the client, expired or not) or client_id names the
+//     client, passing state back; otherwise it shows a logged-out page.
 //
 // [Server.Mint] and [Server.MintToken] sign tokens with any claims and
 // headers (including alg none or HMAC, for attack tests);

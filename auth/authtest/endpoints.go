@@ -121,14 +121,18 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	now := s.nowLocked()
 	code := randomID(16)
 	s.codes[code] = authCode{
+		grant:    grant{sub: s.userSub, scope: q.Get("scope"), family: randomID(8), auth: now},
 		clientID: s.cfg.ClientID, redirectURI: redirectURI, challenge: q.Get("code_challenge"),
-		nonce: q.Get("nonce"), scope: q.Get("scope"), sub: s.userSub, expires: s.nowLocked().Add(time.Minute),
+		nonce: q.Get("nonce"), expires: now.Add(time.Minute),
 	}
 	s.mu.Unlock()
 	s.redirectBack(w, r, redirectURI, q.Get("state"), "code", code)
 }
+
+const scopeOfflineAccess = "offline_access"
 
 // redirectBack sends the authorization response to redirectURI: the given
 // name/value pairs, the state when there is one, and iss (RFC 9207).
@@ -186,7 +190,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		case subtle.ConstantTimeCompare([]byte(b64(sum[:])), []byte(c.challenge)) != 1:
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "PKCE verification failed")
 		default:
-			s.issue(w, c.sub, c.scope, c.nonce, randomID(8))
+			s.issue(w, c.grant, c.nonce)
 		}
 	case "refresh_token":
 		s.refreshRequests.Add(1)
@@ -202,7 +206,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			// holds a copy, so the whole grant is revoked.
 			reused = true
 			s.reuses++
-			maps.DeleteFunc(s.refresh, func(_ string, g refreshGrant) bool { return g.family == fam })
+			maps.DeleteFunc(s.refresh, func(_ string, g grant) bool { return g.family == fam })
 		}
 		s.mu.Unlock()
 		switch {
@@ -211,7 +215,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		case !ok:
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "unknown or used refresh token")
 		default:
-			s.issue(w, g.sub, g.scope, "", g.family)
+			// No nonce in a refreshed ID token (OpenID Connect Core 12.2).
+			s.issue(w, g, "")
 		}
 	case "client_credentials":
 		tok, err := s.MintToken(Token{Claims: map[string]any{"sub": s.cfg.ClientID, "scope": f.Get("scope")}})
@@ -247,9 +252,11 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// issue answers a token request with access, ID and refresh tokens; the
-// refresh token belongs to the grant family.
-func (s *Server) issue(w http.ResponseWriter, sub, scope, nonce, family string) {
+// issue answers a token request for g with an access token, an ID token
+// (auth_time the time of the sign-in, also after refreshes: OpenID Connect
+// Core 12.2) and a refresh token of g's family.
+func (s *Server) issue(w http.ResponseWriter, g grant, nonce string) {
+	sub, scope := g.sub, g.scope
 	s.mu.Lock()
 	extra := maps.Clone(s.userClaims)
 	if sub != s.userSub {
@@ -267,7 +274,7 @@ func (s *Server) issue(w http.ResponseWriter, sub, scope, nonce, family string) 
 		oauthError(w, http.StatusInternalServerError, "server_error", "signing failed")
 		return
 	}
-	ic := map[string]any{"sub": sub, "aud": s.cfg.ClientID, "azp": s.cfg.ClientID, "client_id": nil, "auth_time": s.Now().Unix()}
+	ic := map[string]any{"sub": sub, "aud": s.cfg.ClientID, "azp": s.cfg.ClientID, "client_id": nil, "auth_time": g.auth.Unix()}
 	maps.Copy(ic, extra)
 	if nonce != "" {
 		ic["nonce"] = nonce
@@ -280,51 +287,81 @@ func (s *Server) issue(w http.ResponseWriter, sub, scope, nonce, family string) 
 	resp := map[string]any{"access_token": access, "id_token": idt, "token_type": "Bearer", "expires_in": int(s.cfg.TokenTTL.Seconds()), "scope": scope}
 	rt := randomID(24)
 	s.mu.Lock()
-	s.refresh[rt] = refreshGrant{sub: sub, scope: scope, family: family}
+	s.refresh[rt] = g
 	s.mu.Unlock()
 	resp["refresh_token"] = rt
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// checkOwnToken verifies a token this provider issued (signature with any
-// published key, iss, exp) and returns its claims.
-func (s *Server) checkOwnToken(raw string) (map[string]any, error) {
-	algs := []jose.SignatureAlgorithm{jose.ES256, jose.RS256}
-	jws, err := jose.ParseSignedCompact(raw, algs)
+var (
+	errNotOwn  = errors.New("not a token this provider issued")
+	errExpired = errors.New("expired")
+)
+
+// verifyOwn verifies a token this provider issued: its signature by a
+// published key and its iss. It returns the claims and the header's typ,
+// with errExpired when the token is past its exp (and otherwise valid).
+func (s *Server) verifyOwn(raw string) (claims map[string]any, typ string, err error) {
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256, jose.RS256})
 	if err != nil || len(jws.Signatures) != 1 {
-		return nil, errors.New("malformed")
+		return nil, "", errNotOwn
 	}
+	h := jws.Signatures[0].Header
 	s.mu.Lock()
 	keys := slices.Clone(s.published)
 	now := s.nowLocked()
 	s.mu.Unlock()
-	for _, k := range keys {
-		if k.kid != jws.Signatures[0].Header.KeyID {
-			continue
-		}
-		payload, err := jws.Verify(k.priv.Public())
-		if err != nil {
-			return nil, err
-		}
-		var c map[string]any
-		if err := json.Unmarshal(payload, &c); err != nil {
-			return nil, err
-		}
-		exp, _ := c["exp"].(float64)
-		if c["iss"] != s.Issuer() || now.Unix() > int64(exp) {
-			return nil, errors.New("expired or foreign")
-		}
-		return c, nil
+	i := slices.IndexFunc(keys, func(k *signingKey) bool { return k.kid == h.KeyID && k.alg == h.Algorithm })
+	if i < 0 {
+		return nil, "", errNotOwn
 	}
-	return nil, errors.New("unknown key")
+	payload, err := jws.Verify(keys[i].priv.Public())
+	if err != nil || json.Unmarshal(payload, &claims) != nil || claims["iss"] != s.Issuer() {
+		return nil, "", errNotOwn
+	}
+	typ, _ = h.ExtraHeaders[jose.HeaderType].(string)
+	if exp, ok := claims["exp"].(float64); !ok || now.Unix() > int64(exp) {
+		return claims, typ, errExpired
+	}
+	return claims, typ, nil
 }
 
+// checkOwnToken verifies a token this provider issued (signature with a
+// published key, iss, exp) and returns its claims.
+func (s *Server) checkOwnToken(raw string) (map[string]any, error) {
+	c, _, err := s.verifyOwn(raw)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// invalidToken refuses a bearer token (RFC 6750 section 3.1).
+func invalidToken(w http.ResponseWriter, desc string) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+desc+`"`)
+	oauthError(w, http.StatusUnauthorized, "invalid_token", desc)
+}
+
+// handleUserinfo serves the claims of the user an access token was issued
+// for. It refuses, with 401 invalid_token, a token it did not issue or
+// that expired, a token whose typ is not RFC 9068's at+jwt (an ID token)
+// and a token that names no user: one whose sub is its client_id, as in a
+// client-credentials token (RFC 9068 section 2.2).
 func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	c, err := s.checkOwnToken(tok)
-	if !strings.EqualFold(scheme, "Bearer") || err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		oauthError(w, http.StatusUnauthorized, "invalid_token", "invalid access token")
+	if !strings.EqualFold(scheme, "Bearer") {
+		tok = ""
+	}
+	c, typ, err := s.verifyOwn(tok)
+	switch sub, _ := c["sub"].(string); {
+	case err != nil:
+		invalidToken(w, "invalid access token")
+		return
+	case typ != "at+jwt":
+		invalidToken(w, "not an access token: typ is not at+jwt (an ID token is not a bearer token)")
+		return
+	case sub == "" || sub == c["client_id"]:
+		invalidToken(w, "the access token names no user (client credentials)")
 		return
 	}
 	out := map[string]any{"sub": c["sub"]}
@@ -336,31 +373,84 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// handleEndSession is RP-initiated logout (RP-Initiated Logout 1.0), by
+// GET (query) or POST (form). id_token_hint, when sent, must be an ID
+// token this provider issued to the client (its signature is checked; it
+// may have expired, section 2), and client_id, when sent, the client's.
+// The browser is sent to post_logout_redirect_uri only when that is one of
+// the client's registered URIs, compared exactly, and id_token_hint or
+// client_id named the client (section 3), with state passed back; without
+// either it is logged out on a plain page. Anything that fails validation
+// is answered 400 and logs no one out.
 func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
 	q := r.URL.Query()
-	if h := q.Get("id_token_hint"); h != "" {
-		if _, err := s.checkOwnToken(h); err != nil && !strings.Contains(err.Error(), "expired") {
-			http.Error(w, "invalid id_token_hint", http.StatusBadRequest)
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "bad form", http.StatusBadRequest)
 			return
 		}
+		q = r.PostForm
+	}
+	named := false // id_token_hint or client_id names the client
+	if id := q.Get("client_id"); id != "" {
+		if id != s.cfg.ClientID {
+			http.Error(w, "unknown client_id", http.StatusBadRequest)
+			return
+		}
+		named = true
+	}
+	if h := q.Get("id_token_hint"); h != "" {
+		c, _, err := s.verifyOwn(h)
+		if err != nil && !errors.Is(err, errExpired) {
+			http.Error(w, "invalid id_token_hint: not an ID token this provider issued", http.StatusBadRequest)
+			return
+		}
+		if !audienceHas(c["aud"], s.cfg.ClientID) {
+			http.Error(w, "invalid id_token_hint: not issued to client_id "+s.cfg.ClientID, http.StatusBadRequest)
+			return
+		}
+		named = true
+	}
+	target := q.Get("post_logout_redirect_uri")
+	if target != "" && !slices.Contains(s.cfg.PostLogoutRedirectURIs, target) {
+		http.Error(w, "post_logout_redirect_uri not registered for this client (Config.PostLogoutRedirectURIs)", http.StatusBadRequest)
+		return
 	}
 	s.mu.Lock()
 	s.logouts++
 	s.mu.Unlock()
-	if target := q.Get("post_logout_redirect_uri"); target != "" {
-		if !s.redirectAllowed(target) {
-			http.Error(w, "post_logout_redirect_uri not registered", http.StatusBadRequest)
-			return
+	if target == "" || !named {
+		page := "logged out\n"
+		if target != "" {
+			page = "logged out; not redirected: neither id_token_hint nor client_id named the client\n"
 		}
-		u, _ := url.Parse(target)
-		v := u.Query()
-		if st := q.Get("state"); st != "" {
-			v.Set("state", st)
-		}
-		u.RawQuery = v.Encode()
-		http.Redirect(w, r, u.String(), http.StatusFound)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, page)
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = io.WriteString(w, "logged out\n")
+	u, _ := url.Parse(target)
+	v := u.Query()
+	if st := q.Get("state"); st != "" {
+		v.Set("state", st)
+	}
+	u.RawQuery = v.Encode()
+	status := http.StatusFound
+	if r.Method == http.MethodPost {
+		status = http.StatusSeeOther // the browser follows with GET
+	}
+	http.Redirect(w, r, u.String(), status)
+}
+
+// audienceHas reports whether the aud claim (a string or an array of
+// strings) holds id.
+func audienceHas(aud any, id string) bool {
+	switch a := aud.(type) {
+	case string:
+		return a == id
+	case []any:
+		return slices.Contains(a, any(id))
+	}
+	return false
 }

@@ -17,15 +17,22 @@ type signingKey struct {
 	priv crypto.Signer
 }
 
+// authCode is what an authorization code stands for: the sign-in (grant)
+// and what the token request must repeat.
 type authCode struct {
-	clientID, redirectURI, challenge, nonce, scope, sub string
-	expires                                             time.Time
+	grant
+	clientID, redirectURI, challenge, nonce string
+	expires                                 time.Time
 }
 
-// refreshGrant is what a refresh token stands for; every token rotated
-// from one sign-in shares its family.
-type refreshGrant struct {
-	sub, scope, family string
+// grant is one sign-in of a user: what its tokens carry, and what its
+// refresh tokens stand for. Every refresh token rotated from one sign-in
+// shares its family and its sign-in time.
+type grant struct {
+	sub    string
+	scope  string    // granted, which may be less than requested
+	family string    // shared by every refresh token of the sign-in
+	auth   time.Time // when the user signed in (auth_time)
 }
 
 // Now returns the provider's clock.

@@ -201,5 +201,6 @@ func (s *Server) ClientSecret() string { return s.cfg.ClientSecret }
 func (s *Server) Audience() string     { return s.cfg.Audience }
 
 // PostLogoutRedirectURI returns the first registered post-logout redirect
-// URI (Config.PostLogoutRedirectURIs, or DefaultPostLogoutRedirectURI).
+// URI (Config.PostLogoutRedirectURIs, or DefaultPostLogoutRedirectURI); it
+// implements [LogoutDriver].
 func (s *Server) PostLogoutRedirectURI() string { return s.cfg.PostLogoutRedirectURIs[0] }

@@ -130,13 +130,36 @@ func encodeJSON(v any) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// RunConformance runs the provider conformance suite against p: discovery,
-// key set hygiene, bearer-token verification and rejection, key rotation
-// (when p is a [KeyRotator]) and the authorization code flow with PKCE S256
-// through [auth.Login] (when p is a [LoginDriver]). The same suite runs
-// against [Server] in unit tests and against a real provider (Vault) in
-// the integration run, so the fake is trusted only where the real one
-// agrees.
+// RunConformance runs the provider conformance suite against p. The same
+// suite runs against [Server] in unit tests and against a real provider
+// (Vault) in the integration run, so the fake is trusted only where the
+// real one agrees. The cases:
+//
+//   - Discovery: the discovery document and key set (no private or
+//     symmetric keys, no alg none or HS*, every key with a kid);
+//   - BearerToken, BadTokens: a bearer token verifies with [auth.Verifier];
+//     tampered, alg none, truncated, unknown-kid and wrong-audience
+//     tokens are refused with their reasons;
+//   - KeyRotation (a [KeyRotator]): tokens of the new and the previous key
+//     verify;
+//   - CodePKCE (a [LoginDriver]): sign-in through [auth.Login], a forged
+//     state and a PKCE mismatch refused, codes single use;
+//   - Userinfo (a LoginDriver; skipped without userinfo_endpoint): the
+//     user's access token is served; an ID token and (when the client
+//     credentials grant is listed) a client-credentials token are refused
+//     with 401 invalid_token (RFC 6750 section 3.1);
+//   - Refresh (a LoginDriver; skipped unless grant_types_supported lists
+//     refresh_token): a refreshed ID token keeps iss, sub, aud, azp and
+//     the original auth_time with a new iat (OpenID Connect Core 12.2);
+//   - EndSession (a LoginDriver and [LogoutDriver]; skipped without
+//     end_session_endpoint): RP-initiated logout by GET and POST redirects
+//     to the registered URI with state when id_token_hint (even expired,
+//     with a [ClockAdvancer]) or client_id names the client, and not for
+//     an unregistered URI, a forged hint, a client_id that does not match,
+//     or when neither names the client.
+//
+// A provider that knowingly departs from a case declares it as a
+// [Deviator].
 func RunConformance(t *testing.T, p Provider) {
 	ctx := context.Background()
 	t.Run("Discovery", func(t *testing.T) { conformDiscovery(t, p) })
@@ -197,6 +220,7 @@ func RunConformance(t *testing.T, p Provider) {
 		}
 		conformLogin(t, p, d)
 	})
+	runProtocolCases(t, p)
 }
 
 func conformDiscovery(t *testing.T, p Provider) {
@@ -421,9 +445,11 @@ func conformLogin(t *testing.T, p Provider, d LoginDriver) {
 // ---- Server as a conformance Provider ----
 
 var (
-	_ Provider    = (*Server)(nil)
-	_ KeyRotator  = (*Server)(nil)
-	_ LoginDriver = (*Server)(nil)
+	_ Provider      = (*Server)(nil)
+	_ KeyRotator    = (*Server)(nil)
+	_ LoginDriver   = (*Server)(nil)
+	_ LogoutDriver  = (*Server)(nil)
+	_ ClockAdvancer = (*Server)(nil)
 )
 
 // BearerIssuer implements [Provider].

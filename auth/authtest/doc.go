@@ -35,5 +35,8 @@
 //
 // [RunConformance] checks a [Provider] — this Server in unit tests, Vault's
 // OpenID provider in the integration run — with the same tests, so the
-// fake is trusted only where the real system agrees.
+// fake is trusted only where the real system agrees. A case needing what
+// a provider lacks is skipped, decided from its discovery document where
+// that says so (Vault lists no refresh_token grant and no
+// end_session_endpoint).
 package authtest

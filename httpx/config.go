@@ -88,7 +88,15 @@ type Config struct {
 	// field, the length of its name and its value plus 32, with the
 	// request line counted as HTTP/2's four pseudo-fields (":method",
 	// ":scheme", ":authority", ":path"). A request over the limit gets
-	// 431 problem+json from the server.
+	// 431 problem+json from the server. The count is made on the request
+	// as net/http parsed it, which lacks a few bytes of what was sent:
+	// HTTP/1.1 padding whitespace; the Host field beside an absolute-form
+	// target ("GET https://host/ HTTP/1.1"), which net/http drops for the
+	// target's host; a repeated name in the Trailer field; over HTTP/2,
+	// an Expect field asking for 100-continue, and each cookie sent as a
+	// separate field (browsers and Go's client send one per cookie),
+	// counted as joined into one Cookie field, 36 bytes less per cookie
+	// after the first. Only the backstop below bounds those.
 	//
 	// net/http is given a limit 4 KiB higher, as a backstop, and a
 	// request past its limits never reaches the server's chain: over HTTP/1.1

@@ -14,8 +14,9 @@ import (
 // 4 KiB of its own for buffering) and advertises MaxHeaderBytes + 4 KiB +
 // 320 as the HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE (it adds 10 fields' 32
 // bytes of overhead). 4 KiB above leaves room for what headerSize cannot
-// see: HTTP/1.1 padding whitespace, and HTTP/2 cookies sent as many
-// separate "crumbs" (34 bytes each beyond their joined form).
+// see (listed in Config.MaxHeaderBytes), chiefly HTTP/2 cookies sent as
+// separate "crumbs", 36 bytes each beyond their joined form (38 for the
+// name "cookie" and the field overhead, less the "; " that joins them).
 const headerBackstop = 4 << 10
 
 // headerFieldOverhead is the per-field overhead of an HTTP/2 header list
@@ -27,8 +28,8 @@ const headerFieldOverhead = 32
 // and value plus 32, with the request line as the four pseudo-fields
 // ":method", ":scheme", ":authority" and ":path". It counts an HTTP/1.1
 // request the same way, from the request as net/http parsed it (the Host
-// field as ":authority", Transfer-Encoding included), so that one limit
-// means the same on both protocols.
+// field as ":authority", Transfer-Encoding and the names of the Trailer
+// field included), so that one limit means the same on both protocols.
 func headerSize(r *http.Request) int {
 	scheme := "http"
 	if r.TLS != nil {
@@ -43,6 +44,15 @@ func headerSize(r *http.Request) int {
 	}
 	for _, te := range r.TransferEncoding {
 		n += len("transfer-encoding") + len(te) + headerFieldOverhead
+	}
+	// net/http takes the Trailer field out of the header and keeps the
+	// names it declares, deduplicated, in r.Trailer: count them as one
+	// field "Trailer: A, B". (Their values arrive after the body.)
+	if len(r.Trailer) > 0 {
+		n += len("trailer") + headerFieldOverhead + 2*(len(r.Trailer)-1)
+		for k := range r.Trailer {
+			n += len(k)
+		}
 	}
 	return n
 }

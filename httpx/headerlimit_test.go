@@ -116,3 +116,62 @@ func TestHeaderLimitOverTLS(t *testing.T) {
 		}
 	})
 }
+
+// The Trailer field counts toward the limit like any other, on both
+// protocols, though net/http takes it out of the request's header (it
+// keeps the names it declares in Request.Trailer): a request whose Trailer
+// field takes it one byte over the limit gets 431.
+func TestHeaderLimitCountsTheTrailerField(t *testing.T) {
+	const limit = httpx.DefaultMaxHeaderBytes
+	s, dev := devServer(t, nil)
+	s.HandleFunc("POST /", okHandler)
+	start(t, s)
+	addr := s.Addr().String()
+	// One canonical trailer name, so that the field is counted exactly
+	// as sent: "X-Aaa...".
+	name := func(n int) string { return "X-A" + strings.Repeat("a", n-3) }
+
+	t.Run("HTTP/1.1", func(t *testing.T) {
+		base := fieldSize(":method", "GET") + fieldSize(":scheme", "https") + fieldSize(":authority", "localhost") +
+			fieldSize(":path", "/") + fieldSize("transfer-encoding", "chunked") + fieldSize("trailer", "")
+		send := func(trailer string) (*http.Response, string) {
+			// rawHTTP1 ends the header; the chunked body is the empty
+			// last chunk and an empty trailer section.
+			return rawHTTP1(t, addr, dev, "Host: localhost", "Transfer-Encoding: chunked", "Trailer: "+trailer+"\r\n\r\n0\r")
+		}
+		if resp, body := send(name(limit - base)); resp.StatusCode != 200 || body != "ok" {
+			t.Fatalf("at the limit: %d %q, want 200", resp.StatusCode, body)
+		}
+		resp, body := send(name(limit - base + 1))
+		want431(t, "HTTP/1.1", resp, body, limit)
+	})
+
+	t.Run("HTTP/2", func(t *testing.T) {
+		cl := dev.Client()
+		tr := cl.Transport.(*http.Transport)
+		tr.DisableCompression = true
+		defer tr.CloseIdleConnections()
+		base := fieldSize(":method", "POST") + fieldSize(":scheme", "https") + fieldSize(":authority", addr) +
+			fieldSize(":path", "/") + fieldSize("trailer", "") + fieldSize("content-length", "1") + fieldSize("user-agent", "t")
+		send := func(trailer string) (*http.Response, string) {
+			req, _ := http.NewRequest("POST", "https://"+addr+"/", strings.NewReader("x"))
+			req.Header.Set("User-Agent", "t")
+			req.Trailer = http.Header{trailer: nil}
+			resp, err := cl.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.ProtoMajor != 2 {
+				t.Fatalf("served over %s, want HTTP/2", resp.Proto)
+			}
+			return resp, string(b)
+		}
+		if resp, body := send(name(limit - base)); resp.StatusCode != 200 || body != "ok" {
+			t.Fatalf("at the limit: %d %q, want 200", resp.StatusCode, body)
+		}
+		resp, body := send(name(limit - base + 1))
+		want431(t, "HTTP/2", resp, body, limit)
+	})
+}

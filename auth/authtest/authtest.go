@@ -64,6 +64,15 @@ type Config struct {
 	// exactly (RP-Initiated Logout 1.0 section 3), and only when
 	// id_token_hint or client_id names the client.
 	PostLogoutRedirectURIs []string
+	// LenientOfflineAccess issues a refresh token with every authorization
+	// code grant and grants offline_access whenever it is asked for, as
+	// Keycloak does. By default the provider is as strict as OpenID
+	// Connect Core section 11 and certified providers (panva's
+	// oidc-provider) are: offline_access is granted only when the
+	// authorization request also carries prompt=consent, otherwise it is
+	// left out of the granted scope, and a refresh token is issued only
+	// when offline_access was granted.
+	LenientOfflineAccess bool
 }
 
 // Server is an in-process OpenID provider on an httptest TLS server, for

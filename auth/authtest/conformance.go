@@ -149,8 +149,10 @@ func encodeJSON(v any) string {
 //     credentials grant is listed) a client-credentials token are refused
 //     with 401 invalid_token (RFC 6750 section 3.1);
 //   - Refresh (a LoginDriver; skipped unless grant_types_supported lists
-//     refresh_token): a refreshed ID token keeps iss, sub, aud, azp and
-//     the original auth_time with a new iat (OpenID Connect Core 12.2);
+//     refresh_token): offline_access without prompt=consent is not granted
+//     (OpenID Connect Core 11), with prompt=consent a refresh token is
+//     issued, and a refreshed ID token keeps iss, sub, aud, azp and the
+//     original auth_time with a new iat (Core 12.2);
 //   - EndSession (a LoginDriver and [LogoutDriver]; skipped without
 //     end_session_endpoint): RP-initiated logout by GET and POST redirects
 //     to the registered URI with state when id_token_hint (even expired,

@@ -283,13 +283,41 @@ func invalidTokenVerdict(status int, challenge string, body map[string]any, dev 
 	return verdictPass, ""
 }
 
-// conformRefresh: an ID token from a refresh keeps the original auth_time
-// (OpenID Connect Core 12.2).
+// conformRefresh: offline_access is granted only with prompt=consent
+// (OpenID Connect Core 11), and an ID token from a refresh keeps the
+// original auth_time (12.2).
 func conformRefresh(t *testing.T, c *conformanceRP) {
 	if !slices.Contains(c.md.grants(), "refresh_token") {
 		t.Skip("discovery document lists no refresh_token grant: the provider issues no refresh tokens")
 	}
 	offline := c.md.Scopes == nil || slices.Contains(c.md.Scopes, scopeOfflineAccess)
+	t.Run("OfflineAccessWithoutConsent", func(t *testing.T) {
+		// Core 11: without prompt=consent the provider MUST ignore
+		// offline_access. It may still issue a refresh token for online
+		// access, so what is checked is the granted scope, which RFC 6749
+		// section 5.1 requires in the response once it differs from the
+		// request.
+		tok := c.signIn(t, []string{"openid", scopeOfflineAccess})
+		sc, _ := tok.Extra("scope").(string)
+		if sc == "" || slices.Contains(strings.Fields(sc), scopeOfflineAccess) {
+			t.Fatalf("granted scope %q for offline_access without prompt=consent: want a scope without offline_access", sc)
+		}
+		if tok.RefreshToken != "" {
+			t.Logf("the provider issues a refresh token without offline_access (online access, which Core 11 allows)")
+		}
+	})
+	t.Run("OfflineAccessWithConsent", func(t *testing.T) {
+		if !offline {
+			t.Skip("discovery document's scopes_supported has no offline_access")
+		}
+		tok := c.signIn(t, []string{"openid", scopeOfflineAccess}, "prompt", "consent")
+		if tok.RefreshToken == "" {
+			t.Fatal("no refresh token for offline_access with prompt=consent")
+		}
+		if sc, _ := tok.Extra("scope").(string); sc != "" && !slices.Contains(strings.Fields(sc), scopeOfflineAccess) {
+			t.Fatalf("granted scope %q: offline_access with prompt=consent not granted", sc)
+		}
+	})
 	t.Run("AuthTimeKept", func(t *testing.T) {
 		if !offline {
 			t.Skip("discovery document's scopes_supported has no offline_access")

@@ -8,12 +8,16 @@
 //     an ES256 and an RS256 key;
 //   - /authorize: the configured user is signed in and consents at once;
 //     PKCE S256 is required; the response carries iss (RFC 9207);
+//     offline_access is granted only with prompt=consent (OpenID Connect
+//     Core 11), and prompt=none with another value is refused;
 //   - /token: authorization_code (PKCE checked, codes single use),
 //     refresh_token (rotated on every use; a rotated token presented
 //     again is refused and revokes every refresh token of that sign-in,
 //     as strict providers do), client_credentials and RFC 8693 token
-//     exchange. A refreshed ID token keeps the auth_time of the sign-in
-//     (OpenID Connect Core 12.2);
+//     exchange. A refresh token is issued only when offline_access was
+//     granted (Config.LenientOfflineAccess issues one with every code
+//     grant, as Keycloak does), and a refreshed ID token keeps the
+//     auth_time of the sign-in (Core 12.2);
 //   - /userinfo: serves access tokens issued for a user; an ID token or a
 //     client-credentials token as the bearer gets 401 invalid_token
 //     (RFC 6750);

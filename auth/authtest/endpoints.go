@@ -109,6 +109,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	fail := func(code, desc string) {
 		s.redirectBack(w, r, redirectURI, q.Get("state"), "error", code, "error_description", desc)
 	}
+	prompts := strings.Fields(q.Get("prompt"))
 	switch {
 	case q.Get("response_type") != "code":
 		fail("unsupported_response_type", "only code is supported")
@@ -119,17 +120,32 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	case q.Get("code_challenge") == "" || q.Get("code_challenge_method") != "S256":
 		fail("invalid_request", "PKCE with code_challenge_method S256 is required")
 		return
+	case slices.Contains(prompts, "none") && len(prompts) > 1:
+		// OpenID Connect Core 3.1.2.1.
+		fail("invalid_request", "prompt none cannot be combined with other values")
+		return
 	}
 	s.mu.Lock()
 	now := s.nowLocked()
 	code := randomID(16)
 	s.codes[code] = authCode{
-		grant:    grant{sub: s.userSub, scope: q.Get("scope"), family: randomID(8), auth: now},
+		grant:    grant{sub: s.userSub, scope: s.grantedScope(q.Get("scope"), prompts), family: randomID(8), auth: now},
 		clientID: s.cfg.ClientID, redirectURI: redirectURI, challenge: q.Get("code_challenge"),
 		nonce: q.Get("nonce"), expires: now.Add(time.Minute),
 	}
 	s.mu.Unlock()
 	s.redirectBack(w, r, redirectURI, q.Get("state"), "code", code)
+}
+
+// grantedScope is the scope a sign-in grants for the requested one: all of
+// it, except offline_access without prompt=consent, which OpenID Connect
+// Core section 11 tells the provider to ignore (unless
+// Config.LenientOfflineAccess).
+func (s *Server) grantedScope(requested string, prompts []string) string {
+	if s.cfg.LenientOfflineAccess || slices.Contains(prompts, "consent") {
+		return requested
+	}
+	return strings.Join(slices.DeleteFunc(strings.Fields(requested), func(sc string) bool { return sc == scopeOfflineAccess }), " ")
 }
 
 const scopeOfflineAccess = "offline_access"
@@ -254,7 +270,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 
 // issue answers a token request for g with an access token, an ID token
 // (auth_time the time of the sign-in, also after refreshes: OpenID Connect
-// Core 12.2) and a refresh token of g's family.
+// Core 12.2) and, when offline_access was granted (or
+// Config.LenientOfflineAccess), a refresh token of g's family.
 func (s *Server) issue(w http.ResponseWriter, g grant, nonce string) {
 	sub, scope := g.sub, g.scope
 	s.mu.Lock()
@@ -285,11 +302,13 @@ func (s *Server) issue(w http.ResponseWriter, g grant, nonce string) {
 		return
 	}
 	resp := map[string]any{"access_token": access, "id_token": idt, "token_type": "Bearer", "expires_in": int(s.cfg.TokenTTL.Seconds()), "scope": scope}
-	rt := randomID(24)
-	s.mu.Lock()
-	s.refresh[rt] = g
-	s.mu.Unlock()
-	resp["refresh_token"] = rt
+	if s.cfg.LenientOfflineAccess || slices.Contains(strings.Fields(scope), scopeOfflineAccess) {
+		rt := randomID(24)
+		s.mu.Lock()
+		s.refresh[rt] = g
+		s.mu.Unlock()
+		resp["refresh_token"] = rt
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 

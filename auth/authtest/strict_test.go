@@ -124,6 +124,70 @@ func TestRefreshKeepsAuthTime(t *testing.T) {
 	}
 }
 
+// TestOfflineAccessNeedsConsent: a refresh token only when offline_access
+// was requested with prompt=consent (OpenID Connect Core 11); otherwise
+// offline_access is left out of the granted scope. LenientOfflineAccess
+// issues one with every code grant.
+func TestOfflineAccessNeedsConsent(t *testing.T) {
+	tests := []struct {
+		name      string
+		lenient   bool
+		scope     string
+		prompt    string
+		refresh   bool
+		wantScope string
+	}{
+		{"openid only", false, "openid profile", "", false, "openid profile"},
+		{"openid only with consent", false, "openid", "consent", false, "openid"},
+		{"offline_access without prompt", false, "openid offline_access profile", "", false, "openid profile"},
+		{"offline_access with prompt=login", false, "openid offline_access", "login", false, "openid"},
+		{"offline_access with prompt=consent", false, "openid offline_access", "consent", true, "openid offline_access"},
+		{"offline_access with prompt=login consent", false, "offline_access openid", "login consent", true, "offline_access openid"},
+		{"lenient, openid only", true, "openid", "", true, "openid"},
+		{"lenient, offline_access without prompt", true, "openid offline_access", "", true, "openid offline_access"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := authtest.NewServer(t, authtest.Config{LenientOfflineAccess: tt.lenient})
+			var kv []string
+			if tt.prompt != "" {
+				kv = []string{"prompt", tt.prompt}
+			}
+			tr := codeFlow(t, srv, tt.scope, kv...)
+			if (tr.RefreshToken != "") != tt.refresh || tr.Scope != tt.wantScope {
+				t.Fatalf("refresh token %q, scope %q; want refresh token %v, scope %q", tr.RefreshToken, tr.Scope, tt.refresh, tt.wantScope)
+			}
+			if !tt.refresh {
+				return
+			}
+			status, rr := postToken(t, srv, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}})
+			if status != http.StatusOK || rr.RefreshToken == "" || rr.Scope != tt.wantScope {
+				t.Fatalf("refresh = %d %+v", status, rr)
+			}
+		})
+	}
+}
+
+// TestPromptNoneWithOthers: prompt=none with any other value is an error
+// (OpenID Connect Core 3.1.2.1), returned to the redirect URI.
+func TestPromptNoneWithOthers(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	_, _, redirect := srv.LoginClient()
+	q := url.Values{
+		"client_id": {srv.ClientID()}, "redirect_uri": {redirect}, "response_type": {"code"}, "scope": {"openid"},
+		"state": {"st"}, "code_challenge": {strings.Repeat("A", 43)}, "code_challenge_method": {"S256"}, "prompt": {"none consent"},
+	}
+	resp, err := noRedirect(srv).Get(srv.Issuer() + "/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || loc.Query().Get("error") != "invalid_request" || loc.Query().Get("code") != "" || loc.Query().Get("state") != "st" {
+		t.Fatalf("prompt=none consent = %d %s", resp.StatusCode, loc)
+	}
+}
+
 // TestUserinfoTakesOnlyUserAccessTokens: userinfo serves an access token
 // issued for a user and refuses an ID token and a client-credentials
 // token with 401 invalid_token (RFC 6750 section 3.1).

@@ -36,15 +36,8 @@ func (v *Verifier) checkClaims(is *issuer, claims map[string]any, now time.Time)
 	if !intersects(aud, is.audiences) {
 		return newError(ErrClaims, ReasonWrongAudience, "aud names none of the accepted audiences")
 	}
-	if azpRaw, present := claims["azp"]; present {
-		azp, _ := azpRaw.(string)
-		allowed := is.azps
-		if len(allowed) == 0 {
-			allowed = is.audiences
-		}
-		if !slices.Contains(allowed, azp) {
-			return newError(ErrClaims, ReasonWrongAZP, "azp is not an accepted client")
-		}
+	if e := is.checkClient(claims); e != nil {
+		return e
 	}
 	if sub, _ := claims["sub"].(string); sub == "" {
 		return newError(ErrClaims, ReasonMissingClaim, "sub is missing")
@@ -55,7 +48,7 @@ func (v *Verifier) checkClaims(is *issuer, claims map[string]any, now time.Time)
 	case !present:
 		return newError(ErrClaims, ReasonMissingClaim, "exp is missing")
 	case !ok:
-		return newError(ErrMalformed, ReasonMalformed, "exp is not a number")
+		return newError(ErrMalformed, ReasonBadExp, "exp is not a number")
 	}
 	if now.After(unixTime(exp).Add(skew)) {
 		return newError(ErrExpired, ReasonExpired, "token expired")
@@ -63,7 +56,7 @@ func (v *Verifier) checkClaims(is *issuer, claims map[string]any, now time.Time)
 	if raw, present := claims["nbf"]; present {
 		nbf, ok := raw.(float64)
 		if !ok {
-			return newError(ErrMalformed, ReasonBadJSON, "nbf is not a number")
+			return newError(ErrMalformed, ReasonBadNbf, "nbf is not a number")
 		}
 		if now.Add(skew).Before(unixTime(nbf)) {
 			return newError(ErrExpired, ReasonNotYetValid, "token not valid yet (nbf)")
@@ -72,11 +65,37 @@ func (v *Verifier) checkClaims(is *issuer, claims map[string]any, now time.Time)
 	if raw, present := claims["iat"]; present {
 		iat, ok := raw.(float64)
 		if !ok {
-			return newError(ErrMalformed, ReasonBadJSON, "iat is not a number")
+			return newError(ErrMalformed, ReasonBadIat, "iat is not a number")
 		}
 		if now.Add(skew).Before(unixTime(iat)) {
 			return newError(ErrExpired, ReasonIssuedInFuture, "token issued in the future (iat)")
 		}
+	}
+	return nil
+}
+
+// checkClient applies the issuer's AuthorizedParties. An access token's
+// azp names the client that asked for it (Keycloak, Auth0), which is
+// rarely the API's audience, so by default any client is accepted: aud is
+// what says the token is meant for this API. With AuthorizedParties set,
+// the client must be listed: azp when the token has one, else client_id
+// (RFC 9068 section 2.2); a token naming neither is refused. An azp that
+// is present is always a non-empty string.
+func (is *issuer) checkClient(claims map[string]any) *Error {
+	client, present := claims["azp"]
+	if present {
+		if s, _ := client.(string); s == "" {
+			return newError(ErrClaims, ReasonWrongAZP, "azp is not a non-empty string")
+		}
+	}
+	if len(is.azps) == 0 {
+		return nil
+	}
+	if !present {
+		client = claims["client_id"]
+	}
+	if s, _ := client.(string); s == "" || !slices.Contains(is.azps, s) {
+		return newError(ErrClaims, ReasonWrongAZP, "the token's client (azp, else client_id) is not an authorized party")
 	}
 	return nil
 }

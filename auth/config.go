@@ -102,9 +102,16 @@ type Issuer struct {
 	// Audiences accepted from this issuer; empty means [Config].Audiences.
 	// A token must name at least one of them in aud.
 	Audiences []string
-	// AuthorizedParties lists the client IDs accepted in azp when a token
-	// carries one; empty means "azp, when present, must be one of the
-	// accepted audiences".
+	// AuthorizedParties, when set, lists the clients whose access tokens
+	// this API accepts: a token's azp (the client that asked for it), or
+	// its client_id (RFC 9068 section 2.2) when it has no azp, must be
+	// listed, and a token naming neither is refused. Empty (the default)
+	// accepts any client: providers such as Keycloak and Auth0 put the
+	// requesting client in azp, which is not the API's audience, and aud
+	// already says the token is meant for this API. An azp that is
+	// present must be a non-empty string either way. (ID tokens in
+	// browser login follow OpenID Connect Core instead: azp, when present
+	// or when aud has several values, must be the login's client ID.)
 	AuthorizedParties []string
 	// Algorithms narrows [Config].Algorithms for this issuer.
 	Algorithms []string

@@ -11,9 +11,19 @@
 //
 //   - a size cap (8 KiB) and a strict shape: three canonical base64url
 //     segments, a JSON object payload, no nested JWT;
+//   - strict JSON in header and claims: valid UTF-8 with no escaped half
+//     of a surrogate pair (RFC 7519 section 7.2; reason "bad_utf8"),
+//     members read by their exact, case-sensitive names (RFC 7515 section
+//     4), and no object, at any depth, with two members whose names are
+//     equal or differ only in case (reason "duplicate_member"). The RFCs
+//     allow a parser to keep the last duplicate; this package refuses
+//     them, because parsers differ (encoding/json keeps the last and
+//     matches names without case, others keep the first) and a token
+//     read one way here and another way by a neighbour is the attack.
+//     ID tokens in browser login are held to the same rules;
 //   - header rules: alg in an asymmetric allow-list (never none or HMAC),
-//     no jku, x5u, jwk, x5c or b64, no crit, a kid without path, quote or
-//     SQL characters;
+//     no jku, x5u, jwk, x5c or b64, no crit, no zip (reason
+//     "unsupported_zip"), a kid without path, quote or SQL characters;
 //   - routing by the unverified iss to that issuer, whose key set selects
 //     the key by kid and alg and has go-jose verify the signature (this
 //     package has no signature code of its own). Keys are trusted for a
@@ -25,8 +35,10 @@
 //     "jwks_unavailable";
 //   - RFC 9068 typ at+jwt (relaxed per issuer only by the named opt-out
 //     [AllowUntypedTokens]), ID tokens refused as access tokens, aud among
-//     the accepted audiences, azp when present, exp/nbf/iat with a 60 s
-//     skew.
+//     the accepted audiences, the client (azp, else client_id) among
+//     [Issuer].AuthorizedParties when the issuer lists them (any client
+//     otherwise), exp/nbf/iat with a 60 s skew (a value that is not a
+//     number is "bad_exp", "bad_nbf" or "bad_iat", class [ErrMalformed]).
 //
 // Verified tokens are cached by SHA-256 of the token, bounded, never past
 // exp (nor past the key TTL). A repeated token costs a hash, a map lookup

@@ -12,10 +12,13 @@ var (
 	// ErrNoToken: the request carried no bearer credential.
 	ErrNoToken = errors.New("auth: no bearer token")
 	// ErrMalformed: the token is not a well-formed compact JWS with a JSON
-	// object payload (includes the size cap, bad base64 and nested JWTs).
+	// object payload (includes the size cap, bad base64, invalid UTF-8,
+	// repeated member names, nested JWTs, and exp, nbf or iat that are
+	// not numbers).
 	ErrMalformed = errors.New("auth: malformed token")
 	// ErrHeader: the JOSE header asks for something this package refuses
-	// (alg none or HMAC, jku/x5u/jwk/x5c, unknown crit, a suspicious kid).
+	// (alg none or HMAC, jku/x5u/jwk/x5c, unknown crit, zip, a suspicious
+	// kid).
 	ErrHeader = errors.New("auth: forbidden token header")
 	// ErrKey: no usable key verifies the token (no key with its kid, or
 	// that key is not for its alg), or the key set is unavailable.
@@ -38,13 +41,28 @@ var (
 // machine-friendly strings used in problem responses, security events and
 // logs; they never contain token material.
 const (
-	ReasonNoToken           = "no_token"
-	ReasonEmptyToken        = "empty_token"
-	ReasonTooLarge          = "token_too_large"
-	ReasonMalformed         = "malformed"
-	ReasonBadBase64         = "bad_base64"
-	ReasonBadJSON           = "bad_json"
-	ReasonNestedJWT         = "nested_jwt"
+	ReasonNoToken    = "no_token"
+	ReasonEmptyToken = "empty_token"
+	ReasonTooLarge   = "token_too_large"
+	ReasonMalformed  = "malformed"
+	ReasonBadBase64  = "bad_base64"
+	ReasonBadJSON    = "bad_json"
+	ReasonNestedJWT  = "nested_jwt"
+	// ReasonDuplicateMember: an object in the header or the claims has
+	// two members whose names are equal or differ only in case.
+	ReasonDuplicateMember = "duplicate_member"
+	// ReasonBadUTF8: the header or the claims are not valid UTF-8, or
+	// escape half of a UTF-16 surrogate pair.
+	ReasonBadUTF8 = "bad_utf8"
+	// ReasonBadExp, ReasonBadNbf, ReasonBadIat: that claim is present but
+	// not a JSON number (NumericDate, RFC 7519 section 2).
+	ReasonBadExp = "bad_exp"
+	ReasonBadNbf = "bad_nbf"
+	ReasonBadIat = "bad_iat"
+	// ReasonUnsupportedZip: the header asks for a compressed payload
+	// (zip), which JWS does not define and RFC 8725 section 3.6 advises
+	// against.
+	ReasonUnsupportedZip    = "unsupported_zip"
 	ReasonAlgNotAllowed     = "alg_not_allowed"
 	ReasonForbiddenHeader   = "forbidden_header"
 	ReasonUnsupportedCrit   = "unsupported_crit"

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,15 +54,45 @@ type keySet struct {
 var _ oidc.KeySet = (*keySet)(nil)
 
 // VerifySignature implements [oidc.KeySet]: go-oidc calls it for ID
-// tokens after checking their algorithm against its allow-list. The error
-// is an *[Error].
+// tokens after checking their algorithm against its allow-list. The
+// header and the verified payload must pass the JSON rules bearer tokens
+// pass (see decodeObject), so go-oidc's case-insensitive reading of the
+// claims cannot see other values than this package does. The error is an
+// *[Error].
 func (k *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
+	hseg, _, _ := strings.Cut(jwt, ".")
+	hb, e := decodeSegment(hseg)
+	if e != nil {
+		return nil, e
+	}
+	m, e := decodeHeader(hb)
+	if e != nil {
+		return nil, e
+	}
 	jws, err := jose.ParseSignedCompact(jwt, allowedJOSE)
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, newError(ErrMalformed, ReasonMalformed, "not a compact JWS")
 	}
 	h := jws.Signatures[0].Header
-	return k.verify(ctx, jws, h.Algorithm, h.KeyID)
+	if alg, _ := m["alg"].(string); alg != h.Algorithm || !sameKID(m, h.KeyID) {
+		return nil, newError(ErrMalformed, ReasonMalformed, "go-jose reads another alg or kid than the header holds")
+	}
+	payload, err := k.verify(ctx, jws, h.Algorithm, h.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	if _, e := decodeClaims(payload); e != nil {
+		return nil, e
+	}
+	return payload, nil
+}
+
+// sameKID reports whether header member kid is kid (absent when kid is
+// empty).
+func sameKID(m map[string]any, kid string) bool {
+	v, present := m["kid"]
+	s, _ := v.(string)
+	return s == kid && (present || kid == "")
 }
 
 // verify checks the signature of jws (whose header says alg and kid) with

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,48 +19,45 @@ func decodeSegment(seg string) ([]byte, *Error) {
 	return b, nil
 }
 
-// rawHeader is the protected header as decoded for the policy checks.
-// encoding/json matches names case-insensitively, so "JKU" counts as jku:
-// stricter than go-jose, never looser. The alg and kid read here are the
-// ones the key set verifies with.
-type rawHeader struct {
-	Alg  string          `json:"alg"`
-	Typ  string          `json:"typ"`
-	Kid  string          `json:"kid"`
-	Cty  string          `json:"cty"`
-	Jku  json.RawMessage `json:"jku"`
-	X5u  json.RawMessage `json:"x5u"`
-	Jwk  json.RawMessage `json:"jwk"`
-	X5c  json.RawMessage `json:"x5c"`
-	B64  json.RawMessage `json:"b64"`
-	Crit json.RawMessage `json:"crit"`
-}
+// forbiddenHeaders are the members that would let the token choose its
+// own key. Names are matched exactly, as go-jose matches them: "JKU" is
+// an unknown member, ignored by both (and "jku" beside "JKU" is refused
+// as a repeated name).
+var forbiddenHeaders = [...]string{"jku", "x5u", "jwk", "x5c", "b64"}
 
-// parseHeader decodes the protected header and applies the header rules
-// that do not depend on the issuer.
+// parseHeader decodes the protected header (see decodeObject for the
+// JSON rules) and applies the header rules that do not depend on the
+// issuer. The alg and kid read here are the ones the key set verifies
+// with.
 func (v *Verifier) parseHeader(seg string) (joseHeader, *Error) {
 	var h joseHeader
 	b, e := decodeSegment(seg)
 	if e != nil {
 		return h, e
 	}
-	b = bytes.TrimSpace(b)
-	var r rawHeader
-	if len(b) == 0 || b[0] != '{' || json.Unmarshal(b, &r) != nil {
-		return h, newError(ErrMalformed, ReasonBadJSON, "header is not a JSON object with string members")
+	m, e := decodeHeader(b)
+	if e != nil {
+		return h, e
 	}
-	for _, f := range [...]struct {
-		name string
-		raw  json.RawMessage
-	}{{"jku", r.Jku}, {"x5u", r.X5u}, {"jwk", r.Jwk}, {"x5c", r.X5c}, {"b64", r.B64}} {
-		if len(f.raw) > 0 {
-			return h, newError(ErrHeader, ReasonForbiddenHeader, "header "+f.name+" is not accepted: keys come only from the issuer's discovered key set")
+	for _, name := range forbiddenHeaders {
+		if _, ok := m[name]; ok {
+			return h, newError(ErrHeader, ReasonForbiddenHeader, "header "+name+" is not accepted: keys come only from the issuer's discovered key set")
 		}
 	}
-	if len(r.Crit) > 0 {
+	if _, ok := m["crit"]; ok {
 		return h, newError(ErrHeader, ReasonUnsupportedCrit, "critical header extensions are not supported")
 	}
-	h.alg, h.typ, h.kid, h.cty = r.Alg, r.Typ, r.Kid, r.Cty
+	if _, ok := m["zip"]; ok {
+		return h, newError(ErrHeader, ReasonUnsupportedZip, "compressed payloads (zip) are not accepted")
+	}
+	var ok [4]bool
+	h.alg, ok[0] = headerString(m, "alg")
+	h.typ, ok[1] = headerString(m, "typ")
+	h.kid, ok[2] = headerString(m, "kid")
+	h.cty, ok[3] = headerString(m, "cty")
+	if ok != [4]bool{true, true, true, true} {
+		return h, newError(ErrMalformed, ReasonBadJSON, "header alg, typ, kid and cty must be strings")
+	}
 	if !slices.Contains(v.cfg.Algorithms, h.alg) {
 		return h, newError(ErrHeader, ReasonAlgNotAllowed, fmt.Sprintf("alg %q is not in the allow-list", truncate(h.alg, 16)))
 	}
@@ -72,6 +68,26 @@ func (v *Verifier) parseHeader(seg string) (joseHeader, *Error) {
 		return h, newError(ErrMalformed, ReasonNestedJWT, "nested JWTs are not accepted")
 	}
 	return h, nil
+}
+
+// decodeHeader decodes a JOSE header: a JSON object under decodeObject's
+// rules.
+func decodeHeader(b []byte) (map[string]any, *Error) {
+	if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
+		return nil, newError(ErrMalformed, ReasonBadJSON, "header is not a JSON object")
+	}
+	return decodeObject(b, "header")
+}
+
+// headerString returns the member name of m when it is a string; ok is
+// false when it is present with another type.
+func headerString(m map[string]any, name string) (s string, ok bool) {
+	v, present := m[name]
+	if !present {
+		return "", true
+	}
+	s, ok = v.(string)
+	return s, ok
 }
 
 func truncate(s string, n int) string {
@@ -109,6 +125,8 @@ func allZero(b []byte) bool {
 	return true
 }
 
+// decodeClaims decodes a JWT claims set: a JSON object under
+// decodeObject's rules, not itself a JWT.
 func decodeClaims(payload []byte) (map[string]any, *Error) {
 	trimmed := bytes.TrimSpace(payload)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
@@ -117,9 +135,5 @@ func decodeClaims(payload []byte) (map[string]any, *Error) {
 		}
 		return nil, newError(ErrMalformed, ReasonBadJSON, "payload is not a JSON object")
 	}
-	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil || claims == nil {
-		return nil, newError(ErrMalformed, ReasonBadJSON, "payload is not a JSON object")
-	}
-	return claims, nil
+	return decodeObject(payload, "payload")
 }

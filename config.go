@@ -56,7 +56,9 @@ func (e *ConfigError) Error() string {
 func (e *ConfigError) Unwrap() error { return e.Err }
 
 // ConfigErrors returns every [*ConfigError] in err's tree, in order,
-// following errors.Join and %w wrapping. It returns nil when there is none.
+// following errors.Join and %w wrapping. It does not look inside a
+// ConfigError's own Err: a ConfigError is one fault. It returns nil when
+// there is none.
 func ConfigErrors(err error) []*ConfigError {
 	var out []*ConfigError
 	var walk func(error)
@@ -113,18 +115,39 @@ func (c *ConfigCheck) AddErr(field string, err error, fix string) {
 }
 
 // Merge records the errors of a nested validation (a sub-config's
-// constructor) as they are. A nil err records nothing.
+// constructor): each *ConfigError in err's tree as it is, and any other
+// error beside them as a ConfigError of the field Prefix names (without
+// its final dot), so that nothing is lost. A nil err records nothing.
 func (c *ConfigCheck) Merge(err error) {
+	eachFault(err, func(ce *ConfigError, other error) {
+		if ce == nil {
+			ce = &ConfigError{Component: c.Component, Field: strings.TrimSuffix(c.Prefix, "."), Err: other}
+		}
+		c.errs = append(c.errs, ce)
+	})
+}
+
+// eachFault calls f, in order, with each *ConfigError of err's tree (as
+// [ConfigErrors] finds them) and with each largest part of the tree that
+// holds none, so that every fault in err is seen once.
+func eachFault(err error, f func(ce *ConfigError, other error)) {
 	if err == nil {
 		return
 	}
-	if ces := ConfigErrors(err); len(ces) > 0 {
-		for _, ce := range ces {
-			c.errs = append(c.errs, ce)
-		}
+	if ConfigErrors(err) == nil {
+		f(nil, err)
 		return
 	}
-	c.errs = append(c.errs, &ConfigError{Component: c.Component, Field: strings.TrimSuffix(c.Prefix, "."), Err: err})
+	switch u := err.(type) {
+	case *ConfigError:
+		f(u, nil)
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			eachFault(e, f)
+		}
+	case interface{ Unwrap() error }:
+		eachFault(u.Unwrap(), f)
+	}
 }
 
 // OK reports whether nothing was recorded.

@@ -253,3 +253,37 @@ func BenchmarkEmitNop(b *testing.B) {
 		paved.Emit(ctx, nil, paved.Event{Type: paved.EventRateLimited})
 	}
 }
+
+// Merge loses nothing: an error joined beside the ConfigErrors of a
+// nested validation is recorded too, under the check's prefix.
+func TestConfigCheckMergeKeepsOtherErrors(t *testing.T) {
+	io := errors.New("reading the key file: permission denied")
+	c := paved.ConfigCheck{Component: "x", Prefix: "Config.Sub."}
+	c.Merge(errors.Join(&paved.ConfigError{Component: "x", Field: "Config.Sub.A", Problem: "bad"}, fmt.Errorf("loading: %w", io)))
+	err := c.Err()
+	all := paved.ConfigErrors(err)
+	if len(all) != 2 || all[0].Field != "Config.Sub.A" || all[1].Field != "Config.Sub" || !errors.Is(all[1], io) {
+		t.Fatalf("ConfigErrors after Merge = %+v, want Config.Sub.A and the other error under Config.Sub", all)
+	}
+	if !errors.Is(err, io) || !strings.Contains(err.Error(), "loading: reading the key file") {
+		t.Fatalf("Err() = %v, want it to hold the joined error", err)
+	}
+}
+
+// The score is the weakest instance's whatever the order of the
+// report's controls, so a report put together by hand (or merged from
+// two registries) scores as the sorted one does.
+func TestReportScoreUnsorted(t *testing.T) {
+	r := paved.Report{Controls: []paved.Control{
+		{Component: "httpx", Instance: "1", Name: "tls", Enabled: true},
+		{Component: "auth", Instance: "1", Name: "typ", Enabled: true},
+		{Component: "httpx", Instance: "1", Name: "rate-limit", Enabled: false},
+	}}
+	inst := r.Instances()
+	if len(inst) != 2 || inst[0].Component != "httpx" || inst[0].Total != 2 || inst[0].Score != 0.5 || inst[1].Component != "auth" {
+		t.Fatalf("Instances = %+v, want httpx/1 (1 of 2) then auth/1", inst)
+	}
+	if got := r.Score(); got != 0.5 {
+		t.Fatalf("Score = %v, want 0.5", got)
+	}
+}

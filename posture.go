@@ -45,15 +45,21 @@ type InstanceScore struct {
 	Score     float64 `json:"score"`
 }
 
-// Instances returns the score of each instance in the report, in report
-// order.
+// Instances returns the score of each instance in the report, in the
+// order of each instance's first control (sorted, for a report from
+// [Posture.Report]).
 func (r Report) Instances() []InstanceScore {
 	var out []InstanceScore
+	index := make(map[[2]string]int)
 	for _, c := range r.Controls {
-		if n := len(out); n == 0 || out[n-1].Component != c.Component || out[n-1].Instance != c.Instance {
+		k := [2]string{c.Component, c.Instance}
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
 			out = append(out, InstanceScore{Component: c.Component, Instance: c.Instance})
 		}
-		s := &out[len(out)-1]
+		s := &out[i]
 		s.Total++
 		if c.Enabled {
 			s.Enabled++

@@ -17,8 +17,8 @@ import (
 // RunStoreConformance checks an [auth.SessionStore]: saving, loading,
 // replacing and deleting values, [auth.ErrSessionNotFound] for unknown and
 // deleted ids, and a browser session through [auth.Login] with the store
-// (sign-in, a renewal, logout revoking the session server-side) against a
-// fresh [Server]. count, when not nil, returns how many sessions the store
+// (sign-in with offline_access, a renewal with the refresh token, logout
+// revoking the session server-side) against a fresh [Server]. count, when not nil, returns how many sessions the store
 // holds; the suite then checks that sign-in adds one and logout removes
 // it. The store may hold other keys, but count must see only the ones
 // this suite writes (use a fresh prefix).
@@ -62,6 +62,9 @@ func conformStoreLogin(t *testing.T, store auth.SessionStore, count func() int) 
 		Issuer: srv.Issuer(), ClientID: clientID, ClientSecret: secret, RedirectURL: redirect,
 		CookieKeys: [][]byte{key}, HTTPClient: srv.Client(), Now: srv.Now, Logger: quietLogger(),
 		Posture: &paved.Posture{}, Events: paved.NopSink{}, Store: store,
+		// A refresh token for the renewal: the Server, strict as OpenID
+		// Connect Core 11, issues one only for a granted offline_access.
+		Scopes: []string{"openid", scopeOfflineAccess},
 	})
 	if err != nil {
 		t.Fatalf("NewLogin: %v", err)

@@ -19,7 +19,8 @@
 //     nonce-based one with [ProfileHTML]), nosniff, X-Frame-Options DENY,
 //     Referrer-Policy no-referrer, COOP/CORP same-origin, Cache-Control
 //     no-store, no Server header. Each response has its own copy: a
-//     handler may change its response's fields, never another's.
+//     handler may change its response's fields, never another's, nor
+//     those of the 500 or 413 the chain writes in place of its response.
 //   - Cross-origin protection for state-changing requests ([CrossOrigin],
 //     Go's http.CrossOriginProtection), with [Config.TrustedOrigins].
 //   - The client address ([ClientIP]): the TCP peer, or the forwarded

@@ -77,7 +77,8 @@ func validRequestID(s string) bool {
 }
 
 // Recover is middleware that turns a panic into a 500 problem+json response
-// carrying the request ID, logs the panic value and stack at error level on
+// carrying the request ID (and none of the fields the handler set; the
+// security fields are the chain's, as [SecurityHeaders] set them), logs the panic value and stack at error level on
 // logger (slog.Default when nil), and emits a paved.EventPanicRecovered
 // event to sink (paved.DefaultSink when nil). Nothing of the panic reaches
 // the client. http.ErrAbortHandler is re-raised, as net/http expects; a
@@ -127,12 +128,7 @@ func handlePanic(logger *slog.Logger, sink paved.Sink, st *reqState, w http.Resp
 		st.aborted = true
 		return true // too late for a clean response: abort the stream
 	}
-	h := w.Header()
-	for k := range h {
-		if k != HeaderRequestID && !isSecurityHeader(k) {
-			delete(h, k)
-		}
-	}
+	st.resetForError(w.Header())
 	WriteProblem(w, r, &Problem{Status: http.StatusInternalServerError, Detail: "the server could not complete the request"})
 	return false
 }
@@ -317,7 +313,8 @@ const DefaultMaxBodyBytes int64 = 1 << 20
 // BodyLimit is middleware that limits request bodies to n bytes (n <= 0
 // means [DefaultMaxBodyBytes]). A body over the limit makes the response 413
 // problem+json, whatever the handler writes after its read failed with
-// *http.MaxBytesError. Applied to one route inside a server, it replaces the
+// *http.MaxBytesError, and whatever fields it set (the security fields are
+// the chain's, as [SecurityHeaders] set them). Applied to one route inside a server, it replaces the
 // server-wide limit for that route, larger or smaller, as long as the body
 // has not been read yet.
 func BodyLimit(n int64) Middleware {
@@ -435,6 +432,7 @@ func SecurityHeaders(profile HeaderProfile) Middleware {
 // the request's own (see reqState.hdr), so a handler that writes
 // h["Cache-Control"][0] in place changes its own response and no other.
 func setSecurityHeaders(st *reqState, h http.Header, profile HeaderProfile) {
+	st.profile, st.secFields = profile, true
 	h["Strict-Transport-Security"] = st.value(hdrHSTS, valHSTS)
 	if profile == ProfileHTML {
 		if st.nonce == "" {

@@ -27,6 +27,11 @@ type reqState struct {
 	id    string // request ID
 	nonce string // CSP nonce (HTML profile only)
 
+	// The profile of the security fields the chain set, for the error
+	// responses it writes in place of a handler's (resetForError).
+	profile   HeaderProfile
+	secFields bool
+
 	// hdr backs the values of the response fields the chain sets, one
 	// array per request: each field gets its own one-element slice of it,
 	// with len == cap, so that no two responses share a value slice (a
@@ -57,6 +62,29 @@ const (
 func (st *reqState) value(i int, v string) []string {
 	st.hdr[i] = v
 	return st.hdr[i : i+1 : i+1]
+}
+
+// resetForError readies h for an error response the chain writes in
+// place of the handler's (500 after a panic, 413 for a body over the
+// limit): every field but the chain's is dropped, and the chain's
+// security fields and request ID are set again as the chain set them, so
+// that nothing the handler did to them (a public Cache-Control, a removed
+// X-Frame-Options, a Content-Encoding) reaches the error. The RateLimit
+// fields stay as they are.
+func (st *reqState) resetForError(h http.Header) {
+	for k := range h {
+		switch {
+		case k == HeaderRequestID, k == "Ratelimit-Policy", k == "Ratelimit", isSecurityHeader(k):
+		default:
+			delete(h, k)
+		}
+	}
+	if st.secFields {
+		setSecurityHeaders(st, h, st.profile)
+	}
+	if st.id != "" {
+		h[HeaderRequestID] = st.value(hdrRequestID, st.id)
+	}
 }
 
 type stateKey struct{}
@@ -119,6 +147,7 @@ func (rw *responseWriter) writeTooLarge() {
 		p.Instance = "urn:request:" + rw.st.id
 	}
 	h := rw.w.Header()
+	rw.st.resetForError(h)
 	h.Set("Connection", "close")
 	WriteProblem(rw.w, nil, p)
 }

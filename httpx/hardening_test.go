@@ -513,3 +513,33 @@ func TestRateLimitFieldNonNegative(t *testing.T) {
 		t.Fatalf("%d RateLimit %q, want %q", w.Code, got, `"default";r=0;t=0`)
 	}
 }
+
+// A store's opt-out weakens the server as any other opt-out does: it
+// shows as a disabled control of the server's instance, so the score
+// counts it, as a DisableRateLimit would.
+func TestStoreOptOutLowersScore(t *testing.T) {
+	cfg := plainConfig()
+	acme := paved.NewOptOut("acme", "limits-best-effort", "the edge enforces the hard limit")
+	cfg.RateLimit.Store = optOutStore{httpx.NewMemoryStore(0), []paved.OptOut{acme}}
+	s := mustNew(t, cfg)
+	base := plainConfig()
+	mustNew(t, base)
+	var got *paved.Control
+	r := cfg.Posture.Report()
+	for i, c := range r.Controls {
+		if c.Name == "rate-limit-store" {
+			got = &r.Controls[i]
+		}
+	}
+	if got == nil || got.Enabled || got.Instance != s.Instance() || got.Detail != "opt-out acme/limits-best-effort" {
+		t.Fatalf("rate-limit-store control = %+v, want it disabled, naming the store's opt-out", got)
+	}
+	if with, without := r.Score(), base.Posture.Report().Score(); with >= without {
+		t.Fatalf("score with the store's opt-out %v, without %v: want it lower", with, without)
+	}
+	for _, c := range base.Posture.Report().Controls {
+		if c.Name == "rate-limit-store" {
+			t.Fatalf("a store without opt-outs has a rate-limit-store control: %+v", c)
+		}
+	}
+}

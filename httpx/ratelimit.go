@@ -115,7 +115,8 @@ type RateDecision struct {
 // github.com/pavedroad/paved/httpx/redislimit in Redis, shared by
 // replicas; httpxtest.RunStoreConformance is the suite both pass. A store
 // that leaves a secure default reports it from a method OptOuts()
-// []paved.OptOut, which a [Server] records in its posture, and a store
+// []paved.OptOut, which a [Server] records in its posture (with a
+// disabled control "rate-limit-store" that names them), and a store
 // with a String method is described by it in the rate-limit control.
 type Store interface {
 	Take(ctx context.Context, key string, p RatePolicy) (RateDecision, error)

@@ -54,6 +54,7 @@ type Server struct {
 	corsDeny  http.Handler
 	limiter   *RateLimiter
 	optOuts   []paved.OptOut
+	storeOuts []paved.OptOut // the rate-limit store's own, also in optOuts
 
 	checksMu sync.RWMutex
 	checks   map[string]Check
@@ -220,6 +221,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.optOuts = append(s.optOuts, storeOptOuts...)
+	s.storeOuts = storeOptOuts
 	s.reg = s.posture.Register(Component, cfg.Name)
 	for i := range s.optOuts {
 		s.optOuts[i].Instance = s.reg.Instance()
@@ -310,6 +312,15 @@ func (s *Server) registerControls() {
 		set("rate-limit", true, s.limiter.detail())
 	} else {
 		set("rate-limit", false, "disabled (opt-out)")
+	}
+	if len(s.storeOuts) > 0 {
+		// The store leaves a secure default (such as failing open when
+		// its backend fails): a weakened control, like any opt-out.
+		names := make([]string, len(s.storeOuts))
+		for i, o := range s.storeOuts {
+			names[i] = o.Component + "/" + o.Name
+		}
+		set("rate-limit-store", false, "opt-out "+strings.Join(names, ", "))
 	}
 	set("request-id", true, "")
 	set("panic-recovery", true, "")

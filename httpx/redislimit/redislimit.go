@@ -25,8 +25,8 @@ const OptOutAllowLocalFallback = "allow-local-fallback"
 
 // AllowLocalFallback returns the opt-out that makes a [Store] fall back to
 // a per-replica in-memory limit when Redis fails, instead of denying. Put
-// it in [Config.LocalFallback]; a Server that uses the store records it in
-// its posture.
+// it in [Config.LocalFallback]; an httpx.Server that uses the store
+// records it in its posture, with its rate-limit-store control disabled.
 func AllowLocalFallback(reason string) paved.OptOut {
 	return paved.NewOptOut(Component, OptOutAllowLocalFallback, reason)
 }

@@ -147,10 +147,17 @@ func TestUnreachableFallback(t *testing.T) {
 		r.OptOuts[1].Instance != s.Instance() {
 		t.Fatalf("posture opt-outs = %+v", r.OptOuts)
 	}
+	storeControl := false
 	for _, c := range r.Controls {
 		if want := `"default" 3 (default 600) per 10s (default 1m), burst 3, in Redis, timeout 300ms (default 250ms), local fallback (opt-out) of at most 100000 keys`; c.Name == "rate-limit" && c.Detail != want {
 			t.Fatalf("rate-limit detail %q, want %q", c.Detail, want)
 		}
+		if c.Name == "rate-limit-store" {
+			storeControl = !c.Enabled && c.Detail == "opt-out redislimit/allow-local-fallback"
+		}
+	}
+	if !storeControl || r.Score() == 1 {
+		t.Fatalf("posture %+v scores %v: want rate-limit-store disabled by the fallback, and a score below 1", r.Controls, r.Score())
 	}
 }
 

@@ -103,6 +103,13 @@ func (f *FileCertificate) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate
 	return f.cur.Load(), nil
 }
 
+// String describes the source for the posture report: "files
+// /etc/tls/tls.crt, checked every 30s", naming the default interval when
+// it was changed.
+func (f *FileCertificate) String() string {
+	return "files " + f.cfg.CertFile + ", " + setting("checked every", f.cfg.CheckInterval, defaultCheckInterval, fmtDur)
+}
+
 // Leaf returns the certificate in service.
 func (f *FileCertificate) Leaf() *x509.Certificate { return f.cur.Load().Leaf }
 

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/httpx"
 )
 
@@ -258,5 +260,30 @@ func TestDevCertificateLeavesNoTempDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, httpx.DevCAFileName)); err != nil {
 		t.Fatalf("Close removed a file from the caller's directory: %v", err)
+	}
+}
+
+// A file certificate's check interval, a security-relevant setting (how
+// soon a replaced certificate is served), shows in the server's posture,
+// naming its default when changed.
+func TestFileCertificateIntervalInPosture(t *testing.T) {
+	now := time.Now()
+	for _, tt := range []struct {
+		interval time.Duration
+		want     string
+	}{
+		{0, "files %s, checked every 30s"},
+		{5 * time.Minute, "files %s, checked every 5m (default 30s)"},
+	} {
+		cf, kf := writePair(t, t.TempDir(), "one.example", now.Add(-time.Hour), now.Add(time.Hour))
+		fc, err := httpx.NewFileCertificate(httpx.FileCertificateConfig{CertFile: cf, KeyFile: kf, CheckInterval: tt.interval, Logger: discard()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		posture := new(paved.Posture)
+		mustNew(t, httpx.Config{Logger: discard(), Posture: posture, Certificates: fc})
+		if got, want := controlDetail(t, posture, "tls-certificate"), fmt.Sprintf(tt.want, cf); got != want {
+			t.Errorf("tls-certificate detail %q, want %q", got, want)
+		}
 	}
 }

@@ -39,6 +39,8 @@ func (f CheckFunc) Check(ctx context.Context) error { return f(ctx) }
 // handshake. Files with hot reload ([NewFileCertificate]) and a
 // development CA ([NewDevCertificate]) satisfy it; so can any other
 // source, such as a client of Vault's PKI engine, through this one method.
+// A source with a String method is described by it in the server's
+// tls-certificate posture control (it must not reveal a secret).
 type CertificateSource interface {
 	GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
 }

@@ -289,6 +289,8 @@ func (s *Server) registerControls() {
 		set("tls", true, "TLS "+v+"+, ECDHE AEAD suites only, X25519MLKEM768/X25519/P-256/P-384")
 		if s.devCA != "" {
 			set("tls-certificate", false, "development CA (opt-out)")
+		} else if d, ok := c.Certificates.(fmt.Stringer); ok {
+			set("tls-certificate", true, d.String())
 		} else {
 			set("tls-certificate", true, fmt.Sprintf("%T", c.Certificates))
 		}

@@ -198,6 +198,8 @@ type DevCertificate struct {
 	ca     *x509.Certificate
 	caFile string
 	pool   *x509.CertPool
+
+	mu     sync.Mutex
 	tmpDir string // made by NewDevCertificate, removed by Close
 }
 
@@ -325,6 +327,8 @@ func NewDevCertificate(dir string, hosts ...string) (d *DevCertificate, err erro
 // nothing from a directory the caller named. The certificate keeps
 // serving: it lives in memory. Close may be called more than once.
 func (d *DevCertificate) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.tmpDir == "" {
 		return nil
 	}

@@ -287,3 +287,25 @@ func TestFileCertificateIntervalInPosture(t *testing.T) {
 		}
 	}
 }
+
+// Close is safe to call from several goroutines at once (a deferred
+// Close beside a signal handler's), like every paved type: run with -race.
+func TestDevCertificateCloseConcurrent(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	dev, err := httpx.NewDevCertificate("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- dev.Close() }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := tempEntries(t); n != 0 {
+		t.Fatalf("%d temporary entries after Close, want 0", n)
+	}
+}

@@ -149,6 +149,19 @@ func policiesIndependent(ctx context.Context, s httpx.Store) error {
 			return fmt.Errorf("policy %+v after the strict one = %+v, want allowed with 598 remaining", loose, d)
 		}
 	}
+	// Windows that differ by less than a second are other policies too.
+	for i, p := range []httpx.RatePolicy{
+		{Name: "subsecond", Limit: 1, Window: time.Minute, Burst: 1},
+		{Name: "subsecond", Limit: 1, Window: time.Minute + 500*time.Millisecond, Burst: 1},
+	} {
+		d, err := take(ctx, s, "client-subsecond", p)
+		if err != nil {
+			return err
+		}
+		if !d.Allowed {
+			return fmt.Errorf("policy %d, %+v, on a key only the other window has seen = %+v, want allowed", i, p, d)
+		}
+	}
 	return nil
 }
 

@@ -252,10 +252,15 @@ func (s *Store) Take(ctx context.Context, key string, p httpx.RatePolicy) (httpx
 }
 
 // redisKey returns the key of key under p: the prefix, the whole policy
-// ("name/limit/window-seconds/burst"; a name holds no "/") and the key.
+// ("name/limit/window/burst"; a name holds no "/") and the key. The
+// window is in seconds ("60"), or, when it is not a whole number of them,
+// as time.Duration prints it ("1.5s"), so that no two windows share a key.
 func (s *Store) redisKey(key string, p httpx.RatePolicy) string {
-	return s.prefix + p.Name + "/" + strconv.Itoa(p.Limit) + "/" + strconv.FormatInt(int64(p.Window/time.Second), 10) +
-		"/" + strconv.Itoa(p.Burst) + ":" + key
+	w := p.Window.String()
+	if p.Window%time.Second == 0 {
+		w = strconv.FormatInt(int64(p.Window/time.Second), 10)
+	}
+	return s.prefix + p.Name + "/" + strconv.Itoa(p.Limit) + "/" + w + "/" + strconv.Itoa(p.Burst) + ":" + key
 }
 
 func (s *Store) take(ctx context.Context, key string, p httpx.RatePolicy) (httpx.RateDecision, error) {

@@ -445,3 +445,23 @@ func TestTimeoutBoundsAHungRedis(t *testing.T) {
 		t.Fatalf("Take against a hung Redis = %v after %v, want ErrStoreUnavailable within the 100ms timeout", err, d)
 	}
 }
+
+// The key names the window exactly: two policies whose windows differ by
+// less than a second (which a Store may be given, though a RateLimiter
+// allows whole seconds only) never share a key. Whole seconds keep their
+// plain form.
+func TestKeyNamesTheExactWindow(t *testing.T) {
+	f := &fakeClient{}
+	s, err := redislimit.New(redislimit.Config{Client: f, Prefix: "p:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []time.Duration{time.Second, 1500 * time.Millisecond} {
+		if _, err := s.Take(context.Background(), "k", httpx.RatePolicy{Name: "api", Limit: 10, Window: w}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.keys[0] != "p:api/10/1/10:k" || f.keys[2] != "p:api/10/1.5s/10:k" {
+		t.Fatalf("keys %q, want p:api/10/1/10:k then p:api/10/1.5s/10:k", f.keys)
+	}
+}

@@ -179,7 +179,7 @@ func TestSmokeDynamicPostgresCredentials(t *testing.T) {
 	defer cancel()
 	// psql from Debian's postgresql-client (installed with the server):
 	// the harness needs no Go driver, so the SDK's go.mod names none.
-	who, err := psqlQuery(ctx, psql, u.String(), "SELECT current_user")
+	who, err := psqlQuery(ctx, psql, u, "SELECT current_user")
 	if err != nil {
 		t.Fatalf("login with dynamic credentials: %v", err)
 	}
@@ -188,21 +188,60 @@ func TestSmokeDynamicPostgresCredentials(t *testing.T) {
 	}
 	// Revoking the lease drops the role: the login must then fail.
 	vaultDo(t, v, http.MethodPut, "sys/leases/revoke", map[string]string{"lease_id": creds.LeaseID}, nil)
-	if _, err := psqlQuery(ctx, psql, u.String(), "SELECT current_user"); err == nil {
+	if _, err := psqlQuery(ctx, psql, u, "SELECT current_user"); err == nil {
 		t.Fatal("login still works after the lease was revoked")
 	}
 }
 
 // psqlQuery runs one query through psql and returns its single value.
-func psqlQuery(ctx context.Context, psql, dsn, query string) (string, error) {
-	cmd := exec.CommandContext(ctx, psql, "--no-psqlrc", "-X", "-tA", "-v", "ON_ERROR_STOP=1", "-c", query, dsn)
-	cmd.Env = []string{"PGCONNECT_TIMEOUT=10", "PATH=/usr/bin:/bin"}
+func psqlQuery(ctx context.Context, psql string, dsn *url.URL, query string) (string, error) {
+	cmd := psqlCommand(ctx, psql, dsn, query)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("%v: %s", err, strings.TrimSpace(errb.String()))
 	}
 	return strings.TrimSpace(out.String()), nil
+}
+
+// psqlCommand returns the psql command for query on dsn. The password
+// goes in the environment (PGPASSWORD), not in the arguments, which any
+// local user can read in the process list.
+func psqlCommand(ctx context.Context, psql string, dsn *url.URL, query string) *exec.Cmd {
+	u := *dsn
+	env := []string{"PGCONNECT_TIMEOUT=10", "PATH=/usr/bin:/bin"}
+	if u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			env = append(env, "PGPASSWORD="+pw)
+		}
+		u.User = url.User(u.User.Username())
+	}
+	cmd := exec.CommandContext(ctx, psql, "--no-psqlrc", "-X", "-tA", "-v", "ON_ERROR_STOP=1", "-c", query, u.String())
+	cmd.Env = env
+	return cmd
+}
+
+func TestPsqlPasswordNotInArguments(t *testing.T) {
+	u, err := url.Parse("postgres://app:s3cr%2Ft@127.0.0.1:5432/paved?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := psqlCommand(context.Background(), "/usr/bin/psql", u, "SELECT 1")
+	for _, a := range cmd.Args {
+		if strings.Contains(a, "s3cr") {
+			t.Fatalf("password in the arguments: %q", cmd.Args)
+		}
+	}
+	if last := cmd.Args[len(cmd.Args)-1]; last != "postgres://app@127.0.0.1:5432/paved?sslmode=disable" {
+		t.Fatalf("DSN argument %q, want it without the password", last)
+	}
+	found := false
+	for _, e := range cmd.Env {
+		found = found || e == "PGPASSWORD=s3cr/t"
+	}
+	if !found {
+		t.Fatalf("env %q lacks PGPASSWORD", cmd.Env)
+	}
 }
 
 func TestSmokeRedis(t *testing.T) {

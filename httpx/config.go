@@ -143,7 +143,7 @@ type Config struct {
 	// OptOuts lists the secure defaults this server leaves, each with its
 	// reason: [AllowPlainHTTP], [AllowDevCertificate], [DisableRateLimit],
 	// [DisableCrossOriginProtection]. They are recorded in Posture and
-	// logged once at startup. A rate-limit store's own opt-outs (such as
+	// logged once, by New. A rate-limit store's own opt-outs (such as
 	// redislimit.AllowLocalFallback) go in that store's configuration.
 	OptOuts []paved.OptOut
 }

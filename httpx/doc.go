@@ -47,7 +47,7 @@
 // Each server registers as an instance of [Component] ([Config.Name]) in
 // the paved posture registry, records its controls and opt-outs there,
 // naming every setting changed from its default, and logs each opt-out
-// once at startup.
+// once, when [New] makes it.
 //
 // [New] and the other constructors report every faulty field at once, each
 // as a [paved.ConfigError] naming the field, the problem and the fix.

@@ -543,3 +543,17 @@ func TestStoreOptOutLowersScore(t *testing.T) {
 		}
 	}
 }
+
+// A server's opt-outs are logged when it is made, so that one served by
+// an http.Server of the caller's (through Handler) logs them too, once
+// however many servers share the posture.
+func TestOptOutsLoggedWithoutServe(t *testing.T) {
+	var logs syncBuffer
+	cfg := plainConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	mustNew(t, cfg)
+	mustNew(t, cfg)
+	if n := strings.Count(logs.String(), "opt_out.name=allow-plain-http"); n != 2 {
+		t.Fatalf("allow-plain-http logged %d times for two servers, want once each:\n%s", n, logs.String())
+	}
+}

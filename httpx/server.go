@@ -228,6 +228,9 @@ func New(cfg Config) (*Server, error) {
 		_ = s.reg.AddOptOut(s.optOuts[i]) // validated above
 	}
 	s.registerControls()
+	// Logged now, not only when Serve starts: a server may be served by
+	// an http.Server of the caller's, through Handler.
+	s.posture.LogOptOuts(context.Background(), s.logger)
 	return s, nil
 }
 

@@ -66,7 +66,8 @@ type Config struct {
 	// with [ClientCertificate]. Default: no client certificates.
 	ClientCAs *x509.CertPool
 	// MinTLSVersion is tls.VersionTLS12 (the default) or
-	// tls.VersionTLS13. Lower versions are refused.
+	// tls.VersionTLS13. Lower versions are refused, and so is any with
+	// AllowPlainHTTP.
 	MinTLSVersion uint16
 
 	// ReadHeaderTimeout bounds reading a request's header (see
@@ -134,7 +135,8 @@ type Config struct {
 	ClientIP ClientIPConfig
 	// RateLimit configures the per-client rate limit, on by default at
 	// 600 requests a minute per client address, in memory. /livez and
-	// /readyz are not limited.
+	// /readyz are not limited. Setting it beside DisableRateLimit is an
+	// error.
 	RateLimit RateLimitConfig
 	// AccessLogHeaders names request headers to include in the access
 	// log; credentials among them are logged as "REDACTED".

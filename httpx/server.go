@@ -116,6 +116,10 @@ func New(cfg Config) (*Server, error) {
 		c.Add("Config.Certificates", fmt.Sprintf("a nil %T: every handshake would fail", cfg.Certificates),
 			"pass the value its constructor returned")
 	}
+	if plain && cfg.MinTLSVersion != 0 {
+		c.Add("Config.MinTLSVersion", "set, and Config.OptOuts holds httpx.AllowPlainHTTP",
+			"a TLS version needs TLS: remove the opt-out or the version")
+	}
 	if plain && cfg.ClientCAs != nil {
 		c.Add("Config.ClientCAs", "set (mutual TLS), and Config.OptOuts holds httpx.AllowPlainHTTP",
 			"mutual TLS needs TLS: remove the opt-out or the client CA pool")
@@ -185,6 +189,10 @@ func New(cfg Config) (*Server, error) {
 		c.Merge(err)
 	}
 	var storeOptOuts []paved.OptOut // the store's own opt-outs
+	if rl := cfg.RateLimit; asked[OptOutDisableRateLimit] && (rl.Policy != RatePolicy{} || rl.Store != nil || rl.MaxClients != 0 || rl.Key != nil) {
+		c.Add("Config.RateLimit", "set, and Config.OptOuts holds httpx.DisableRateLimit",
+			"choose one: remove the opt-out to apply the limit, or the limit's settings")
+	}
 	if !asked[OptOutDisableRateLimit] {
 		rl := cfg.RateLimit
 		if rl.Logger == nil {

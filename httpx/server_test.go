@@ -59,6 +59,10 @@ func TestNewValidation(t *testing.T) {
 		{"negative max clients", httpx.Config{RateLimit: httpx.RateLimitConfig{MaxClients: -1}, OptOuts: []paved.OptOut{plain}}, "Config.RateLimit.MaxClients", "-1 is outside the allowed range 1000 to 10000000", nil},
 		{"max clients with a store", httpx.Config{RateLimit: httpx.RateLimitConfig{MaxClients: 5000, Store: httpx.NewMemoryStore(10)}, OptOuts: []paved.OptOut{plain}}, "Config.RateLimit.MaxClients", "caps only the default in-memory store", nil},
 		{"store opt-out misplaced", httpx.Config{OptOuts: []paved.OptOut{plain, paved.NewOptOut("redislimit", "allow-local-fallback", "x")}}, "Config.OptOuts[1]", "redislimit/allow-local-fallback belongs to package redislimit", nil},
+		// A setting the opt-out would leave unused is an error, not silence.
+		{"rate limit and its opt-out", httpx.Config{RateLimit: httpx.RateLimitConfig{Policy: httpx.RatePolicy{Limit: 5}}, OptOuts: []paved.OptOut{plain, httpx.DisableRateLimit("gateway")}}, "Config.RateLimit", "set, and Config.OptOuts holds httpx.DisableRateLimit", nil},
+		{"rate-limit store and the opt-out", httpx.Config{RateLimit: httpx.RateLimitConfig{Store: httpx.NewMemoryStore(0)}, OptOuts: []paved.OptOut{plain, httpx.DisableRateLimit("gateway")}}, "Config.RateLimit", "set, and Config.OptOuts holds httpx.DisableRateLimit", nil},
+		{"tls version with plain", httpx.Config{MinTLSVersion: tls.VersionTLS13, OptOuts: []paved.OptOut{plain}}, "Config.MinTLSVersion", "set, and Config.OptOuts holds httpx.AllowPlainHTTP", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -432,7 +432,7 @@ func SecurityHeaders(profile HeaderProfile) Middleware {
 // the request's own (see reqState.hdr), so a handler that writes
 // h["Cache-Control"][0] in place changes its own response and no other.
 func setSecurityHeaders(st *reqState, h http.Header, profile HeaderProfile) {
-	st.profile, st.secFields = profile, true
+	st.secFields, st.secHTML = true, profile == ProfileHTML
 	h["Strict-Transport-Security"] = st.value(hdrHSTS, valHSTS)
 	if profile == ProfileHTML {
 		if st.nonce == "" {

@@ -23,14 +23,15 @@ type reqState struct {
 	ipSet    bool
 	viaProxy bool // the peer is a trusted proxy
 	aborted  bool // the response was aborted (panic); for the access log
+	// The security fields the chain set (secFields) and their profile
+	// (secHTML: ProfileHTML), for the error responses it writes in place
+	// of a handler's (resetForError). Bools, so that reqState keeps its
+	// 352-byte size class.
+	secFields bool
+	secHTML   bool
 
 	id    string // request ID
 	nonce string // CSP nonce (HTML profile only)
-
-	// The profile of the security fields the chain set, for the error
-	// responses it writes in place of a handler's (resetForError).
-	profile   HeaderProfile
-	secFields bool
 
 	// hdr backs the values of the response fields the chain sets, one
 	// array per request: each field gets its own one-element slice of it,
@@ -80,7 +81,11 @@ func (st *reqState) resetForError(h http.Header) {
 		}
 	}
 	if st.secFields {
-		setSecurityHeaders(st, h, st.profile)
+		profile := ProfileAPI
+		if st.secHTML {
+			profile = ProfileHTML
+		}
+		setSecurityHeaders(st, h, profile)
 	}
 	if st.id != "" {
 		h[HeaderRequestID] = st.value(hdrRequestID, st.id)

@@ -93,7 +93,9 @@ type Config struct {
 	// as net/http parsed it, which lacks a few bytes of what was sent:
 	// HTTP/1.1 padding whitespace; the Host field beside an absolute-form
 	// target ("GET https://host/ HTTP/1.1"), which net/http drops for the
-	// target's host; a repeated name in the Trailer field; over HTTP/2,
+	// target's host; Content-Length fields repeating the first, which
+	// net/http folds into one; a repeated name in the Trailer field; over
+	// HTTP/2,
 	// an Expect field asking for 100-continue, and each cookie sent as a
 	// separate field (browsers and Go's client send one per cookie),
 	// counted as joined into one Cookie field, 36 bytes less per cookie

@@ -74,10 +74,18 @@
 // [LoginConfig].Store, server-side (package auth/redissession keeps it in
 // Redis). It is renewed with the refresh token, once per session however
 // many requests need it at the same moment (see [Login.Middleware] for
-// what happens across replicas); [Login.LogoutHandler] does RP-initiated
-// logout (POST from this origin only). Navigations without a session are
-// redirected to sign in; API and XHR requests get 401. [Login.Require] and
-// [Login.Protect] add requirements behind the session.
+// what happens across replicas). offline_access is requested only when
+// [LoginConfig].Scopes lists it, and then with prompt=consent (OpenID
+// Connect Core section 11); [LoginConfig].AuthParams adds authorization
+// parameters (prompt, max_age, acr_values, resource, ...). A session with
+// no refresh token lasts as long as its access token, which the sign-in
+// logs. Navigations without a session, or whose session has just ended,
+// are redirected to sign in; API and XHR requests get 401 with reason
+// "no_session" or "session_expired". [Login.LogoutHandler] does
+// RP-initiated logout (POST from this origin only); with a session store
+// it revokes the session at once, while a copy of a sealed cookie taken
+// before logout works until its access token needs a refresh (see there).
+// [Login.Require] and [Login.Protect] add requirements behind the session.
 //
 // # Service to service
 //

@@ -3,16 +3,20 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/pavedroad/paved"
@@ -50,7 +54,20 @@ const (
 	ReasonSessionTooBig  = "session_too_large"
 	ReasonStoreError     = "session_store_error"
 	ReasonCrossOrigin    = "cross_origin"
+	// ReasonSessionExpired: the request carried a session that has just
+	// ended: its lifetime ran out, or its access token did and there was
+	// no refresh token to renew it, or the provider refused the refresh.
+	// Middleware answers it like no session: a redirect to sign in for a
+	// page navigation, 401 for an API or XHR request.
+	ReasonSessionExpired = "session_expired"
+	// ReasonMaxAgeExceeded: the ID token's auth_time is missing or older
+	// than the max_age in LoginConfig.AuthParams.
+	ReasonMaxAgeExceeded = "max_age_exceeded"
 )
+
+// ScopeOfflineAccess is the scope that asks for a refresh token usable
+// while the user is not present (OpenID Connect Core section 11).
+const ScopeOfflineAccess = "offline_access"
 
 // LoginConfig configures browser login with the authorization code flow
 // and PKCE (S256). Issuer, ClientID, RedirectURL and CookieKeys are
@@ -70,7 +87,34 @@ type LoginConfig struct {
 	RedirectURL string
 	// Scopes requested; "openid" is always included. Default openid,
 	// profile, email.
+	//
+	// Add [ScopeOfflineAccess] to ask for a refresh token from a provider
+	// that issues one only for it (Okta, Auth0, panva's oidc-provider):
+	// the login then also sends prompt=consent (appended to a prompt set
+	// in AuthParams), without which OpenID Connect Core section 11 tells
+	// the provider to ignore offline_access. Some providers show a
+	// consent screen at every sign-in for it, and an offline grant may
+	// outlive the user's session at the provider, which is why it is not
+	// the default. Without it, a provider that issues refresh tokens
+	// anyway (Keycloak, Vault) still renews sessions; one that does not
+	// ends each session when its access token expires, and Middleware
+	// sends the user through sign-in again. The callback logs a sign-in
+	// that got no refresh token, and its [paved.EventAuthnSuccess] says
+	// so (attribute refresh_token false).
 	Scopes []string
+	// AuthParams are extra parameters of every authorization request,
+	// such as prompt ("login", "consent", "select_account"), max_age
+	// (seconds: the ID token must then carry an auth_time no older, OpenID
+	// Connect Core section 3.1.2.1), acr_values, ui_locales, claims,
+	// audience, or resource (RFC 8707: the one parameter that may have
+	// several values). NewLogin refuses the parameters the flow owns
+	// (client_id, redirect_uri, response_type, response_mode, scope: use
+	// Scopes, state, nonce, code_challenge, code_challenge_method, request,
+	// request_uri), an empty or repeated value, prompt values outside
+	// none, login, consent, select_account and create, none with another
+	// value, and a max_age that is not a whole number of seconds. A
+	// per-user login_hint comes from LoginHandler's query.
+	AuthParams url.Values
 	// CookieKeys are 32-byte AES-256-GCM keys. The first seals; all open.
 	CookieKeys [][]byte
 	// SessionTTL is the absolute session lifetime, renewals included:
@@ -121,6 +165,9 @@ type Login struct {
 	iss      *issuer
 	authz    *authorizer
 	renewals renewals
+	params   url.Values    // AuthParams, with prompt=consent for offline_access
+	maxAge   time.Duration // from AuthParams; -1 when not set
+	offline  bool          // offline_access requested
 }
 
 func (cfg *LoginConfig) validate() error {
@@ -155,7 +202,56 @@ func (cfg *LoginConfig) validate() error {
 			chk.Add("PostLogoutRedirectURL", fmt.Sprintf("%q is not an absolute URL", truncate(cfg.PostLogoutRedirectURL, 200)), "want the absolute URL registered at the provider, or leave it empty")
 		}
 	}
+	checkAuthParams(&chk, cfg.AuthParams, slices.Contains(cfg.Scopes, ScopeOfflineAccess))
 	return chk.Err()
+}
+
+// ownedParams are the authorization request parameters the flow sets
+// itself: a service that set them would break PKCE, state, nonce, the
+// callback or the scope list.
+var ownedParams = []string{"client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "request", "request_uri"}
+
+var promptValues = []string{"none", "login", "consent", "select_account", "create"}
+
+func checkAuthParams(c *paved.ConfigCheck, params url.Values, offline bool) {
+	names := slices.Sorted(maps.Keys(params))
+	for _, k := range names {
+		vs := params[k]
+		f := fmt.Sprintf("AuthParams[%q]", k)
+		switch {
+		case slices.Contains(ownedParams, k):
+			fix := "leave it out: the login sets it"
+			if k == "scope" {
+				fix = "list scopes in LoginConfig.Scopes"
+			}
+			c.Add(f, "is set by the login itself", fix)
+			continue
+		case len(vs) == 0 || slices.Contains(vs, ""):
+			c.Add(f, "has an empty value", "give a value or remove the parameter")
+			continue
+		case len(vs) > 1 && k != "resource":
+			c.Add(f, fmt.Sprintf("has %d values", len(vs)), "give one value (only resource may repeat, RFC 8707)")
+			continue
+		}
+		switch k {
+		case "prompt":
+			p := strings.Fields(vs[0])
+			for _, v := range p {
+				if !slices.Contains(promptValues, v) {
+					c.Add(f, fmt.Sprintf("%q is not a prompt value", truncate(v, 40)), "use space-separated values of "+strings.Join(promptValues, ", "))
+				}
+			}
+			if slices.Contains(p, "none") && len(p) > 1 {
+				c.Add(f, "combines none with other values", "use none alone (OpenID Connect Core 3.1.2.1)")
+			} else if slices.Contains(p, "none") && offline {
+				c.Add(f, "is none, and Scopes holds offline_access, which needs prompt=consent (OpenID Connect Core 11)", "drop offline_access from Scopes or use another prompt")
+			}
+		case "max_age":
+			if n, err := strconv.ParseInt(vs[0], 10, 64); err != nil || n < 0 {
+				c.Add(f, fmt.Sprintf("%q is not a whole number of seconds", truncate(vs[0], 40)), "give the longest time since the user last signed in, in seconds, such as \"3600\"")
+			}
+		}
+	}
 }
 
 // NewLogin validates cfg and runs discovery. An invalid configuration
@@ -175,6 +271,8 @@ func NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error) {
 	if !slices.Contains(cfg.Scopes, oidc.ScopeOpenID) {
 		cfg.Scopes = append([]string{oidc.ScopeOpenID}, cfg.Scopes...)
 	}
+	cfg.Scopes = slices.Clone(cfg.Scopes)
+	params := authParams(cfg.AuthParams, slices.Contains(cfg.Scopes, ScopeOfflineAccess))
 	cfg.HTTPClient, cfg.Now, cfg.Logger, cfg.Posture = runtimeDefaults(cfg.HTTPClient, cfg.Timeout, cfg.Now, cfg.Logger, cfg.Posture)
 	cfg.HTTPClient = noDowngrade(cfg.HTTPClient, hasOptOut(cfg.OptOuts, OptOutAllowHTTPIssuer))
 	c := Config{HTTPClient: cfg.HTTPClient, Now: cfg.Now, Logger: cfg.Logger, KeyTTL: DefaultKeyTTL, RefreshCooldown: DefaultRefreshCooldown, Timeout: cfg.Timeout}
@@ -193,15 +291,22 @@ func NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error) {
 		return nil, fmt.Errorf("auth: issuer %q does not support PKCE S256", cfg.Issuer)
 	}
 	l := &Login{
-		cfg:   cfg,
-		codec: codec,
-		disc:  is.discovered,
-		keys:  is.keys,
-		iss:   is,
+		cfg:    cfg,
+		params: params,
+		maxAge: -1,
+		codec:  codec,
+		disc:   is.discovered,
+		keys:   is.keys,
+		iss:    is,
 		oauth: oauth2.Config{
 			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, RedirectURL: cfg.RedirectURL,
 			Endpoint: ep, Scopes: cfg.Scopes,
 		},
+	}
+	l.offline = slices.Contains(cfg.Scopes, ScopeOfflineAccess)
+	if v := params.Get("max_age"); v != "" {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		l.maxAge = time.Duration(min(n, int64(maxSessionTTL/time.Second))) * time.Second
 	}
 	l.verifier = oidc.NewVerifier(cfg.Issuer, is.keys, &oidc.Config{ClientID: cfg.ClientID, SupportedSigningAlgs: DefaultAlgorithms, Now: l.skewedNow})
 	reg := cfg.Posture.Register(Component, cfg.Name)
@@ -213,8 +318,15 @@ func NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error) {
 			store += " " + d.String()
 		}
 	}
-	reg.SetControl("browser-login", true, fmt.Sprintf("code+PKCE S256, state, nonce, RFC 9207 iss (%v); AES-GCM __Host- cookies, %d key(s); %s; %s; %s; %s",
-		is.discovered.IssParameterSupported, len(codec.aeads), store,
+	refresh := "no offline_access requested: renewal only if the provider issues refresh tokens anyway"
+	if l.offline {
+		refresh = "offline_access requested with prompt=consent (OpenID Connect Core 11)"
+	}
+	if len(params) > 0 {
+		refresh += "; authorization parameters " + strings.Join(slices.Sorted(maps.Keys(params)), ", ")
+	}
+	reg.SetControl("browser-login", true, fmt.Sprintf("code+PKCE S256, state, nonce, RFC 9207 iss (%v); AES-GCM __Host- cookies, %d key(s); %s; %s; %s; %s; %s",
+		is.discovered.IssParameterSupported, len(codec.aeads), store, refresh,
 		setting("session", cfg.SessionTTL, DefaultSessionTTL, fmtDuration),
 		setting("skew", cfg.Skew, DefaultSkew, fmtDuration),
 		setting("timeout", cfg.Timeout, DefaultTimeout, fmtDuration)))
@@ -284,7 +396,9 @@ func (l *Login) fail(w http.ResponseWriter, r *http.Request, status int, reason,
 // LoginHandler starts sign-in: it stores state, nonce and the PKCE
 // verifier in a sealed short-lived cookie and redirects to the provider.
 // The query parameter return_to (a local path) is where the user lands
-// after the callback.
+// after the callback; login_hint, when it is at most 256 printable
+// characters, is passed to the provider (OpenID Connect Core sections
+// 3.1.2.1 and 4), which may use it to fill in the user name.
 func (l *Login) LoginHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := flowState{
@@ -294,14 +408,67 @@ func (l *Login) LoginHandler() http.Handler {
 		b, _ := json.Marshal(f)
 		l.setCookie(w, FlowCookie, l.codec.seal(FlowCookie, b), int(flowTTL.Seconds()))
 		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, l.AuthCodeURL(f.State, f.Nonce, f.Verifier), http.StatusSeeOther)
+		http.Redirect(w, r, l.authCodeURL(f.State, f.Nonce, f.Verifier, loginHint(r.URL.Query().Get("login_hint"))), http.StatusSeeOther)
 	})
 }
 
 // AuthCodeURL returns the provider's authorization URL for the given
-// state, nonce and PKCE verifier (code_challenge_method S256).
+// state, nonce and PKCE verifier (code_challenge_method S256), with
+// LoginConfig.AuthParams (and prompt=consent when Scopes holds
+// offline_access).
 func (l *Login) AuthCodeURL(state, nonce, verifier string) string {
-	return l.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce))
+	return l.authCodeURL(state, nonce, verifier, "")
+}
+
+func (l *Login) authCodeURL(state, nonce, verifier, loginHint string) string {
+	u := l.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce))
+	extra := l.params
+	if loginHint != "" {
+		extra = maps.Clone(extra)
+		if extra == nil {
+			extra = url.Values{}
+		}
+		extra.Set("login_hint", loginHint)
+	}
+	if len(extra) == 0 {
+		return u
+	}
+	// oauth2 always writes a query, and none of these names is one of
+	// its own (checkAuthParams refuses them).
+	return u + "&" + extra.Encode()
+}
+
+// authParams returns the parameters every authorization request carries:
+// a copy of the configured ones, with consent added to prompt when
+// offline_access is requested (OpenID Connect Core section 11).
+func authParams(cfg url.Values, offline bool) url.Values {
+	params := url.Values{}
+	for k, vs := range cfg {
+		params[k] = slices.Clone(vs)
+	}
+	if offline {
+		if p := strings.Fields(params.Get("prompt")); !slices.Contains(p, "consent") {
+			params.Set("prompt", strings.Join(append(p, "consent"), " "))
+		}
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	return params
+}
+
+// loginHint returns the login_hint of a LoginHandler query when it is a
+// plausible user name (at most 256 bytes of printable UTF-8), else "".
+func loginHint(h string) string {
+	if len(h) > 256 || !utf8.ValidString(h) {
+		return ""
+	}
+	for _, r := range h {
+		if r < 0x20 || r == 0x7f {
+			return ""
+		}
+	}
+	return h
 }
 
 func (l *Login) clientCtx(ctx context.Context) context.Context {
@@ -370,20 +537,42 @@ func (l *Login) CallbackHandler() http.Handler {
 			l.fail(w, r, http.StatusInternalServerError, reason, "session does not fit a cookie; request fewer claims or configure LoginConfig.Store")
 			return
 		}
+		if s.Refresh == "" {
+			l.noRefreshToken(r.Context(), tok, s)
+		}
 		if paved.EventsEnabled(r.Context(), l.cfg.Events, paved.EventAuthnSuccess) {
 			p, _ := l.principal(s)
 			paved.Emit(r.Context(), l.cfg.Events, paved.Event{Type: paved.EventAuthnSuccess, Component: Component, Outcome: paved.OutcomeSuccess,
 				Subject: p.Subject, RequestID: httpx.RequestIDFrom(r.Context()), Duration: time.Since(t0),
-				Attrs: []slog.Attr{slog.String("flow", "browser"), slog.Bool("mfa", MFAPresent(p))}})
+				Attrs: []slog.Attr{slog.String("flow", "browser"), slog.Bool("mfa", MFAPresent(p)), slog.Bool("refresh_token", s.Refresh != "")}})
 		}
 		http.Redirect(w, r, localPath(f.Return), http.StatusSeeOther)
 	})
 }
 
+// noRefreshToken logs a sign-in that got no refresh token: its session
+// ends with its access token. It is a warning when offline_access was
+// asked for (the provider did not grant it), else information.
+func (l *Login) noRefreshToken(ctx context.Context, tok *oauth2.Token, s *sessionState) {
+	level, msg := slog.LevelInfo, "auth: the provider issued no refresh token; the session ends when its access token expires and the user signs in again"
+	if l.offline {
+		level, msg = slog.LevelWarn, "auth: offline_access was requested but the provider issued no refresh token; the session ends when its access token expires and the user signs in again"
+	}
+	granted, _ := tok.Extra("scope").(string)
+	l.cfg.Logger.LogAttrs(ctx, level, msg, slog.String("issuer", l.cfg.Issuer), slog.Time("access_token_expiry", time.Unix(s.Expiry, 0)),
+		slog.String("granted_scope", granted), slog.String("request_id", httpx.RequestIDFrom(ctx)))
+}
+
 // Middleware requires a browser session. Without one, a page navigation
-// is redirected to LoginPath (with return_to); API and XHR requests get
-// 401 and are never redirected. The principal is stored with
-// [paved.WithPrincipal] and the session with [SessionFrom].
+// (GET or HEAD with Sec-Fetch-Mode navigate, or without Sec-Fetch-Mode
+// and accepting text/html) is redirected to LoginPath with return_to;
+// API, fetch and XHR requests get 401 problem+json and are never
+// redirected, with reason "no_session", or "session_expired" when the
+// request carried a session that has just ended (its lifetime, or its
+// access token without a refresh token to renew it, or a refused
+// refresh), so a script knows to send the user through sign-in. The
+// principal is stored with [paved.WithPrincipal] and the session with
+// [SessionFrom].
 //
 // When the access token is within 30 s of expiry, the session is renewed
 // with its refresh token. Renewal is serialised per session within this
@@ -406,14 +595,18 @@ func (l *Login) CallbackHandler() http.Handler {
 func (l *Login) Middleware() httpx.Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s, ok := l.readSession(w, r)
-			if !ok {
+			s, reason := l.readSession(w, r)
+			if s == nil {
 				if isNavigation(r) {
 					http.Redirect(w, r, l.cfg.LoginPath+"?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 					return
 				}
+				detail := "sign-in required"
+				if reason == ReasonSessionExpired {
+					detail = "the session has ended; sign in again"
+				}
 				w.Header().Set("Cache-Control", "no-store")
-				httpx.WriteProblem(w, r, &httpx.Problem{Status: http.StatusUnauthorized, Detail: "sign-in required", Extensions: map[string]any{"reason": ReasonNoSession}})
+				httpx.WriteProblem(w, r, &httpx.Problem{Status: http.StatusUnauthorized, Detail: detail, Extensions: map[string]any{"reason": reason}})
 				return
 			}
 			ctx := paved.WithPrincipal(r.Context(), s.Principal)
@@ -453,9 +646,25 @@ var logoutOrigin = http.NewCrossOriginProtection()
 
 // LogoutHandler ends the session (POST only, from this origin, so a
 // cross-site link or form cannot log users out; a cross-origin request
-// gets 403 with reason "cross_origin"): it clears the cookie and, when the
-// provider has an end_session_endpoint, redirects there with id_token_hint
-// (RP-initiated logout); otherwise it redirects to "/".
+// gets the answer httpx's cross-origin protection gives: 403
+// problem+json with detail "cross-origin request rejected" and reason
+// "cross_origin", and [paved.EventOriginRejected]): it clears the cookie
+// and, when the provider has an end_session_endpoint, redirects there
+// with id_token_hint (RP-initiated logout); otherwise it redirects to "/".
+//
+// What logout revokes depends on where sessions live. With
+// LoginConfig.Store, the session is deleted from the store: every copy of
+// its cookie, on every replica, stops working at once. Without a store,
+// the session is the sealed cookie itself: logout tells the browser to
+// drop it, but a copy taken before (a stolen cookie) keeps working until
+// its access token needs a refresh. The refresh then fails when the
+// provider ended the grant at its end_session_endpoint or refuses a
+// rotated refresh token, which most do; a provider that keeps honouring
+// the refresh token keeps the copy alive up to SessionTTL. In both
+// cases, a copy of the cookie from before a renewal (the grace described
+// at [Login.Middleware]) and a renewal still running at the time of the
+// logout are refused by this process. Use a Store when a logout must end
+// the session everywhere at once.
 func (l *Login) LogoutHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -464,8 +673,10 @@ func (l *Login) LogoutHandler() http.Handler {
 			return
 		}
 		if err := logoutOrigin.Check(r); err != nil {
+			paved.Emit(r.Context(), l.cfg.Events, paved.Event{Type: paved.EventOriginRejected, Component: Component, Outcome: paved.OutcomeDenied,
+				Reason: ReasonCrossOrigin, RequestID: httpx.RequestIDFrom(r.Context()), Attrs: []slog.Attr{slog.String("flow", "logout")}})
 			w.Header().Set("Cache-Control", "no-store")
-			httpx.WriteProblem(w, r, &httpx.Problem{Status: http.StatusForbidden, Detail: "cross-origin logout rejected", Extensions: map[string]any{"reason": ReasonCrossOrigin}})
+			httpx.WriteProblem(w, r, &httpx.Problem{Status: http.StatusForbidden, Detail: "cross-origin request rejected", Extensions: map[string]any{"reason": ReasonCrossOrigin}})
 			return
 		}
 		var hint string
@@ -473,6 +684,9 @@ func (l *Login) LogoutHandler() http.Handler {
 			hint = s.IDToken
 			if s.SID != "" {
 				_ = l.cfg.Store.Delete(r.Context(), s.SID)
+			}
+			if s.Refresh != "" {
+				l.renewals.end(sha256.Sum256([]byte(s.Refresh)), l.cfg.Now(), 2*l.cfg.Timeout)
 			}
 			l.sessionEnded(r.Context(), s, SessionEndLogout)
 		}

@@ -24,6 +24,11 @@ const redirectURL = "https://app.example.test/callback"
 
 var key1, key2 = bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
 
+// offline is the scope list of the tests' logins: with offline_access, so
+// a provider as strict as OpenID Connect Core section 11 issues refresh
+// tokens (the login adds prompt=consent).
+var offline = []string{"openid", "profile", "email", auth.ScopeOfflineAccess}
+
 func newLogin(t *testing.T, srv *authtest.Server, keys ...[]byte) *auth.Login {
 	t.Helper()
 	if len(keys) == 0 {
@@ -32,7 +37,7 @@ func newLogin(t *testing.T, srv *authtest.Server, keys ...[]byte) *auth.Login {
 	l, err := auth.NewLogin(context.Background(), auth.LoginConfig{
 		Issuer: srv.Issuer(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURL: redirectURL,
 		CookieKeys: keys, HTTPClient: srv.Client(), Now: srv.Now, Logger: quiet, Posture: &paved.Posture{},
-		PostLogoutRedirectURL: "https://app.example.test/bye", Events: paved.NopSink{},
+		PostLogoutRedirectURL: "https://app.example.test/bye", Events: paved.NopSink{}, Scopes: offline,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -556,7 +561,7 @@ func TestRefreshKeepsSubject(t *testing.T) {
 	}}
 	l, err := auth.NewLogin(context.Background(), auth.LoginConfig{
 		Issuer: srv.Issuer(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURL: redirectURL,
-		CookieKeys: [][]byte{key1}, HTTPClient: client, Now: srv.Now, Logger: quiet, Posture: &paved.Posture{}, Events: paved.NopSink{},
+		CookieKeys: [][]byte{key1}, HTTPClient: client, Now: srv.Now, Logger: quiet, Posture: &paved.Posture{}, Events: paved.NopSink{}, Scopes: offline,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -636,7 +641,7 @@ func TestSessionEndedEvents(t *testing.T) {
 	var ended []string
 	l, err := auth.NewLogin(context.Background(), auth.LoginConfig{
 		Issuer: srv.Issuer(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURL: redirectURL,
-		CookieKeys: [][]byte{key1}, HTTPClient: srv.Client(), Now: srv.Now, Logger: quiet, Posture: &paved.Posture{},
+		CookieKeys: [][]byte{key1}, HTTPClient: srv.Client(), Now: srv.Now, Logger: quiet, Posture: &paved.Posture{}, Scopes: offline,
 		Events: paved.SinkFunc(func(_ context.Context, e paved.Event) {
 			if e.Type == paved.EventSessionEnded {
 				mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -38,6 +39,52 @@ type renewals struct {
 	mu        sync.Mutex
 	m         map[[sha256.Size]byte]*renewal
 	nextSweep int
+	// ended holds the refresh-token hashes of sessions logged out here,
+	// until no renewal of them can still be running or shared: a request
+	// carrying a copy of the cookie from before the logout must not get
+	// the renewed session from the grace, nor a renewal that was in
+	// flight when the user logged out.
+	ended map[[sha256.Size]byte]time.Time
+}
+
+// end records that the session whose refresh token hashes to key was
+// logged out at now; a renewal of it that is kept for the grace is
+// dropped. keep is how long a renewal may still run.
+func (rs *renewals) end(key [sha256.Size]byte, now time.Time, keep time.Duration) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if r := rs.m[key]; r != nil {
+		select {
+		case <-r.done:
+			delete(rs.m, key)
+		default: // in flight: isEnded tells its callers
+		}
+	}
+	if rs.ended == nil {
+		rs.ended = make(map[[sha256.Size]byte]time.Time)
+	}
+	if len(rs.ended) >= maxRenewals {
+		maps.DeleteFunc(rs.ended, func(_ [sha256.Size]byte, until time.Time) bool { return !now.Before(until) })
+	}
+	if len(rs.ended) < maxRenewals {
+		rs.ended[key] = now.Add(keep + renewalGrace)
+	}
+}
+
+// isEnded reports whether a session holding one of these refresh-token
+// hashes was logged out within the window end keeps.
+func (rs *renewals) isEnded(now time.Time, keys ...[sha256.Size]byte) bool {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for _, k := range keys {
+		if until, ok := rs.ended[k]; ok {
+			if now.Before(until) {
+				return true
+			}
+			delete(rs.ended, k)
+		}
+	}
+	return false
 }
 
 type renewal struct {
@@ -114,92 +161,126 @@ func (rs *renewals) sweepLocked(now time.Time) {
 
 // readSession opens the session cookie, renewing it with the refresh
 // token when the access token is about to expire. Concurrent requests
-// with one session renew it once and all set the same new cookie.
-func (l *Login) readSession(w http.ResponseWriter, r *http.Request) (*Session, bool) {
+// with one session renew it once and all set the same new cookie. With no
+// session it returns the reason: [ReasonNoSession] (no cookie, or one
+// that does not open) or [ReasonSessionExpired] (the session ended now).
+func (l *Login) readSession(w http.ResponseWriter, r *http.Request) (*Session, string) {
 	if _, err := r.Cookie(SessionCookie); err != nil {
-		return nil, false
+		return nil, ReasonNoSession
 	}
 	sp, ok := l.openSession(r)
 	if !ok {
 		l.setCookie(w, SessionCookie, "", -1)
-		return nil, false
+		return nil, ReasonNoSession
 	}
 	s := *sp
 	now := l.cfg.Now()
 	if now.Unix() >= s.Created+int64(l.cfg.SessionTTL.Seconds()) {
 		l.setCookie(w, SessionCookie, "", -1)
-		l.sessionEnded(r.Context(), &s, SessionEndExpired)
-		return nil, false
+		l.sessionEnded(r.Context(), &s, SessionEndExpired, slog.String("ended_by", "session_ttl"))
+		return nil, ReasonSessionExpired
 	}
 	if now.Add(renewMargin).Unix() >= s.Expiry {
 		if s.Refresh == "" {
+			// The provider issued no refresh token: the session lasts as
+			// long as its access token, and the user signs in again.
 			l.setCookie(w, SessionCookie, "", -1)
-			l.sessionEnded(r.Context(), &s, SessionEndRefreshFailed)
-			return nil, false
+			l.sessionEnded(r.Context(), &s, SessionEndExpired, slog.String("ended_by", "access_token"))
+			return nil, ReasonSessionExpired
 		}
-		res, shared := l.renewals.do(r.Context(), sha256.Sum256([]byte(s.Refresh)), now, func(ctx context.Context) (sessionState, string, bool) {
+		key := sha256.Sum256([]byte(s.Refresh))
+		if l.renewals.isEnded(now, key) {
+			// A copy of a cookie logged out here moments ago: do not
+			// spend its refresh token.
+			l.setCookie(w, SessionCookie, "", -1)
+			return nil, ReasonNoSession
+		}
+		res, shared := l.renewals.do(r.Context(), key, now, func(ctx context.Context) (sessionState, string, bool) {
 			ns := s
-			if !l.renew(ctx, &ns, now) {
-				return sessionState{}, "", false
+			if cause := l.renew(ctx, &ns, now); cause != "" {
+				return sessionState{cause: cause}, "", false
 			}
 			v, reason := l.sealSession(ctx, &ns)
-			return ns, v, reason == ""
+			if reason != "" {
+				return sessionState{cause: reason}, "", false
+			}
+			return ns, v, true
 		})
 		if res == nil {
-			return nil, false // this request ended first; the session is left as it is
+			return nil, ReasonNoSession // this request ended first; the session is left as it is
+		}
+		if res.ok && l.renewals.isEnded(now, key, sha256.Sum256([]byte(res.s.Refresh))) {
+			// Logged out while the renewal ran or was kept for the
+			// grace: the renewed session must not come back.
+			if res.s.SID != "" {
+				_ = l.cfg.Store.Delete(r.Context(), res.s.SID)
+			}
+			l.setCookie(w, SessionCookie, "", -1)
+			return nil, ReasonNoSession
 		}
 		if !res.ok {
 			l.setCookie(w, SessionCookie, "", -1)
 			if !shared {
-				l.sessionEnded(r.Context(), &s, SessionEndRefreshFailed)
+				l.sessionEnded(r.Context(), &s, SessionEndRefreshFailed, slog.String("cause", res.s.cause))
 			}
-			return nil, false
+			return nil, ReasonSessionExpired
 		}
 		s = res.s
 		l.setCookie(w, SessionCookie, res.value, int(l.cfg.SessionTTL.Seconds()))
 	}
 	p, err := l.principal(&s)
 	if err != nil {
-		return nil, false
+		return nil, ReasonNoSession
 	}
-	return &Session{Principal: p, AccessToken: s.Access, Expiry: time.Unix(s.Expiry, 0), IDToken: s.IDToken}, true
+	return &Session{Principal: p, AccessToken: s.Access, Expiry: time.Unix(s.Expiry, 0), IDToken: s.IDToken}, ""
 }
 
-func (l *Login) renew(ctx context.Context, s *sessionState, now time.Time) bool {
+// Causes of a failed renewal, in the cause attribute of the
+// [paved.EventSessionEnded] with reason refresh_failed.
+const (
+	causeRefreshRefused = "refresh_refused" // the token endpoint refused or failed
+	causeIDToken        = "id_token_invalid"
+	causeOtherSubject   = "other_subject"
+)
+
+// renew spends s's refresh token and updates s. It returns "" on
+// success, else the cause of the failure.
+func (l *Login) renew(ctx context.Context, s *sessionState, now time.Time) string {
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
 	defer cancel()
 	src := l.oauth.TokenSource(l.clientCtx(ctx), &oauth2.Token{RefreshToken: s.Refresh, Expiry: now.Add(-time.Hour)})
 	tok, err := src.Token()
 	if err != nil {
-		return false
+		return causeRefreshRefused
 	}
 	if raw, _ := tok.Extra("id_token").(string); raw != "" {
 		ns, reason := l.newSession(ctx, tok, "", now)
 		if reason != "" {
-			return false
+			return causeIDToken
 		}
 		// OpenID Connect Core 12.2: the same user, or no session.
 		was, err1 := l.principal(s)
 		is, err2 := l.principal(ns)
 		if err1 != nil || err2 != nil || was.Subject != is.Subject {
-			return false
+			return causeOtherSubject
 		}
 		ns.Created, ns.SID = s.Created, s.SID
 		*s = *ns
 		if s.Refresh == "" {
 			s.Refresh = tok.RefreshToken
 		}
-		return true
+		return ""
 	}
 	s.Access, s.Expiry = tok.AccessToken, accessExpiry(tok, now).Unix()
 	if tok.RefreshToken != "" {
 		s.Refresh = tok.RefreshToken
 	}
-	return true
+	return ""
 }
 
-// sessionEnded emits [paved.EventSessionEnded] for s with reason.
-func (l *Login) sessionEnded(ctx context.Context, s *sessionState, reason string) {
+// sessionEnded emits [paved.EventSessionEnded] for s with reason and the
+// given attributes.
+func (l *Login) sessionEnded(ctx context.Context, s *sessionState, reason string, attrs ...slog.Attr) {
 	if !paved.EventsEnabled(ctx, l.cfg.Events, paved.EventSessionEnded) {
 		return
 	}
@@ -212,5 +293,5 @@ func (l *Login) sessionEnded(ctx context.Context, s *sessionState, reason string
 		outcome = paved.OutcomeFailure
 	}
 	paved.Emit(ctx, l.cfg.Events, paved.Event{Type: paved.EventSessionEnded, Component: Component, Outcome: outcome,
-		Reason: reason, Subject: sub, RequestID: httpx.RequestIDFrom(ctx), Attrs: []slog.Attr{slog.String("flow", "browser")}})
+		Reason: reason, Subject: sub, RequestID: httpx.RequestIDFrom(ctx), Attrs: append([]slog.Attr{slog.String("flow", "browser")}, attrs...)})
 }

@@ -19,6 +19,7 @@ type sessionState struct {
 	Refresh string `json:"rt,omitempty"`
 	Expiry  int64  `json:"exp"`
 	Created int64  `json:"iat"`
+	cause   string // why a renewal failed; never stored
 }
 
 // A Session is the signed-in browser user, available to handlers behind
@@ -56,7 +57,8 @@ func (l *Login) newSession(ctx context.Context, tok *oauth2.Token, nonce string,
 		return nil, ReasonNonceMismatch
 	}
 	var extra struct {
-		AZP string `json:"azp"`
+		AZP      string   `json:"azp"`
+		AuthTime *float64 `json:"auth_time"`
 	}
 	_ = idt.Claims(&extra)
 	if (len(idt.Audience) > 1 || extra.AZP != "") && extra.AZP != l.cfg.ClientID {
@@ -64,6 +66,13 @@ func (l *Login) newSession(ctx context.Context, tok *oauth2.Token, nonce string,
 	}
 	if idt.IssuedAt.After(now.Add(l.cfg.Skew)) {
 		return nil, ReasonIDTokenInvalid
+	}
+	// max_age applies to the sign-in, not to refreshes, whose ID tokens
+	// keep the original auth_time (OpenID Connect Core 12.2).
+	if nonce != "" && l.maxAge >= 0 {
+		if extra.AuthTime == nil || now.Sub(unixTime(*extra.AuthTime)) > l.maxAge+l.cfg.Skew {
+			return nil, ReasonMaxAgeExceeded
+		}
 	}
 	exp := accessExpiry(tok, now)
 	if exp.IsZero() {

@@ -61,7 +61,7 @@ func loginWithStore(t *testing.T, srv *authtest.Server, store auth.SessionStore)
 	l, err := auth.NewLogin(context.Background(), auth.LoginConfig{
 		Issuer: srv.Issuer(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURL: redirectURL,
 		CookieKeys: [][]byte{key1}, HTTPClient: srv.Client(), Now: srv.Now, Logger: quiet, Posture: &paved.Posture{},
-		Events: paved.NopSink{}, Store: store,
+		Events: paved.NopSink{}, Store: store, Scopes: offline,
 	})
 	if err != nil {
 		t.Fatal(err)

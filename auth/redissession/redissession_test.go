@@ -1,10 +1,18 @@
 package redissession_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,4 +109,201 @@ func TestStoreDown(t *testing.T) {
 	if _, err := store.Load(ctx, "a"); err == nil || errors.Is(err, auth.ErrSessionNotFound) {
 		t.Fatalf("Load from an unreachable Redis = %v, want an error that is not ErrSessionNotFound", err)
 	}
+}
+
+// TestLogoutRevokesCopies: with sessions in Redis, logout stops every copy
+// of the session cookie at once: a copy taken at sign-in, a copy from
+// before a renewal (within the renewal grace), and a request whose
+// renewal was running when the user logged out, whose result must not be
+// saved back.
+func TestLogoutRevokesCopies(t *testing.T) {
+	addr := testenv.RequireRedis(t)
+	rc := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rc.Close() })
+	prefix := "paved:test:logout:" + time.Now().Format("150405.000000") + ":"
+	testLogoutRevokesCopies(t, rc, prefix, func() int {
+		keys, _ := rc.Keys(context.Background(), prefix+"*").Result()
+		return len(keys)
+	})
+}
+
+// TestLogoutRevokesCopiesFakeClient runs the same test in unit runs, with
+// the Store over an in-memory stand-in for the three Redis calls.
+func TestLogoutRevokesCopiesFakeClient(t *testing.T) {
+	fc := &fakeClient{m: map[string]string{}}
+	testLogoutRevokesCopies(t, fc, "paved:test:", fc.len)
+}
+
+// fakeClient is GET, SET and DEL on a map (expiry ignored).
+type fakeClient struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (f *fakeClient) Get(ctx context.Context, key string) *redis.StringCmd {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v, ok := f.m[key]
+	if !ok {
+		return redis.NewStringResult("", redis.Nil)
+	}
+	return redis.NewStringResult(v, nil)
+}
+
+func (f *fakeClient) Set(ctx context.Context, key string, value any, _ time.Duration) *redis.StatusCmd {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch v := value.(type) {
+	case []byte:
+		f.m[key] = string(v)
+	case string:
+		f.m[key] = v
+	default:
+		return redis.NewStatusResult("", fmt.Errorf("fake client: value of type %T", value))
+	}
+	return redis.NewStatusResult("OK", nil)
+}
+
+func (f *fakeClient) Del(ctx context.Context, keys ...string) *redis.IntCmd {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, k := range keys {
+		if _, ok := f.m[k]; ok {
+			delete(f.m, k)
+			n++
+		}
+	}
+	return redis.NewIntResult(int64(n), nil)
+}
+
+func (f *fakeClient) len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.m)
+}
+
+func testLogoutRevokesCopies(t *testing.T, rc redissession.Client, prefix string, count func() int) {
+	store, err := redissession.New(redissession.Config{Client: rc, Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := authtest.NewServer(t, authtest.Config{})
+	entered, release := make(chan struct{}), make(chan struct{})
+	var hold atomic.Bool // hold the next refresh until release
+	var once sync.Once
+	client := srv.Client()
+	client.Transport = holdRefresh{base: client.Transport, hold: func() {
+		if hold.Load() {
+			once.Do(func() { close(entered) })
+			<-release
+		}
+	}}
+	clientID, secret, redirect := srv.LoginClient()
+	l, err := auth.NewLogin(context.Background(), auth.LoginConfig{
+		Issuer: srv.Issuer(), ClientID: clientID, ClientSecret: secret, RedirectURL: redirect,
+		CookieKeys: [][]byte{bytes.Repeat([]byte{9}, 32)}, HTTPClient: client, Now: srv.Now,
+		Logger: slog.New(slog.DiscardHandler), Posture: &paved.Posture{}, Events: paved.NopSink{},
+		Store: store, Scopes: []string{"openid", auth.ScopeOfflineAccess},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /login", l.LoginHandler())
+	mux.Handle("GET /callback", l.CallbackHandler())
+	mux.Handle("POST /logout", l.LogoutHandler())
+	mux.Handle("GET /app", l.Middleware()(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	do := func(method, target string, c *http.Cookie) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, target, nil)
+		r.Header.Set("Accept", "application/json")
+		if c != nil {
+			r.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		return w
+	}
+	session := func(w *httptest.ResponseRecorder) *http.Cookie {
+		for _, c := range w.Result().Cookies() {
+			if c.Name == auth.SessionCookie && c.MaxAge > 0 {
+				return c
+			}
+		}
+		t.Fatalf("no session cookie in %v", w.Header()["Set-Cookie"])
+		return nil
+	}
+	signIn := func() *http.Cookie {
+		w := do("GET", "/login?return_to=/app", nil)
+		var flow *http.Cookie
+		for _, c := range w.Result().Cookies() {
+			if c.Name == auth.FlowCookie {
+				flow = c
+			}
+		}
+		cb, err := srv.Authorize(context.Background(), w.Header().Get("Location"))
+		if err != nil || flow == nil {
+			t.Fatalf("authorize: %v", err)
+		}
+		return session(do("GET", strings.TrimPrefix(cb, "https://app.example.test"), flow))
+	}
+	logout := func(c *http.Cookie) {
+		if w := do("POST", "/logout", c); w.Code != http.StatusSeeOther {
+			t.Fatalf("logout = %d", w.Code)
+		}
+	}
+
+	c := signIn()
+	copied := *c
+	logout(c)
+	if w := do("GET", "/app", &copied); w.Code != http.StatusUnauthorized {
+		t.Fatalf("copy of the cookie after logout = %d, want 401 at once", w.Code)
+	}
+
+	old := signIn()
+	srv.Advance(authtest.DefaultTokenTTL)
+	logout(session(do("GET", "/app", old))) // renewed, then logged out
+	srv.Advance(2 * time.Second)
+	if w := do("GET", "/app", old); w.Code != http.StatusUnauthorized {
+		t.Fatalf("cookie from before the renewal, after logout = %d, want 401", w.Code)
+	}
+
+	c = signIn()
+	srv.Advance(authtest.DefaultTokenTTL)
+	hold.Store(true)
+	done := make(chan int)
+	go func() { done <- do("GET", "/app", c).Code }()
+	select {
+	case <-entered:
+	case code := <-done:
+		t.Fatalf("request = %d without asking for a refresh", code)
+	}
+	logout(c)
+	close(release)
+	if code := <-done; code != http.StatusUnauthorized {
+		t.Fatalf("request whose renewal ran across the logout = %d, want 401", code)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("Redis holds %d sessions after every logout, want 0", n)
+	}
+	if w := do("GET", "/app", c); w.Code != http.StatusUnauthorized {
+		t.Fatalf("cookie after logout = %d, want 401", w.Code)
+	}
+}
+
+// holdRefresh calls hold before forwarding a refresh_token grant.
+type holdRefresh struct {
+	base http.RoundTripper
+	hold func()
+}
+
+func (h holdRefresh) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPost && r.Body != nil {
+		b, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		if strings.Contains(string(b), "grant_type=refresh_token") {
+			h.hold()
+		}
+	}
+	return h.base.RoundTrip(r)
 }

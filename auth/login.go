@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -287,6 +288,10 @@ func NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error) {
 	if err := checkEndpointURL(cfg.Issuer, "token_endpoint", ep.TokenURL, cfg.OptOuts); err != nil {
 		return nil, err
 	}
+	if ep := is.discovered.RevocationEndpoint; ep != "" && checkEndpointURL(cfg.Issuer, "revocation_endpoint", ep, cfg.OptOuts) != nil {
+		cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "auth: ignoring a revocation_endpoint that is not https", slog.String("issuer", cfg.Issuer))
+		is.discovered.RevocationEndpoint = ""
+	}
 	if len(is.discovered.CodeChallengeMethods) > 0 && !slices.Contains(is.discovered.CodeChallengeMethods, "S256") {
 		return nil, fmt.Errorf("auth: issuer %q does not support PKCE S256", cfg.Issuer)
 	}
@@ -321,6 +326,9 @@ func NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error) {
 	refresh := "no offline_access requested: renewal only if the provider issues refresh tokens anyway"
 	if l.offline {
 		refresh = "offline_access requested with prompt=consent (OpenID Connect Core 11)"
+	}
+	if is.discovered.RevocationEndpoint != "" {
+		refresh += "; refresh token revoked at logout (RFC 7009)"
 	}
 	if len(params) > 0 {
 		refresh += "; authorization parameters " + strings.Join(slices.Sorted(maps.Keys(params)), ", ")
@@ -640,6 +648,46 @@ func isNavigation(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
+// revoke revokes a refresh token at the provider's revocation endpoint
+// (RFC 7009), when it has one, authenticating as at the token endpoint.
+// It is best effort: a failure is logged, and the logout goes on.
+func (l *Login) revoke(ctx context.Context, token string) {
+	ep := l.disc.RevocationEndpoint
+	if ep == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.Timeout)
+	defer cancel()
+	form := url.Values{"token": {token}, "token_type_hint": {"refresh_token"}}
+	post := l.cfg.ClientSecret == "" || (slices.Contains(l.disc.TokenEndpointAuthMeths, "client_secret_post") && !slices.Contains(l.disc.TokenEndpointAuthMeths, "client_secret_basic"))
+	if post {
+		form.Set("client_id", l.cfg.ClientID)
+		if l.cfg.ClientSecret != "" {
+			form.Set("client_secret", l.cfg.ClientSecret)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep, strings.NewReader(form.Encode()))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if !post {
+		req.SetBasicAuth(url.QueryEscape(l.cfg.ClientID), url.QueryEscape(l.cfg.ClientSecret))
+	}
+	resp, err := l.cfg.HTTPClient.Do(req)
+	if err == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+	}
+	if err != nil {
+		l.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "auth: revoking the refresh token at logout failed; a copy of the session cookie may renew until the provider ends the grant",
+			slog.String("issuer", l.cfg.Issuer), slog.String("error", err.Error()))
+	}
+}
+
 // logoutOrigin refuses cross-origin logout (Sec-Fetch-Site, else Origin
 // against Host), whether or not the server applies its own protection.
 var logoutOrigin = http.NewCrossOriginProtection()
@@ -658,9 +706,11 @@ var logoutOrigin = http.NewCrossOriginProtection()
 // the session is the sealed cookie itself: logout tells the browser to
 // drop it, but a copy taken before (a stolen cookie) keeps working until
 // its access token needs a refresh. The refresh then fails when the
-// provider ended the grant at its end_session_endpoint or refuses a
-// rotated refresh token, which most do; a provider that keeps honouring
-// the refresh token keeps the copy alive up to SessionTTL. In both
+// provider has a revocation_endpoint (logout revokes the refresh token
+// there, RFC 7009, best effort), or ended the grant at its
+// end_session_endpoint, or refuses a rotated refresh token, as most do; a
+// provider that does none of these keeps the copy alive up to SessionTTL
+// (an offline_access grant can outlive the provider's session). In both
 // cases, a copy of the cookie from before a renewal (the grace described
 // at [Login.Middleware]) and a renewal still running at the time of the
 // logout are refused by this process. Use a Store when a logout must end
@@ -687,6 +737,7 @@ func (l *Login) LogoutHandler() http.Handler {
 			}
 			if s.Refresh != "" {
 				l.renewals.end(sha256.Sum256([]byte(s.Refresh)), l.cfg.Now(), 2*l.cfg.Timeout)
+				l.revoke(r.Context(), s.Refresh)
 			}
 			l.sessionEnded(r.Context(), s, SessionEndLogout)
 		}

@@ -554,3 +554,76 @@ func TestLogoutRevokesCopiesInStore(t *testing.T) {
 	store := &memStore{m: map[string][]byte{}}
 	testLogoutRevokesCopies(t, store, store.len)
 }
+
+// revocationProvider adds an RFC 7009 revocation endpoint to authtest:
+// discovery advertises it and this transport answers it, recording each
+// request, and it records the refresh tokens the token endpoint issues.
+type revocationProvider struct {
+	base http.RoundTripper
+
+	mu      sync.Mutex
+	issued  []string     // refresh tokens from the token endpoint
+	revoked []url.Values // forms posted to /revoke
+	auth    []string     // their Basic client IDs
+}
+
+func (rp *revocationProvider) RoundTrip(r *http.Request) (*http.Response, error) {
+	switch {
+	case r.URL.Path == "/revoke":
+		b, _ := io.ReadAll(r.Body)
+		f, _ := url.ParseQuery(string(b))
+		id, _, _ := r.BasicAuth()
+		rp.mu.Lock()
+		rp.revoked, rp.auth = append(rp.revoked, f), append(rp.auth, id)
+		rp.mu.Unlock()
+		return jsonResponse(r, http.StatusOK, map[string]any{}), nil
+	case strings.HasSuffix(r.URL.Path, "/openid-configuration"), strings.HasSuffix(r.URL.Path, "/token"):
+		resp, err := rp.base.RoundTrip(r)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return resp, err
+		}
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if rt, ok := body["refresh_token"].(string); ok {
+			rp.mu.Lock()
+			rp.issued = append(rp.issued, rt)
+			rp.mu.Unlock()
+		}
+		if iss, ok := body["issuer"].(string); ok {
+			body["revocation_endpoint"] = iss + "/revoke"
+		}
+		return jsonResponse(r, http.StatusOK, body), nil
+	}
+	return rp.base.RoundTrip(r)
+}
+
+// TestLogoutRevokesRefreshToken: when the provider has a revocation
+// endpoint, logout revokes the session's refresh token (RFC 7009), so a
+// copy of a sealed cookie cannot renew the session after it.
+func TestLogoutRevokesRefreshToken(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	client := srv.Client()
+	rp := &revocationProvider{base: client.Transport}
+	client.Transport = rp
+	cfg := loginCfg(srv)
+	cfg.HTTPClient = client
+	mux := appMux(mustLogin(t, cfg))
+	sess := signIn(t, srv, mux)
+	srv.Advance(authtest.DefaultTokenTTL)
+	w := serve(mux, "GET", "/app", []*http.Cookie{sess})
+	if w.Code != http.StatusOK {
+		t.Fatalf("renewal = %d", w.Code)
+	}
+	if w := serve(mux, "POST", "/logout", []*http.Cookie{cookie(t, w, auth.SessionCookie)}); w.Code != http.StatusSeeOther {
+		t.Fatalf("logout = %d", w.Code)
+	}
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	if len(rp.issued) != 2 || len(rp.revoked) != 1 {
+		t.Fatalf("issued %d refresh tokens, revoked %d; want 2 and 1", len(rp.issued), len(rp.revoked))
+	}
+	if f := rp.revoked[0]; f.Get("token") != rp.issued[1] || f.Get("token_type_hint") != "refresh_token" || rp.auth[0] != srv.ClientID() {
+		t.Fatalf("revocation request %v (client %q), want the current refresh token with the client's credentials", f, rp.auth[0])
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 
 	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/auth"
@@ -114,6 +115,36 @@ func ExampleNewLogin() {
 	mux.ServeHTTP(w, r)
 	fmt.Println(w.Code, w.Header().Get("Location"))
 	// Output: 303 /login?return_to=%2F
+}
+
+// Ask for a refresh token with offline_access, which the login sends with
+// prompt=consent (OpenID Connect Core section 11), and add authorization
+// parameters: here a sign-in at most an hour old, and two resources.
+func ExampleLoginConfig_authParams() {
+	idp, _ := authtest.Start(authtest.Config{})
+	defer idp.Close()
+	login, err := auth.NewLogin(context.Background(), auth.LoginConfig{
+		Issuer:      idp.Issuer(),
+		ClientID:    idp.ClientID(),
+		RedirectURL: "https://app.example.test/callback",
+		CookieKeys:  [][]byte{[]byte("0123456789abcdef0123456789abcdef")},
+		HTTPClient:  idp.Client(),
+		Scopes:      []string{"openid", "email", auth.ScopeOfflineAccess},
+		AuthParams: url.Values{
+			"max_age":  {"3600"},
+			"resource": {"https://orders.example/", "https://billing.example/"},
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	u, _ := url.Parse(login.AuthCodeURL("state", "nonce", "verifier"))
+	q := u.Query()
+	fmt.Println(q.Get("scope"))
+	fmt.Println(q.Get("prompt"), q.Get("max_age"), q["resource"])
+	// Output:
+	// openid email offline_access
+	// consent 3600 [https://orders.example/ https://billing.example/]
 }
 
 // A custom requirement refuses with a reason of its own: Deny wraps

@@ -627,3 +627,46 @@ func TestLogoutRevokesRefreshToken(t *testing.T) {
 		t.Fatalf("revocation request %v (client %q), want the current refresh token with the client's credentials", f, rp.auth[0])
 	}
 }
+
+// TestLogoutDuringRenewalRevokesBoth: a renewal still running when the
+// user logs out gets a new refresh token after the logout revoked the
+// previous one; that new one is revoked too, and its session refused.
+func TestLogoutDuringRenewalRevokesBoth(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	client := srv.Client()
+	rp := &revocationProvider{base: client.Transport}
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	client.Transport = &tokenRewriter{base: rp, beforeRefresh: func() {
+		once.Do(func() { close(entered) })
+		<-release
+	}}
+	cfg := loginCfg(srv)
+	cfg.HTTPClient = client
+	mux := appMux(mustLogin(t, cfg))
+	sess := signIn(t, srv, mux)
+	srv.Advance(authtest.DefaultTokenTTL)
+	done := make(chan int)
+	go func() { done <- serve(mux, "GET", "/app", []*http.Cookie{sess}, "Accept", "application/json").Code }()
+	select {
+	case <-entered:
+	case code := <-done:
+		t.Fatalf("request = %d without asking for a refresh", code)
+	}
+	if w := serve(mux, "POST", "/logout", []*http.Cookie{sess}); w.Code != http.StatusSeeOther {
+		t.Fatalf("logout = %d", w.Code)
+	}
+	close(release)
+	if code := <-done; code != http.StatusUnauthorized {
+		t.Fatalf("request whose renewal ran across the logout = %d, want 401", code)
+	}
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	var revoked []string
+	for _, f := range rp.revoked {
+		revoked = append(revoked, f.Get("token"))
+	}
+	if len(rp.issued) != 2 || !slices.Equal(revoked, rp.issued) {
+		t.Fatalf("issued %d refresh tokens, revoked %d of them in order: %v", len(rp.issued), len(revoked), slices.Equal(revoked, rp.issued))
+	}
+}

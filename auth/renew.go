@@ -212,8 +212,13 @@ func (l *Login) readSession(w http.ResponseWriter, r *http.Request) (*Session, s
 		if res.ok && l.renewals.isEnded(now, key, sha256.Sum256([]byte(res.s.Refresh))) {
 			// Logged out while the renewal ran or was kept for the
 			// grace: the renewed session must not come back.
-			if res.s.SID != "" {
-				_ = l.cfg.Store.Delete(r.Context(), res.s.SID)
+			if !shared {
+				if res.s.SID != "" {
+					_ = l.cfg.Store.Delete(r.Context(), res.s.SID)
+				}
+				if res.s.Refresh != s.Refresh {
+					l.revoke(r.Context(), res.s.Refresh) // the rotated one, issued after the logout revoked the previous
+				}
 			}
 			l.setCookie(w, SessionCookie, "", -1)
 			return nil, ReasonNoSession

@@ -256,6 +256,7 @@ func main() {
 		means[i] = sums[i] / n
 	}
 	fmt.Printf("  %s\n", ratios(targets, means))
+	fmt.Printf("  per-round range: %s\n", ratioRanges(targets, perRound))
 	for _, tg := range targets {
 		if tg.logs != nil && tg.logs.Lines() > 0 {
 			fmt.Printf("  %-14s access log: %d lines, %.0f bytes a line\n", tg.key, tg.logs.Lines(), float64(tg.logs.Bytes())/float64(tg.logs.Lines()))
@@ -274,24 +275,52 @@ func main() {
 // during a run for the run to count as quiet.
 const quietShare = 0.03
 
-// ratios formats the comparisons the httpx issue asks for, among those
-// whose servers were loaded: each httpx variant against the floor, and
-// each against the popular stack doing the same logging work.
-func ratios(targets []target, rps []float64) string {
-	get := func(key string) (float64, bool) {
-		for i, t := range targets {
-			if t.key == key {
-				return rps[i], rps[i] > 0
-			}
-		}
+// comparisons are the ratios the httpx issue asks for: each httpx variant
+// against the floor, and each against the popular stack doing the same
+// logging work.
+var comparisons = [][2]string{{"httpx", "floor"}, {"httpx-log", "floor"}, {"httpx-log", "popular"}, {"httpx", "popular-nolog"}}
+
+// ratio is rps of server a over that of server b, if both were loaded.
+func ratio(targets []target, rps []float64, a, b string) (float64, bool) {
+	ia := slices.IndexFunc(targets, func(t target) bool { return t.key == a })
+	ib := slices.IndexFunc(targets, func(t target) bool { return t.key == b })
+	if ia < 0 || ib < 0 || rps[ib] == 0 {
 		return 0, false
 	}
+	return rps[ia] / rps[ib], true
+}
+
+// ratios formats the comparisons among the servers that were loaded.
+func ratios(targets []target, rps []float64) string {
 	var out []string
-	for _, p := range [][2]string{{"httpx", "floor"}, {"httpx-log", "floor"}, {"httpx-log", "popular"}, {"httpx", "popular-nolog"}} {
-		a, okA := get(p[0])
-		b, okB := get(p[1])
-		if okA && okB {
-			out = append(out, fmt.Sprintf("%s/%s %.3f", p[0], p[1], a/b))
+	for _, c := range comparisons {
+		if r, ok := ratio(targets, rps, c[0], c[1]); ok {
+			out = append(out, fmt.Sprintf("%s/%s %.3f", c[0], c[1], r))
+		}
+	}
+	return strings.Join(out, "  ")
+}
+
+// ratioRanges formats the lowest and highest per-round value of each
+// comparison: how far one round can be from the mean on this machine.
+func ratioRanges(targets []target, perRound [][]float64) string {
+	var out []string
+	for _, c := range comparisons {
+		lo, hi := 0.0, 0.0
+		for i, rps := range perRound {
+			r, ok := ratio(targets, rps, c[0], c[1])
+			if !ok {
+				break
+			}
+			if i == 0 || r < lo {
+				lo = r
+			}
+			if i == 0 || r > hi {
+				hi = r
+			}
+		}
+		if hi > 0 {
+			out = append(out, fmt.Sprintf("%s/%s %.3f-%.3f", c[0], c[1], lo, hi))
 		}
 	}
 	return strings.Join(out, "  ")

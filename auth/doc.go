@@ -23,7 +23,8 @@
 //     ID tokens in browser login are held to the same rules;
 //   - header rules: alg in an asymmetric allow-list (never none or HMAC),
 //     no jku, x5u, jwk, x5c or b64, no crit, no zip (reason
-//     "unsupported_zip"), a kid without path, quote or SQL characters;
+//     "unsupported_zip"), a kid of at most 128 printable ASCII
+//     characters without quote, backslash or "..";
 //   - routing by the unverified iss to that issuer, whose key set selects
 //     the key by kid and alg and has go-jose verify the signature (this
 //     package has no signature code of its own). Keys are trusted for a

@@ -62,7 +62,7 @@ func (v *Verifier) parseHeader(seg string) (joseHeader, *Error) {
 		return h, newError(ErrHeader, ReasonAlgNotAllowed, fmt.Sprintf("alg %q is not in the allow-list", truncate(h.alg, 16)))
 	}
 	if !validKID(h.kid) {
-		return h, newError(ErrHeader, ReasonInvalidKID, "kid has characters outside [A-Za-z0-9._:+=-] or is too long")
+		return h, newError(ErrHeader, ReasonInvalidKID, "kid has a character outside printable ASCII, a quote or backslash, \"..\", or more than 128 bytes")
 	}
 	if strings.EqualFold(h.cty, "JWT") {
 		return h, newError(ErrMalformed, ReasonNestedJWT, "nested JWTs are not accepted")
@@ -97,19 +97,17 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// validKID accepts the key IDs real providers use (UUIDs, base64url
-// thumbprints, dotted names) and rejects path, quote, SQL and control
-// characters.
+// validKID accepts the key IDs real providers use (UUIDs, base64url and
+// standard base64 thumbprints such as Cognito's, dotted names): at most
+// 128 printable ASCII characters other than '"' and backslash, without "..".
+// A kid is only ever compared with == against the key set's, never used
+// as a path or in a query.
 func validKID(kid string) bool {
 	if len(kid) > 128 || strings.Contains(kid, "..") {
 		return false
 	}
 	for i := 0; i < len(kid); i++ {
-		c := kid[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case c == '-', c == '_', c == '.', c == ':', c == '+', c == '=':
-		default:
+		if c := kid[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
 			return false
 		}
 	}

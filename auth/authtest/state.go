@@ -96,6 +96,18 @@ func (s *Server) KeyIDs() (es256, rs256 string) {
 	return s.keys["ES256"].kid, s.keys["RS256"].kid
 }
 
+// SetKeyID renames the current key for alg ("ES256" or "RS256") to kid,
+// in the JWKS and in the tokens minted from now on, to test the key IDs
+// real providers use (Cognito's are standard base64, with '/', '+' and
+// '=').
+func (s *Server) SetKeyID(alg, kid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k := s.keys[alg]; k != nil {
+		k.kid = kid
+	}
+}
+
 // PublicKey returns the current public key for alg ("ES256" or "RS256").
 func (s *Server) PublicKey(alg string) crypto.PublicKey {
 	s.mu.Lock()

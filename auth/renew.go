@@ -39,6 +39,7 @@ type renewals struct {
 	mu        sync.Mutex
 	m         map[[sha256.Size]byte]*renewal
 	nextSweep int
+	lastSweep time.Time // configured clock
 	// ended holds the refresh-token hashes of sessions logged out here,
 	// until no renewal of them can still be running or shared: a request
 	// carrying a copy of the cookie from before the logout must not get
@@ -127,7 +128,9 @@ func (rs *renewals) do(ctx context.Context, key [sha256.Size]byte, now time.Time
 	if rs.m == nil {
 		rs.m = make(map[[sha256.Size]byte]*renewal)
 	}
-	if len(rs.m) >= rs.nextSweep {
+	// Sweep when the map has doubled since the last sweep (or is full),
+	// and at least once per grace whatever its size.
+	if len(rs.m) >= min(rs.nextSweep, maxRenewals) || now.Sub(rs.lastSweep) >= renewalGrace {
 		rs.sweepLocked(now)
 	}
 	kept := len(rs.m) < maxRenewals
@@ -144,8 +147,12 @@ func (rs *renewals) do(ctx context.Context, key [sha256.Size]byte, now time.Time
 	return r, false
 }
 
-// sweepLocked drops renewals past their grace. It runs when the map has
-// doubled since the last sweep, so its cost per renewal stays constant.
+// sweepLocked drops renewals past their grace, and with them the only
+// reference to their tokens once their callers are done. It runs when
+// the map has doubled since the last sweep, so its cost per renewal stays
+// constant; when the map is full (then for every renewal that would not
+// be kept, until one is); and at least once per grace whatever the size,
+// so expired tokens do not stay in memory.
 func (rs *renewals) sweepLocked(now time.Time) {
 	for k, r := range rs.m {
 		select {
@@ -157,6 +164,7 @@ func (rs *renewals) sweepLocked(now time.Time) {
 		}
 	}
 	rs.nextSweep = 2*len(rs.m) + 1024
+	rs.lastSweep = now
 }
 
 // readSession opens the session cookie, renewing it with the refresh

@@ -17,7 +17,8 @@ const (
 	// SessionEndExpired: the session reached LoginConfig.SessionTTL.
 	SessionEndExpired = "expired"
 	// SessionEndRefreshFailed: the access token ran out and could not be
-	// renewed (no refresh token, or the provider refused it).
+	// renewed (no refresh token, the provider refused it, or the session
+	// left the store while it was renewed: cause "session_deleted").
 	SessionEndRefreshFailed = "refresh_failed"
 	// SessionEndReplaced: a new sign-in replaced the session.
 	SessionEndReplaced = "replaced"

@@ -14,11 +14,19 @@ import (
 const (
 	// SessionEndLogout: the user logged out.
 	SessionEndLogout = "logout"
-	// SessionEndExpired: the session reached LoginConfig.SessionTTL.
+	// SessionEndExpired: the session reached LoginConfig.SessionTTL
+	// (attribute ended_by "session_ttl"), or its access token ran out and
+	// the provider had issued no refresh token (ended_by "access_token"):
+	// outcome success, it is how such a session ends.
 	SessionEndExpired = "expired"
-	// SessionEndRefreshFailed: the access token ran out and could not be
-	// renewed (no refresh token, the provider refused it, or the session
-	// left the store while it was renewed: cause "session_deleted").
+	// SessionEndRefreshFailed: the access token ran out and renewing it
+	// failed (outcome failure). Attribute cause: "refresh_refused" (the
+	// token endpoint refused it or could not be reached),
+	// "id_token_invalid" or "other_subject" (the refreshed ID token did
+	// not verify, or named another user: OpenID Connect Core 12.2),
+	// "session_store_error" or "session_too_large" (the renewed session
+	// could not be saved), "session_deleted" (the session left the store
+	// while it was renewed).
 	SessionEndRefreshFailed = "refresh_failed"
 	// SessionEndReplaced: a new sign-in replaced the session.
 	SessionEndReplaced = "replaced"

@@ -414,7 +414,7 @@ func (l *Login) LoginHandler() http.Handler {
 			Return: localPath(r.URL.Query().Get("return_to")), Exp: l.cfg.Now().Add(flowTTL).Unix(),
 		}
 		b, _ := json.Marshal(f)
-		l.setCookie(w, FlowCookie, l.codec.seal(FlowCookie, b), int(flowTTL.Seconds()))
+		l.setCookie(w, FlowCookie, l.codec.seal(l.aad(FlowCookie), b), int(flowTTL.Seconds()))
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, l.authCodeURL(f.State, f.Nonce, f.Verifier, loginHint(r.URL.Query().Get("login_hint"))), http.StatusSeeOther)
 	})
@@ -497,7 +497,7 @@ func (l *Login) CallbackHandler() http.Handler {
 		}
 		l.setCookie(w, FlowCookie, "", -1) // one use, whatever happens
 		var f flowState
-		b, err := l.codec.open(FlowCookie, c.Value)
+		b, err := l.codec.open(l.aad(FlowCookie), c.Value)
 		if err != nil || json.Unmarshal(b, &f) != nil || start.Unix() > f.Exp {
 			l.fail(w, r, http.StatusBadRequest, ReasonStateMismatch, "login state invalid or expired")
 			return
@@ -528,10 +528,16 @@ func (l *Login) CallbackHandler() http.Handler {
 		}
 		// A sign-in always starts a new session (no fixation); a previous
 		// server-side one is revoked.
-		if old, ok := l.openSession(r); ok {
-			if old.SID != "" {
-				_ = l.cfg.Store.Delete(r.Context(), old.SID)
-			}
+		old, err := l.openSession(r)
+		if err == nil && old.SID != "" {
+			err = l.cfg.Store.Delete(r.Context(), old.SID)
+		}
+		if err != nil && err != errNoSession {
+			l.storeFailed(r.Context(), "sign-in", err)
+			l.fail(w, r, http.StatusServiceUnavailable, ReasonStoreError, "session store unavailable")
+			return
+		}
+		if old != nil {
 			l.sessionEnded(r.Context(), old, SessionEndReplaced)
 		}
 		v, reason := l.sealSession(r.Context(), s)
@@ -688,6 +694,12 @@ func (l *Login) revoke(ctx context.Context, token string) {
 	}
 }
 
+// storeFailed logs a session store error met at step (logout, sign-in).
+func (l *Login) storeFailed(ctx context.Context, step string, err error) {
+	l.cfg.Logger.LogAttrs(ctx, slog.LevelError, "auth: the session store failed at "+step,
+		slog.String("issuer", l.cfg.Issuer), slog.String("error", err.Error()))
+}
+
 // logoutOrigin refuses cross-origin logout (Sec-Fetch-Site, else Origin
 // against Host), whether or not the server applies its own protection.
 var logoutOrigin = http.NewCrossOriginProtection()
@@ -702,7 +714,14 @@ var logoutOrigin = http.NewCrossOriginProtection()
 //
 // What logout revokes depends on where sessions live. With
 // LoginConfig.Store, the session is deleted from the store: every copy of
-// its cookie, on every replica, stops working at once. Without a store,
+// its cookie, on every replica, stops working at once, and a renewal
+// running on another replica at that moment ends the session rather than
+// store it again (renewals use [SessionStore].Replace, which refuses a
+// deleted session). If the store fails (reading or deleting the session),
+// logout still clears the cookie and revokes the refresh token it could
+// read, but answers 503 problem+json with reason "session_store_error",
+// logs the error and emits [paved.EventAuthnFailure]: the session may
+// live on in the store. Without a store,
 // the session is the sealed cookie itself: logout tells the browser to
 // drop it, but a copy taken before (a stolen cookie) keeps working until
 // its access token needs a refresh. The refresh then fails when the
@@ -730,18 +749,32 @@ func (l *Login) LogoutHandler() http.Handler {
 			return
 		}
 		var hint string
-		if s, ok := l.openSession(r); ok {
+		s, err := l.openSession(r)
+		if err == nil {
 			hint = s.IDToken
 			if s.SID != "" {
-				_ = l.cfg.Store.Delete(r.Context(), s.SID)
+				err = l.cfg.Store.Delete(r.Context(), s.SID)
 			}
 			if s.Refresh != "" {
 				l.renewals.end(sha256.Sum256([]byte(s.Refresh)), l.cfg.Now(), 2*l.cfg.Timeout)
 				l.revoke(r.Context(), s.Refresh)
 			}
-			l.sessionEnded(r.Context(), s, SessionEndLogout)
+			if err == nil {
+				l.sessionEnded(r.Context(), s, SessionEndLogout)
+			}
 		}
 		l.setCookie(w, SessionCookie, "", -1)
+		if err != nil && err != errNoSession {
+			// The session may live on in the store: say so rather than
+			// answer as if it had ended.
+			l.storeFailed(r.Context(), "logout", err)
+			paved.Emit(r.Context(), l.cfg.Events, paved.Event{Type: paved.EventAuthnFailure, Component: Component, Outcome: paved.OutcomeFailure,
+				Reason: ReasonStoreError, RequestID: httpx.RequestIDFrom(r.Context()), Attrs: []slog.Attr{slog.String("flow", "logout")}})
+			w.Header().Set("Cache-Control", "no-store")
+			httpx.WriteProblem(w, r, &httpx.Problem{Status: http.StatusServiceUnavailable,
+				Detail: "session store unavailable: the session may not have ended; try again", Extensions: map[string]any{"reason": ReasonStoreError}})
+			return
+		}
 		w.Header().Set("Cache-Control", "no-store")
 		target := "/"
 		if ep := l.disc.EndSessionEndpoint; ep != "" {

@@ -176,9 +176,15 @@ func (l *Login) readSession(w http.ResponseWriter, r *http.Request) (*Session, s
 	if _, err := r.Cookie(SessionCookie); err != nil {
 		return nil, ReasonNoSession
 	}
-	sp, ok := l.openSession(r)
-	if !ok {
-		l.setCookie(w, SessionCookie, "", -1)
+	sp, err := l.openSession(r)
+	if err != nil {
+		if err == errNoSession {
+			l.setCookie(w, SessionCookie, "", -1)
+		} else {
+			// The store failed: no session (fail closed), but the cookie
+			// is kept for when the store is back.
+			l.storeFailed(r.Context(), "reading a session", err)
+		}
 		return nil, ReasonNoSession
 	}
 	s := *sp
@@ -210,6 +216,10 @@ func (l *Login) readSession(w http.ResponseWriter, r *http.Request) (*Session, s
 			}
 			v, reason := l.sealSession(ctx, &ns)
 			if reason != "" {
+				if ns.Refresh != s.Refresh {
+					// Not kept: the rotated refresh token must not outlive it.
+					l.revoke(ctx, ns.Refresh)
+				}
 				return sessionState{cause: reason}, "", false
 			}
 			return ns, v, true
@@ -254,6 +264,9 @@ const (
 	causeRefreshRefused = "refresh_refused" // the token endpoint refused or failed
 	causeIDToken        = "id_token_invalid"
 	causeOtherSubject   = "other_subject"
+	// The session left the store while it was renewed (a logout on
+	// another replica): the renewal does not bring it back.
+	causeSessionDeleted = "session_deleted"
 )
 
 // renew spends s's refresh token and updates s. It returns "" on

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -92,12 +93,15 @@ func accessExpiry(tok *oauth2.Token, now time.Time) time.Time {
 }
 
 // sealSession seals s into a session cookie value, storing it server-side
-// first when a store is configured. Without a store, a session too large
-// for a cookie drops its access token, then fails. reason is empty on
-// success.
+// first when a store is configured: a new session (no SID yet) with Save
+// under a fresh SID, a renewed one with Replace, which fails with
+// causeSessionDeleted when the session was deleted meanwhile. Without a
+// store, a session too large for a cookie drops its access token, then
+// fails. reason is empty on success.
 func (l *Login) sealSession(ctx context.Context, s *sessionState) (value, reason string) {
 	if l.cfg.Store != nil {
-		if s.SID == "" {
+		renewed := s.SID != ""
+		if !renewed {
 			s.SID = randomString(32)
 		}
 		ttl := time.Unix(s.Created, 0).Add(l.cfg.SessionTTL).Sub(l.cfg.Now())
@@ -105,15 +109,25 @@ func (l *Login) sealSession(ctx context.Context, s *sessionState) (value, reason
 			return "", ReasonNoSession
 		}
 		b, _ := json.Marshal(s)
-		if err := l.cfg.Store.Save(ctx, s.SID, []byte(l.codec.seal(storeAAD+s.SID, b)), ttl); err != nil {
+		sealed := []byte(l.codec.seal(l.aad(storeAAD+s.SID), b))
+		var err error
+		if renewed {
+			err = l.cfg.Store.Replace(ctx, s.SID, sealed, ttl)
+		} else {
+			err = l.cfg.Store.Save(ctx, s.SID, sealed, ttl)
+		}
+		if renewed && errors.Is(err, ErrSessionNotFound) {
+			return "", causeSessionDeleted
+		}
+		if err != nil {
 			return "", ReasonStoreError
 		}
 		ref, _ := json.Marshal(sessionState{SID: s.SID, Created: s.Created})
-		return l.codec.seal(SessionCookie, ref), ""
+		return l.codec.seal(l.aad(SessionCookie), ref), ""
 	}
 	for range 2 {
 		b, _ := json.Marshal(s)
-		v := l.codec.seal(SessionCookie, b)
+		v := l.codec.seal(l.aad(SessionCookie), b)
 		if len(SessionCookie)+1+len(v) <= MaxCookieSize {
 			return v, ""
 		}
@@ -124,33 +138,52 @@ func (l *Login) sealSession(ctx context.Context, s *sessionState) (value, reason
 
 const storeAAD = "paved-session-store:"
 
-// openSession reads the session cookie (and the store, when used).
-func (l *Login) openSession(r *http.Request) (*sessionState, bool) {
+// errNoSession: the request has no session cookie, or one that does not
+// open, or whose session the store does not hold.
+var errNoSession = errors.New("auth: no session")
+
+// openSession reads the session cookie (and the store, when used). Its
+// error is errNoSession, or the store's own error when Load failed
+// otherwise than with ErrSessionNotFound.
+func (l *Login) openSession(r *http.Request) (*sessionState, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
-		return nil, false
+		return nil, errNoSession
 	}
-	b, err := l.codec.open(SessionCookie, c.Value)
+	b, err := l.codec.open(l.aad(SessionCookie), c.Value)
 	var s sessionState
 	if err != nil || json.Unmarshal(b, &s) != nil {
-		return nil, false
+		return nil, errNoSession
 	}
 	if s.SID == "" {
-		return &s, l.cfg.Store == nil
+		if l.cfg.Store != nil {
+			return nil, errNoSession
+		}
+		return &s, nil
 	}
 	if l.cfg.Store == nil {
-		return nil, false
+		return nil, errNoSession
 	}
 	raw, err := l.cfg.Store.Load(r.Context(), s.SID)
-	if err != nil {
-		return nil, false
+	if errors.Is(err, ErrSessionNotFound) {
+		return nil, errNoSession
 	}
-	b, err = l.codec.open(storeAAD+s.SID, string(raw))
+	if err != nil {
+		return nil, err
+	}
+	b, err = l.codec.open(l.aad(storeAAD+s.SID), string(raw))
 	var full sessionState
 	if err != nil || json.Unmarshal(b, &full) != nil || full.SID != s.SID {
-		return nil, false
+		return nil, errNoSession
 	}
-	return &full, true
+	return &full, nil
+}
+
+// aad is the additional data sealing name's value: it binds every cookie
+// and stored session to this login's issuer and client, so two logins
+// sharing CookieKeys do not accept each other's.
+func (l *Login) aad(name string) string {
+	return name + "\x00" + l.cfg.Issuer + "\x00" + l.cfg.ClientID
 }
 
 func (l *Login) principal(s *sessionState) (*paved.Principal, error) {
@@ -165,6 +198,9 @@ func (l *Login) principal(s *sessionState) (*paved.Principal, error) {
 	claims, e := decodeClaims(payload)
 	if e != nil {
 		return nil, e
+	}
+	if iss, _ := claims["iss"].(string); iss != l.cfg.Issuer {
+		return nil, errCookie // another issuer's ID token
 	}
 	return l.iss.principal(claims), nil
 }

@@ -17,8 +17,14 @@ var ErrSessionNotFound = errors.New("auth: session not found")
 // concurrent use; package auth/redissession keeps sessions in Redis, and
 // authtest.RunStoreConformance checks an implementation.
 type SessionStore interface {
-	// Save stores value under id for ttl, replacing any value there.
+	// Save stores value under id for ttl, replacing any value there. The
+	// login calls it only for a new session, under a fresh random id.
 	Save(ctx context.Context, id string, value []byte, ttl time.Duration) error
+	// Replace stores value under id for ttl only if id is there, and
+	// returns ErrSessionNotFound otherwise, atomically: a renewal calls
+	// it, so that a session deleted meanwhile (a logout on another
+	// replica) is never created again. In Redis it is SET with XX.
+	Replace(ctx context.Context, id string, value []byte, ttl time.Duration) error
 	// Load returns ErrSessionNotFound for an unknown or expired id.
 	Load(ctx context.Context, id string) ([]byte, error)
 	// Delete removes id; deleting an unknown id is not an error.

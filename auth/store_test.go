@@ -120,3 +120,16 @@ func TestSessionStore(t *testing.T) {
 		t.Fatalf("callback with store down = %d %s", w.Code, w.Body)
 	}
 }
+
+func (s *memStore) Replace(_ context.Context, id string, v []byte, _ time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail {
+		return errors.New("store down")
+	}
+	if _, ok := s.m[id]; !ok {
+		return auth.ErrSessionNotFound
+	}
+	s.m[id] = v
+	return nil
+}

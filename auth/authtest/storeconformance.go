@@ -16,7 +16,8 @@ import (
 
 // RunStoreConformance checks an [auth.SessionStore]: saving, loading,
 // replacing and deleting values, [auth.ErrSessionNotFound] for unknown and
-// deleted ids, and a browser session through [auth.Login] with the store
+// deleted ids (from Load, and from Replace, which must not create a
+// value), and a browser session through [auth.Login] with the store
 // (sign-in with offline_access, a renewal with the refresh token, logout
 // revoking the session server-side) against a fresh [Server]. count, when not nil, returns how many sessions the store
 // holds; the suite then checks that sign-in adds one and logout removes
@@ -49,6 +50,35 @@ func RunStoreConformance(t *testing.T, store auth.SessionStore, count func() int
 		}
 		if err := store.Delete(ctx, id); err != nil {
 			t.Fatalf("Delete of an unknown id = %v, want nil", err)
+		}
+	})
+	t.Run("Replace", func(t *testing.T) {
+		id := "conformance-" + randomID(8)
+		if err := store.Replace(ctx, id, []byte("one"), time.Minute); !errors.Is(err, auth.ErrSessionNotFound) {
+			t.Fatalf("Replace of an unknown id = %v, want ErrSessionNotFound", err)
+		}
+		if _, err := store.Load(ctx, id); !errors.Is(err, auth.ErrSessionNotFound) {
+			t.Fatalf("Load after a failed Replace = %v, want ErrSessionNotFound: Replace must not create", err)
+		}
+		if err := store.Save(ctx, id, []byte("one"), time.Minute); err != nil {
+			t.Fatalf("Save: %v", err)
+		}
+		if err := store.Replace(ctx, id, []byte("two"), time.Minute); err != nil {
+			t.Fatalf("Replace of a saved id: %v", err)
+		}
+		if v, err := store.Load(ctx, id); err != nil || !bytes.Equal(v, []byte("two")) {
+			t.Fatalf("Load after Replace = %q, %v; want \"two\"", v, err)
+		}
+		if err := store.Delete(ctx, id); err != nil {
+			t.Fatalf("Delete: %v", err)
+		}
+		// Replace of a deleted session fails with ErrSessionNotFound: a
+		// renewal must not bring back a session a logout deleted.
+		if err := store.Replace(ctx, id, []byte("three"), time.Minute); !errors.Is(err, auth.ErrSessionNotFound) {
+			t.Fatalf("Replace of a deleted id = %v, want ErrSessionNotFound", err)
+		}
+		if _, err := store.Load(ctx, id); !errors.Is(err, auth.ErrSessionNotFound) {
+			t.Fatalf("Load after Replace of a deleted id = %v, want ErrSessionNotFound", err)
 		}
 	})
 	t.Run("Login", func(t *testing.T) { conformStoreLogin(t, store, count) })

@@ -17,11 +17,13 @@ import (
 const Component = "redissession"
 
 // Client is the part of a go-redis client the store uses: GET, SET with
-// an expiry, and DEL. *redis.Client, *redis.ClusterClient, *redis.Ring and
-// every redis.UniversalClient implement it.
+// an expiry, SET XX (replace only an existing key) and DEL.
+// *redis.Client, *redis.ClusterClient, *redis.Ring and every
+// redis.UniversalClient implement it.
 type Client interface {
 	Get(ctx context.Context, key string) *redis.StringCmd
 	Set(ctx context.Context, key string, value any, expiration time.Duration) *redis.StatusCmd
+	SetXX(ctx context.Context, key string, value any, expiration time.Duration) *redis.BoolCmd
 	Del(ctx context.Context, keys ...string) *redis.IntCmd
 }
 
@@ -31,6 +33,21 @@ var (
 	_ Client = (*redis.Ring)(nil)
 	_ Client = redis.UniversalClient(nil)
 )
+
+// ignoresDeadlines reports whether c is a go-redis client built without
+// ContextTimeoutEnabled, which ignores a context's deadline while it
+// waits for a reply.
+func ignoresDeadlines(c Client) bool {
+	switch c := c.(type) {
+	case *redis.Client:
+		return c != nil && !c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c != nil && !c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c != nil && !c.Options().ContextTimeoutEnabled
+	}
+	return false
+}
 
 // Defaults and ranges of [Config].
 const (
@@ -43,7 +60,11 @@ const (
 // Config configures [New].
 type Config struct {
 	// Client is the Redis client (*redis.Client, *redis.ClusterClient,
-	// *redis.Ring or any redis.UniversalClient). Required.
+	// *redis.Ring or any redis.UniversalClient). Required. A
+	// *redis.Client, *redis.ClusterClient or *redis.Ring must be built
+	// with ContextTimeoutEnabled: true, without which go-redis ignores
+	// Timeout and waits its own ReadTimeout (3 s by default); New
+	// refuses one without it.
 	Client Client
 	// Prefix starts every key; "paved:session:" when empty. The session
 	// ID follows it.
@@ -71,7 +92,10 @@ var _ auth.SessionStore = (*Store)(nil)
 func New(cfg Config) (*Store, error) {
 	c := paved.ConfigCheck{Component: Component, Prefix: "Config."}
 	if cfg.Client == nil {
-		c.Add("Client", "nil", "pass a go-redis client, such as redis.NewClient(&redis.Options{Addr: \"127.0.0.1:6379\"})")
+		c.Add("Client", "nil", "pass a go-redis client, such as redis.NewClient(&redis.Options{Addr: \"127.0.0.1:6379\", ContextTimeoutEnabled: true})")
+	} else if ignoresDeadlines(cfg.Client) {
+		c.Add("Client", fmt.Sprintf("a %T without ContextTimeoutEnabled ignores Config.Timeout: go-redis then waits its own ReadTimeout (3s by default) for a Redis that does not answer", cfg.Client),
+			"set ContextTimeoutEnabled: true in the client's options")
 	}
 	switch {
 	case cfg.Timeout == 0:
@@ -109,6 +133,26 @@ func (s *Store) Save(ctx context.Context, id string, value []byte, ttl time.Dura
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	return s.client.Set(ctx, s.prefix+id, value, ttl).Err()
+}
+
+// Replace implements [auth.SessionStore] with SET XX: it stores value
+// only over an existing key, and returns [auth.ErrSessionNotFound] when
+// the key is gone (deleted by a logout, or expired), so a renewal never
+// creates a session again.
+func (s *Store) Replace(ctx context.Context, id string, value []byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return errors.New("redissession: a session needs a positive TTL")
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	ok, err := s.client.SetXX(ctx, s.prefix+id, value, ttl).Result()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return auth.ErrSessionNotFound
+	}
+	return nil
 }
 
 // Load implements [auth.SessionStore]: an unknown or expired id is

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -26,8 +27,10 @@ import (
 )
 
 func TestNewValidation(t *testing.T) {
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 	defer c.Close()
+	noDeadlines := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer noDeadlines.Close()
 	tests := []struct {
 		name   string
 		cfg    redissession.Config
@@ -37,6 +40,7 @@ func TestNewValidation(t *testing.T) {
 		{"timeout too short", redissession.Config{Client: c, Timeout: time.Millisecond}, []string{"Config.Timeout"}},
 		{"timeout too long", redissession.Config{Client: c, Timeout: time.Minute}, []string{"Config.Timeout"}},
 		{"everything", redissession.Config{Prefix: "a*", Timeout: -1}, []string{"Config.Client", "Config.Timeout", "Config.Prefix"}},
+		{"client ignores deadlines", redissession.Config{Client: noDeadlines}, []string{"Config.Client"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,6 +60,61 @@ func TestNewValidation(t *testing.T) {
 	s, err := redissession.New(redissession.Config{Client: c, Timeout: time.Second})
 	if err != nil || !strings.Contains(s.String(), "(default 250ms)") {
 		t.Fatalf("New = %v, %v", s, err)
+	}
+	_, err = redissession.New(redissession.Config{Client: noDeadlines})
+	if ces := paved.ConfigErrors(err); len(ces) != 1 || !strings.Contains(ces[0].Fix, "ContextTimeoutEnabled: true") {
+		t.Fatalf("client without ContextTimeoutEnabled: %v", err)
+	}
+	for _, cc := range []redissession.Client{
+		redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}}),
+		redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}}),
+	} {
+		if _, err := redissession.New(redissession.Config{Client: cc}); len(paved.ConfigErrors(err)) != 1 {
+			t.Fatalf("%T without ContextTimeoutEnabled: %v", cc, err)
+		}
+		_ = cc.(io.Closer).Close()
+	}
+}
+
+// TestTimeoutAgainstHungRedis: a Redis that accepts connections and never
+// answers fails each call after Config.Timeout, not go-redis's 3 s read
+// timeout.
+func TestTimeoutAgainstHungRedis(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	rc := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), ContextTimeoutEnabled: true, MaxRetries: -1, Protocol: 2})
+	defer rc.Close()
+	store, err := redissession.New(redissession.Config{Client: rc, Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = store.Load(context.Background(), "a")
+	if d := time.Since(start); err == nil || errors.Is(err, auth.ErrSessionNotFound) || d > time.Second {
+		t.Fatalf("Load from a hung Redis = %v after %v, want an error after about 100ms", err, d)
 	}
 }
 
@@ -78,7 +137,7 @@ func TestNoRedisInAuth(t *testing.T) {
 
 func TestStoreConformance(t *testing.T) {
 	addr := testenv.RequireRedis(t)
-	rc := redis.NewClient(&redis.Options{Addr: addr})
+	rc := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = rc.Close() })
 	ctx := context.Background()
 	prefix := "paved:test:" + time.Now().Format("150405.000000") + ":"
@@ -96,7 +155,7 @@ func TestStoreConformance(t *testing.T) {
 }
 
 func TestStoreDown(t *testing.T) {
-	rc := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 50 * time.Millisecond})
+	rc := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 50 * time.Millisecond, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = rc.Close() })
 	store, err := redissession.New(redissession.Config{Client: rc})
 	if err != nil {
@@ -118,7 +177,7 @@ func TestStoreDown(t *testing.T) {
 // saved back.
 func TestLogoutRevokesCopies(t *testing.T) {
 	addr := testenv.RequireRedis(t)
-	rc := redis.NewClient(&redis.Options{Addr: addr})
+	rc := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = rc.Close() })
 	prefix := "paved:test:logout:" + time.Now().Format("150405.000000") + ":"
 	testLogoutRevokesCopies(t, rc, prefix, func() int {
@@ -162,6 +221,19 @@ func (f *fakeClient) Set(ctx context.Context, key string, value any, _ time.Dura
 		return redis.NewStatusResult("", fmt.Errorf("fake client: value of type %T", value))
 	}
 	return redis.NewStatusResult("OK", nil)
+}
+
+func (f *fakeClient) SetXX(ctx context.Context, key string, value any, ttl time.Duration) *redis.BoolCmd {
+	f.mu.Lock()
+	_, ok := f.m[key]
+	f.mu.Unlock()
+	if !ok {
+		return redis.NewBoolResult(false, nil)
+	}
+	if err := f.Set(ctx, key, value, ttl).Err(); err != nil {
+		return redis.NewBoolResult(false, err)
+	}
+	return redis.NewBoolResult(true, nil)
 }
 
 func (f *fakeClient) Del(ctx context.Context, keys ...string) *redis.IntCmd {

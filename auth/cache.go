@@ -11,8 +11,9 @@ import (
 // tokenCache remembers verified tokens by the SHA-256 of their bytes, so a
 // repeated token costs a hash, a map lookup and a copy of the principal.
 // An entry is never served at or after its deadline: the token's exp,
-// capped at the key TTL so a key removed from the issuer's set stops being
-// honoured within that TTL.
+// capped at KeyTTL after the fetch of the keys that verified it, so a key
+// removed from the issuer's set stops being honoured within KeyTTL of
+// that fetch, as it would without the cache.
 //
 // The cache keeps a principal no caller can reach: put stores a copy, and
 // get returns a fresh copy, so a handler that edits its principal changes

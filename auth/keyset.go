@@ -77,7 +77,7 @@ func (k *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error
 	if alg, _ := m["alg"].(string); alg != h.Algorithm || !sameKID(m, h.KeyID) {
 		return nil, newError(ErrMalformed, ReasonMalformed, "go-jose reads another alg or kid than the header holds")
 	}
-	payload, err := k.verify(ctx, jws, h.Algorithm, h.KeyID)
+	payload, _, err := k.verify(ctx, jws, h.Algorithm, h.KeyID)
 	if err != nil {
 		return nil, err
 	}
@@ -96,37 +96,38 @@ func sameKID(m map[string]any, kid string) bool {
 }
 
 // verify checks the signature of jws (whose header says alg and kid) with
-// the issuer's keys, and returns the verified payload. A kid that is not
+// the issuer's keys, and returns the verified payload and when the keys
+// that verified it were fetched. A kid that is not
 // in the set triggers a fetch (at most once per cooldown); a kid that is
 // in the set with a key of another type or curve than alg does not: no
 // fetch could make that token valid.
-func (k *keySet) verify(ctx context.Context, jws *jose.JSONWebSignature, alg, kid string) ([]byte, error) {
-	keys, fresh := k.current()
+func (k *keySet) verify(ctx context.Context, jws *jose.JSONWebSignature, alg, kid string) ([]byte, time.Time, error) {
+	keys, at, fresh := k.current()
 	if !fresh {
 		var err error
-		keys, err = k.refresh(ctx)
+		keys, at, err = k.refresh(ctx)
 		if err != nil {
-			return nil, err
+			return nil, time.Time{}, err
 		}
 	}
 	payload, err := tryKeys(jws, alg, kid, keys)
 	if !errors.Is(err, errNoKey) {
-		return payload, err
+		return payload, at, err
 	}
 	// Unknown kid: refresh, at most once per cooldown.
-	keys, err = k.refresh(ctx)
+	keys, at, err = k.refresh(ctx)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) && e.Reason == ReasonKeysUnavailable {
-			return nil, err
+			return nil, time.Time{}, err
 		}
-		return nil, unknownKID()
+		return nil, time.Time{}, unknownKID()
 	}
 	payload, err = tryKeys(jws, alg, kid, keys)
 	if errors.Is(err, errNoKey) {
-		return nil, unknownKID()
+		return nil, time.Time{}, unknownKID()
 	}
-	return payload, err
+	return payload, at, err
 }
 
 // errNoKey: no key in the set has the token's kid (or, for a token
@@ -190,19 +191,20 @@ func keyFitsAlg(key any, alg string) bool {
 	return false
 }
 
-// current returns the cached keys and whether they are within the TTL.
-func (k *keySet) current() ([]jose.JSONWebKey, bool) {
+// current returns the cached keys, when they were fetched, and whether
+// they are within the TTL.
+func (k *keySet) current() ([]jose.JSONWebKey, time.Time, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	fresh := !k.fetchedAt.IsZero() && k.now().Sub(k.fetchedAt) < k.ttl
-	return k.keys, fresh
+	return k.keys, k.fetchedAt, fresh
 }
 
 // refresh fetches the key set unless a fetch happened within the cooldown.
 // Concurrent callers share one fetch, which runs in its own goroutine so a
 // caller whose context ends (a slow key set) returns at once while the
 // fetch completes for the others.
-func (k *keySet) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
+func (k *keySet) refresh(ctx context.Context) ([]jose.JSONWebKey, time.Time, error) {
 	k.mu.Lock()
 	ch := k.inflight
 	if ch == nil {
@@ -219,7 +221,7 @@ func (k *keySet) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
 	select {
 	case <-ch:
 	case <-ctx.Done():
-		return nil, newError(ErrKey, ReasonKeysUnavailable, "request ended while the key set was being fetched")
+		return nil, time.Time{}, newError(ErrKey, ReasonKeysUnavailable, "request ended while the key set was being fetched")
 	}
 	k.mu.Lock()
 	return k.resultLocked()
@@ -242,26 +244,26 @@ func (k *keySet) fetchAndStore(ctx context.Context, done chan struct{}) {
 	}
 }
 
-// resultLocked returns the cached keys if they are still fresh, else an
-// error. It unlocks k.mu.
-func (k *keySet) resultLocked() ([]jose.JSONWebKey, error) {
+// resultLocked returns the cached keys and when they were fetched if they
+// are still fresh, else an error. It unlocks k.mu.
+func (k *keySet) resultLocked() ([]jose.JSONWebKey, time.Time, error) {
 	defer k.mu.Unlock()
 	fresh := !k.fetchedAt.IsZero() && k.now().Sub(k.fetchedAt) < k.ttl
 	if fresh {
-		return k.keys, nil
+		return k.keys, k.fetchedAt, nil
 	}
 	if k.lastErr != nil || k.fetchedAt.IsZero() {
-		return nil, newError(ErrKey, ReasonKeysUnavailable, "key set unreachable and cached keys expired")
+		return nil, time.Time{}, newError(ErrKey, ReasonKeysUnavailable, "key set unreachable and cached keys expired")
 	}
-	return nil, newError(ErrKey, ReasonKeysUnavailable, "cached keys expired; next fetch allowed after the refresh cooldown")
+	return nil, time.Time{}, newError(ErrKey, ReasonKeysUnavailable, "cached keys expired; next fetch allowed after the refresh cooldown")
 }
 
 // status reports whether keys are loaded and fresh, fetching if allowed.
 func (k *keySet) status(ctx context.Context) error {
-	if _, fresh := k.current(); fresh {
+	if _, _, fresh := k.current(); fresh {
 		return nil
 	}
-	_, err := k.refresh(ctx)
+	_, _, err := k.refresh(ctx)
 	return err
 }
 

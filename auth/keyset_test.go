@@ -390,3 +390,25 @@ func TestAlgKeyMismatchDoesNotFetch(t *testing.T) {
 		t.Fatalf("JWKS requests after an unknown kid past the cooldown = %d, want 2", got)
 	}
 }
+
+// TestCacheHonoursKeyTTLFromFetch: a cached verification is not served
+// past KeyTTL after the keys that verified it were fetched, so a key the
+// provider removed stops working within KeyTTL.
+func TestCacheHonoursKeyTTLFromFetch(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	v := newVerifier(t, srv)
+	if _, err := v.Verify(context.Background(), srv.Mint(nil)); err != nil { // fetches the keys
+		t.Fatal(err)
+	}
+	srv.Advance(auth.DefaultKeyTTL - time.Minute)
+	tok := srv.Mint(map[string]any{"exp": srv.Now().Add(time.Hour).Unix()})
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	srv.RotateKeys()
+	srv.RetireKeys() // the key that signed tok is gone
+	srv.Advance(2 * time.Minute)
+	if _, err := v.Verify(context.Background(), tok); reason(err) != auth.ReasonUnknownKID {
+		t.Fatalf("token of a removed key, KeyTTL after the fetch: %v, want %s", err, auth.ReasonUnknownKID)
+	}
+}

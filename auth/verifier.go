@@ -242,7 +242,7 @@ func (v *Verifier) verifyCold(ctx context.Context, raw string, now time.Time) (*
 	if jh := jws.Signatures[0].Header; jh.Algorithm != h.alg || jh.KeyID != h.kid {
 		return fail(newError(ErrMalformed, ReasonMalformed, "header members are ambiguous (repeated or differently cased names)"))
 	}
-	verified, err := is.keys.verify(ctx, jws, h.alg, h.kid)
+	verified, fetchedAt, err := is.keys.verify(ctx, jws, h.alg, h.kid)
 	if err != nil {
 		return fail(asError(err))
 	}
@@ -254,8 +254,10 @@ func (v *Verifier) verifyCold(ctx context.Context, raw string, now time.Time) (*
 		return fail(e)
 	}
 	p := is.principal(claims)
+	// Cached until exp, and no longer than the keys that verified it are
+	// trusted: KeyTTL from their fetch.
 	until := unixTime(claims["exp"].(float64))
-	if ttl := now.Add(v.cfg.KeyTTL); ttl.Before(until) {
+	if ttl := fetchedAt.Add(v.cfg.KeyTTL); ttl.Before(until) {
 		until = ttl
 	}
 	return p, until, nil

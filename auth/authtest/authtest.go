@@ -95,6 +95,8 @@ type Server struct {
 	codes      map[string]authCode
 	refresh    map[string]grant  // live refresh tokens
 	spent      map[string]string // rotated refresh tokens -> family
+	usedCodes  map[string]string // exchanged authorization codes -> family
+	revoked    map[string]bool   // families revoked after a reuse
 	reuses     int
 	jwksBroken bool
 	jwksDelay  time.Duration
@@ -140,6 +142,8 @@ func Start(cfg Config) (*Server, error) {
 		codes:      map[string]authCode{},
 		refresh:    map[string]grant{},
 		spent:      map[string]string{},
+		usedCodes:  map[string]string{},
+		revoked:    map[string]bool{},
 	}
 	if cfg.Now != nil {
 		s.fixed = cfg.Now()

@@ -195,6 +195,13 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		c, ok := s.codes[f.Get("code")]
 		delete(s.codes, f.Get("code")) // single use, even when the exchange fails
+		if ok {
+			s.usedCodes[f.Get("code")] = c.family
+		} else if fam, used := s.usedCodes[f.Get("code")]; used {
+			// RFC 6749 section 4.1.2: a reused code revokes the tokens
+			// issued for it (their refresh tokens; access tokens are JWTs).
+			s.revokeFamilyLocked(fam)
+		}
 		now := s.nowLocked()
 		s.mu.Unlock()
 		sum := sha256.Sum256([]byte(f.Get("code_verifier")))
@@ -222,7 +229,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			// holds a copy, so the whole grant is revoked.
 			reused = true
 			s.reuses++
-			maps.DeleteFunc(s.refresh, func(_ string, g grant) bool { return g.family == fam })
+			s.revokeFamilyLocked(fam)
 		}
 		s.mu.Unlock()
 		switch {
@@ -302,14 +309,28 @@ func (s *Server) issue(w http.ResponseWriter, g grant, nonce string) {
 		return
 	}
 	resp := map[string]any{"access_token": access, "id_token": idt, "token_type": "Bearer", "expires_in": int(s.cfg.TokenTTL.Seconds()), "scope": scope}
-	if s.cfg.LenientOfflineAccess || slices.Contains(strings.Fields(scope), scopeOfflineAccess) {
+	s.mu.Lock()
+	// The family may have been revoked since the request was checked (a
+	// concurrent reuse): then nothing is issued.
+	revoked := s.revoked[g.family]
+	if !revoked && (s.cfg.LenientOfflineAccess || slices.Contains(strings.Fields(scope), scopeOfflineAccess)) {
 		rt := randomID(24)
-		s.mu.Lock()
 		s.refresh[rt] = g
-		s.mu.Unlock()
 		resp["refresh_token"] = rt
 	}
+	s.mu.Unlock()
+	if revoked {
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "the grant is revoked")
+		return
+	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// revokeFamilyLocked revokes the grant of family: its live refresh tokens
+// now, and any it would mint later.
+func (s *Server) revokeFamilyLocked(family string) {
+	s.revoked[family] = true
+	maps.DeleteFunc(s.refresh, func(_ string, g grant) bool { return g.family == family })
 }
 
 var (

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -72,14 +71,22 @@ func discover(ctx context.Context, c Config, field string, ic Issuer) (*issuer, 
 	return is, nil
 }
 
-// discoveryError wraps a failed discovery request. When the cause is a
-// certificate the client does not trust, it says which field fixes it:
-// the usual mistake with a private CA or a test provider.
+// discoveryError wraps a failed discovery request. When the cause is the
+// issuer's TLS certificate, it says what is wrong and which field fixes
+// it: an untrusted CA (the usual mistake with a private CA or a test
+// provider), a certificate for another host, or one that is expired or
+// otherwise invalid.
 func discoveryError(issuerURL, clientField string, err error) error {
 	var unknown x509.UnknownAuthorityError
-	var verify *tls.CertificateVerificationError
-	if errors.As(err, &unknown) || errors.As(err, &verify) {
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &unknown):
 		return fmt.Errorf("auth: discovery for issuer %q: %w; the issuer's TLS certificate is not trusted: set %s to a client whose TLS config trusts the issuer's CA (with authtest, its Server.Client())", issuerURL, err, clientField)
+	case errors.As(err, &host):
+		return fmt.Errorf("auth: discovery for issuer %q: %w; the issuer's TLS certificate is not valid for the issuer's host: use the issuer URL exactly as the provider publishes it (the host its certificate names)", issuerURL, err)
+	case errors.As(err, &invalid):
+		return fmt.Errorf("auth: discovery for issuer %q: %w; the issuer's TLS certificate is invalid (expired, not yet valid, or not usable for a server): the provider must renew or fix it, or check this machine's clock", issuerURL, err)
 	}
 	return fmt.Errorf("auth: discovery for issuer %q: %w", issuerURL, err)
 }

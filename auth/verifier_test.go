@@ -529,3 +529,15 @@ func TestVocabulary(t *testing.T) {
 		t.Fatal("wire names")
 	}
 }
+
+// TestDiscoveryHostnameMismatch: a certificate for another host is not
+// reported as an untrusted CA.
+func TestDiscoveryHostnameMismatch(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	iss := strings.Replace(srv.Issuer(), "127.0.0.1", "localhost", 1) // not in the test certificate
+	_, err := auth.New(context.Background(), auth.Config{Issuers: []auth.Issuer{{URL: iss}}, Audiences: []string{"api"}, HTTPClient: srv.Client(), Logger: quiet, Posture: &paved.Posture{}})
+	var host x509.HostnameError
+	if !errors.As(err, &host) || strings.Contains(err.Error(), "not trusted") || !strings.Contains(err.Error(), "is not valid for the issuer's host") {
+		t.Fatalf("New against a certificate for another host = %v, want the hostname error and its own hint", err)
+	}
+}

@@ -595,7 +595,11 @@ func (l *Login) noRefreshToken(ctx context.Context, tok *oauth2.Token, s *sessio
 // carries the previous cookie within 10 s of the renewal gets the renewed
 // session rather than spending the previous refresh token again (a
 // provider that rotates refresh tokens refuses a second use, and a strict
-// one revokes the session for it).
+// one revokes the session for it). The trade-off: a copy of the previous
+// cookie replayed within those 10 s gets the renewed session too, without
+// the provider's reuse detection seeing it; each such late request is
+// logged (Info, "... within the renewal grace") with its delay after the
+// renewal.
 //
 // An in-process lock cannot serialise two replicas. When requests of one
 // session can reach two replicas at the same moment and the provider

@@ -248,6 +248,13 @@ func (l *Login) readSession(w http.ResponseWriter, r *http.Request) (*Session, s
 			}
 			return nil, ReasonSessionExpired
 		}
+		if finished := res.until.Add(-renewalGrace); shared && now.After(finished) {
+			// The previous cookie after the renewal finished: a browser
+			// whose requests crossed the new cookie, or a replayed copy,
+			// which gets the renewed session too (the grace's trade-off).
+			l.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "auth: a request with the session's previous cookie got the renewed session within the renewal grace",
+				slog.String("issuer", l.cfg.Issuer), slog.Duration("after_renewal", now.Sub(finished)), slog.String("request_id", httpx.RequestIDFrom(r.Context())))
+		}
 		s = res.s
 		l.setCookie(w, SessionCookie, res.value, int(l.cfg.SessionTTL.Seconds()))
 	}

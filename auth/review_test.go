@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"sync"
 	"testing"
@@ -135,5 +136,30 @@ func TestCognitoStyleKID(t *testing.T) {
 		if _, err := v.Verify(context.Background(), mustMint(t, srv, authtest.Token{})); err != nil {
 			t.Fatalf("kid %q: %v", kid, err)
 		}
+	}
+}
+
+// A request with the pre-renewal cookie that gets the renewed session
+// from the grace is logged: it may be a thief replaying a copied cookie.
+func TestLateGraceRequestLogged(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	rc := &recorder{}
+	cfg := loginCfg(srv)
+	cfg.Logger = slog.New(rc)
+	mux := appMux(mustLogin(t, cfg))
+	sess := signIn(t, srv, mux)
+	srv.Advance(authtest.DefaultTokenTTL + time.Minute)
+	if w := serve(mux, "GET", "/app", []*http.Cookie{sess}, "Accept", "application/json"); w.Code != 200 {
+		t.Fatalf("renewal = %d", w.Code)
+	}
+	if n := len(rc.logsContaining("renewal grace")); n != 0 {
+		t.Fatalf("the renewing request logged %d grace records", n)
+	}
+	srv.Advance(2 * time.Second)
+	if w := serve(mux, "GET", "/app", []*http.Cookie{sess}, "Accept", "application/json"); w.Code != 200 {
+		t.Fatalf("previous cookie within the grace = %d", w.Code)
+	}
+	if n := len(rc.logsContaining("renewal grace")); n != 1 {
+		t.Fatalf("late request with the previous cookie logged %d grace records, want 1", n)
 	}
 }

@@ -55,8 +55,9 @@ var _ oidc.KeySet = (*keySet)(nil)
 
 // VerifySignature implements [oidc.KeySet]: go-oidc calls it for ID
 // tokens after checking their algorithm against its allow-list. The
-// header and the verified payload must pass the JSON rules bearer tokens
-// pass (see decodeObject), so go-oidc's case-insensitive reading of the
+// header must pass the JSON rules (see decodeObject) and header rules
+// (no jku, x5u, jwk, x5c, b64, crit or zip; a valid kid; no nested JWT)
+// bearer tokens pass, and the verified payload the JSON rules, so go-oidc's case-insensitive reading of the
 // claims cannot see other values than this package does. The error is an
 // *[Error].
 func (k *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
@@ -67,6 +68,9 @@ func (k *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error
 	}
 	m, e := decodeHeader(hb)
 	if e != nil {
+		return nil, e
+	}
+	if _, e := headerRules(m); e != nil {
 		return nil, e
 	}
 	jws, err := jose.ParseSignedCompact(jwt, allowedJOSE)

@@ -2,9 +2,13 @@ package auth_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -161,5 +165,31 @@ func TestLateGraceRequestLogged(t *testing.T) {
 	}
 	if n := len(rc.logsContaining("renewal grace")); n != 1 {
 		t.Fatalf("late request with the previous cookie logged %d grace records, want 1", n)
+	}
+}
+
+// ID tokens in browser login get the header rules of bearer tokens: a
+// jku, jwk, crit or zip header is refused.
+func TestIDTokenHeaderRules(t *testing.T) {
+	for _, hdr := range []map[string]any{{"jku": "https://evil.example/jwks"}, {"crit": []string{"exp"}}, {"zip": "DEF"}} {
+		srv := authtest.NewServer(t, authtest.Config{})
+		client := srv.Client()
+		client.Transport = &tokenRewriter{base: client.Transport, rewrite: func(_ string, body map[string]any) {
+			raw, _ := body["id_token"].(string)
+			payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[1])
+			var claims map[string]any
+			_ = json.Unmarshal(payload, &claims)
+			h := map[string]any{"typ": "JWT"}
+			maps.Copy(h, hdr)
+			body["id_token"] = mustMint(t, srv, authtest.Token{Header: h, Claims: claims})
+		}}
+		cfg := loginCfg(srv)
+		cfg.HTTPClient = client
+		mux := appMux(mustLogin(t, cfg))
+		flow, authURL := startLogin(t, mux)
+		w := serve(mux, "GET", authorize(t, srv, authURL), []*http.Cookie{flow})
+		if w.Code != http.StatusUnauthorized || problemReason(t, w) != auth.ReasonIDTokenInvalid {
+			t.Fatalf("ID token with header %v = %d %s, want 401 %s", hdr, w.Code, w.Body, auth.ReasonIDTokenInvalid)
+		}
 	}
 }

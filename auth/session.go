@@ -57,11 +57,21 @@ func (l *Login) newSession(ctx context.Context, tok *oauth2.Token, nonce string,
 	if nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
 		return nil, ReasonNonceMismatch
 	}
+	// azp and auth_time from the claims as this package reads them (exact
+	// names; VerifySignature refused repeated or case-variant members), not
+	// through encoding/json, which matches names without case.
 	var extra struct {
-		AZP      string   `json:"azp"`
-		AuthTime *float64 `json:"auth_time"`
+		AZP      string
+		AuthTime *float64
 	}
-	_ = idt.Claims(&extra)
+	if claims, err := idTokenClaims(raw); err != nil {
+		return nil, ReasonIDTokenInvalid
+	} else {
+		extra.AZP, _ = claims["azp"].(string)
+		if at, ok := claims["auth_time"].(float64); ok {
+			extra.AuthTime = &at
+		}
+	}
 	if (len(idt.Audience) > 1 || extra.AZP != "") && extra.AZP != l.cfg.ClientID {
 		return nil, ReasonIDTokenInvalid
 	}
@@ -186,8 +196,10 @@ func (l *Login) aad(name string) string {
 	return name + "\x00" + l.cfg.Issuer + "\x00" + l.cfg.ClientID
 }
 
-func (l *Login) principal(s *sessionState) (*paved.Principal, error) {
-	parts := strings.Split(s.IDToken, ".")
+// idTokenClaims decodes the claims of a compact ID token (already
+// verified) under this package's JSON rules.
+func idTokenClaims(raw string) (map[string]any, error) {
+	parts := strings.Split(raw, ".")
 	if len(parts) != 3 {
 		return nil, errCookie
 	}
@@ -198,6 +210,14 @@ func (l *Login) principal(s *sessionState) (*paved.Principal, error) {
 	claims, e := decodeClaims(payload)
 	if e != nil {
 		return nil, e
+	}
+	return claims, nil
+}
+
+func (l *Login) principal(s *sessionState) (*paved.Principal, error) {
+	claims, err := idTokenClaims(s.IDToken)
+	if err != nil {
+		return nil, err
 	}
 	if iss, _ := claims["iss"].(string); iss != l.cfg.Issuer {
 		return nil, errCookie // another issuer's ID token

@@ -39,6 +39,21 @@ func (v *Verifier) parseHeader(seg string) (joseHeader, *Error) {
 	if e != nil {
 		return h, e
 	}
+	if h, e = headerRules(m); e != nil {
+		return h, e
+	}
+	if !slices.Contains(v.cfg.Algorithms, h.alg) {
+		return h, newError(ErrHeader, ReasonAlgNotAllowed, fmt.Sprintf("alg %q is not in the allow-list", truncate(h.alg, 16)))
+	}
+	return h, nil
+}
+
+// headerRules applies the header rules every token meets, bearer or ID
+// token (whose alg go-oidc checks against its own list): no member that
+// picks a key, no crit, no zip, string alg/typ/kid/cty, a valid kid, no
+// nested JWT.
+func headerRules(m map[string]any) (joseHeader, *Error) {
+	var h joseHeader
 	for _, name := range forbiddenHeaders {
 		if _, ok := m[name]; ok {
 			return h, newError(ErrHeader, ReasonForbiddenHeader, "header "+name+" is not accepted: keys come only from the issuer's discovered key set")
@@ -57,9 +72,6 @@ func (v *Verifier) parseHeader(seg string) (joseHeader, *Error) {
 	h.cty, ok[3] = headerString(m, "cty")
 	if ok != [4]bool{true, true, true, true} {
 		return h, newError(ErrMalformed, ReasonBadJSON, "header alg, typ, kid and cty must be strings")
-	}
-	if !slices.Contains(v.cfg.Algorithms, h.alg) {
-		return h, newError(ErrHeader, ReasonAlgNotAllowed, fmt.Sprintf("alg %q is not in the allow-list", truncate(h.alg, 16)))
 	}
 	if !validKID(h.kid) {
 		return h, newError(ErrHeader, ReasonInvalidKID, "kid has a character outside printable ASCII, a quote or backslash, \"..\", or more than 128 bytes")

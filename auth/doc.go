@@ -21,10 +21,9 @@
 //     matches names without case, others keep the first) and a token
 //     read one way here and another way by a neighbour is the attack.
 //     ID tokens in browser login are held to the same rules;
-//   - header rules, for ID tokens in browser login too (whose alg go-oidc
-//     checks against the provider's list): alg in an asymmetric
-//     allow-list (never none or HMAC),
-//     no jku, x5u, jwk, x5c or b64, no crit, no zip (reason
+//   - header rules (for ID tokens in browser login too, except the alg,
+//     which go-oidc checks): alg in an asymmetric allow-list (never none
+//     or HMAC), no jku, x5u, jwk, x5c or b64, no crit, no zip (reason
 //     "unsupported_zip"), a kid of at most 128 printable ASCII
 //     characters without quote, backslash or "..";
 //   - routing by the unverified iss to that issuer, whose key set selects

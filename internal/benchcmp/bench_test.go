@@ -34,6 +34,15 @@ func pavedServer(b *testing.B, logger *slog.Logger) *httpx.Server {
 // BenchmarkBare: the handler behind a ServeMux, nothing else.
 func BenchmarkBare(b *testing.B) { benchharness.Run(b, benchharness.Mux()) }
 
+// BenchmarkFloor: the bare handler also sending the eleven fields the
+// paved chain sends, set the cheapest way (prebuilt values, no
+// middleware): what no chain sending them can beat.
+func BenchmarkFloor(b *testing.B) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /hello", benchharness.WithHeaders(benchharness.Hello, benchharness.ChainHeaders))
+	benchharness.Run(b, mux)
+}
+
 // BenchmarkPavedDefault: httpx.Server's full default chain with its access
 // log turned off (a logger whose handler is disabled, so nothing is
 // formatted). Compare with BenchmarkPopularStackNoLog.

@@ -195,6 +195,9 @@ func main() {
 
 	sums := make([]float64, len(targets))
 	cpuSums := make([]float64, len(targets)) // server CPU µs per request
+	// The server's allocations per request and GC cycles per 10,000
+	// requests, summed over the rounds.
+	mem := make([]struct{ allocs, bytes, gcs float64 }, len(targets))
 	perRound := make([][]float64, *rounds)
 	worstOthers := -1.0
 	for r := range *rounds {
@@ -212,11 +215,14 @@ func main() {
 					log.Fatal(err)
 				}
 			}
+			var ms0, ms1 runtime.MemStats
+			runtime.ReadMemStats(&ms0)
 			m0, s0, ok0 := cpuTimes()
 			start := time.Now()
 			res, err := runWrk(*wrkCPUs, tg.url, *dur, *conns, *threads)
 			wall := time.Since(start)
 			m1, s1, ok1 := cpuTimes()
+			runtime.ReadMemStats(&ms1)
 			if profiling {
 				pprof.StopCPUProfile()
 			}
@@ -225,13 +231,16 @@ func main() {
 			}
 			sums[i] += res.rps
 			perRound[r][i] = res.rps
+			reqs := float64(max(res.requests, 1))
+			mem[i].allocs += float64(ms1.Mallocs-ms0.Mallocs) / reqs
+			mem[i].bytes += float64(ms1.TotalAlloc-ms0.TotalAlloc) / reqs
+			mem[i].gcs += float64(ms1.NumGC-ms0.NumGC) / reqs * 1e4
 			load := ""
 			if ok0 && ok1 {
 				capacity := float64(wall) * float64(runtime.NumCPU())
 				ours := float64(s1-s0) + float64(res.cpu)
 				others := max(0, float64(m1-m0)-ours) / capacity
 				worstOthers = max(worstOthers, others)
-				reqs := res.rps * wall.Seconds()
 				serverCPU := float64(s1-s0) / reqs / float64(time.Microsecond)
 				cpuSums[i] += serverCPU
 				load = fmt.Sprintf("  server %5.1f µs CPU/req; servers+wrk %3.0f%%, others %4.1f%% of %d CPUs",
@@ -250,6 +259,10 @@ func main() {
 			cpu = fmt.Sprintf("  server %5.1f µs CPU/req", cpuSums[i]/n)
 		}
 		fmt.Printf("  %-14s %-30s %10.0f req/s %6.1f%% of %s%s\n", tg.key, tg.name, sums[i]/n, 100*sums[i]/sums[0], targets[0].key, cpu)
+	}
+	fmt.Println("  the servers' allocations (whole process, wrk's loading of one server at a time):")
+	for i, tg := range targets {
+		fmt.Printf("  %-14s %5.1f allocs/req %6.0f B/req %5.2f GC cycles per 10k req\n", tg.key, mem[i].allocs/n, mem[i].bytes/n, mem[i].gcs/n)
 	}
 	means := make([]float64, len(sums))
 	for i := range sums {
@@ -362,14 +375,16 @@ func probe(cfg *tls.Config, rawURL string) (fields, size int, err error) {
 }
 
 var (
-	rpsLine    = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
-	failedLine = regexp.MustCompile(`(Socket errors:.*|Non-2xx or 3xx responses:.*)`)
+	rpsLine      = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	requestsLine = regexp.MustCompile(`([0-9]+) requests in `)
+	failedLine   = regexp.MustCompile(`(Socket errors:.*|Non-2xx or 3xx responses:.*)`)
 )
 
 // wrkResult is what one wrk run measured and cost.
 type wrkResult struct {
-	rps float64
-	cpu time.Duration // CPU time wrk itself used
+	rps      float64
+	requests int64         // requests completed
+	cpu      time.Duration // CPU time wrk itself used
 }
 
 func runWrk(cpus, url string, d time.Duration, c, t int) (wrkResult, error) {
@@ -391,5 +406,12 @@ func runWrk(cpus, url string, d time.Duration, c, t int) (wrkResult, error) {
 		return wrkResult{}, fmt.Errorf("no Requests/sec in wrk output:\n%s", out)
 	}
 	rps, err := strconv.ParseFloat(string(m[1]), 64)
-	return wrkResult{rps, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}, err
+	if err != nil {
+		return wrkResult{}, err
+	}
+	var n int64
+	if m := requestsLine.FindSubmatch(out); m != nil {
+		n, _ = strconv.ParseInt(string(m[1]), 10, 64)
+	}
+	return wrkResult{rps, n, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}, nil
 }

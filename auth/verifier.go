@@ -79,9 +79,14 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 
 func (v *Verifier) registerPosture() {
 	reg := v.authz.reg
-	var iss, auds, untyped []string
+	var iss, auds, untyped, clients []string
 	for _, is := range v.order {
 		iss = append(iss, is.url)
+		if len(is.azps) == 0 {
+			clients = append(clients, is.url+": any")
+		} else {
+			clients = append(clients, is.url+": "+strings.Join(is.azps, ", "))
+		}
 		auds = append(auds, is.audiences...)
 		if is.untyped {
 			untyped = append(untyped, is.url)
@@ -93,8 +98,8 @@ func (v *Verifier) registerPosture() {
 	if v.cfg.CacheSize > 0 {
 		cache = setting("token cache", v.cfg.CacheSize, DefaultCacheSize, countText)
 	}
-	reg.SetControl("bearer-verification", true, fmt.Sprintf("issuers %s; audiences %s; algs %s; %s; %s; %s",
-		strings.Join(iss, ", "), strings.Join(auds, ", "), strings.Join(v.cfg.Algorithms, ","),
+	reg.SetControl("bearer-verification", true, fmt.Sprintf("issuers %s; audiences %s; clients %s; algs %s; %s; %s; %s",
+		strings.Join(iss, ", "), strings.Join(auds, ", "), strings.Join(clients, " | "), strings.Join(v.cfg.Algorithms, ","),
 		setting("skew", v.cfg.Skew, DefaultSkew, fmtDuration),
 		setting("max token", v.cfg.MaxTokenSize, DefaultMaxTokenSize, bytesText), cache))
 	typ := "RFC 9068 typ at+jwt required"

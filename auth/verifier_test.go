@@ -367,6 +367,7 @@ func TestPostureShowsNonDefaults(t *testing.T) {
 	newVerifier(t, srv, func(c *auth.Config) {
 		c.Posture, c.Name = posture, "tuned-api"
 		c.Skew, c.MaxTokenSize, c.KeyTTL, c.RefreshCooldown, c.CacheSize, c.Timeout = 90*time.Second, 4096, 10*time.Minute, 20*time.Second, 500, 3*time.Second
+		c.Issuers[0].AuthorizedParties = []string{"spa", "cli"}
 	})
 	details := map[string]string{}
 	for _, c := range posture.Report().Controls {
@@ -383,6 +384,8 @@ func TestPostureShowsNonDefaults(t *testing.T) {
 		{"tuned-api/key-refresh-rate-limit", "per 20s (default 30s)"},
 		{"tuned-api/key-refresh-rate-limit", "fetch timeout 3s (default 10s)"},
 		{"default-api/bearer-verification", "skew 1m;"},
+		{"tuned-api/bearer-verification", "clients " + srv.Issuer() + ": spa, cli"},
+		{"default-api/bearer-verification", "clients " + srv.Issuer() + ": any"},
 	} {
 		if !strings.Contains(details[want.key], want.text) {
 			t.Errorf("%s = %q, want it to contain %q", want.key, details[want.key], want.text)

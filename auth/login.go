@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -84,7 +85,8 @@ type LoginConfig struct {
 	// ClientID and ClientSecret identify this application at the provider.
 	// ClientSecret may be empty for a public client (PKCE still applies).
 	ClientID, ClientSecret string
-	// RedirectURL is the absolute URL of CallbackHandler, as registered.
+	// RedirectURL is the absolute URL of CallbackHandler, as registered:
+	// https, or http on localhost, 127.0.0.1 or [::1] for development.
 	RedirectURL string
 	// Scopes requested; "openid" is always included. Default openid,
 	// profile, email.
@@ -180,6 +182,10 @@ func (cfg *LoginConfig) validate() error {
 	}
 	if u, err := url.Parse(cfg.RedirectURL); err != nil || !u.IsAbs() || u.Host == "" {
 		chk.Add("RedirectURL", fmt.Sprintf("%q is not an absolute URL", truncate(cfg.RedirectURL, 200)), "want the absolute URL of CallbackHandler, as registered at the provider")
+	} else if u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
+		// The authorization code travels in this URL, and the __Host-
+		// cookies need a secure context.
+		chk.Add("RedirectURL", fmt.Sprintf("%q uses %s", truncate(cfg.RedirectURL, 200), u.Scheme), "use https (http only on localhost, 127.0.0.1 or [::1] for development)")
 	}
 	if len(cfg.CookieKeys) == 0 {
 		chk.Add("CookieKeys", "empty", "give at least one random 32-byte key")
@@ -696,6 +702,15 @@ func (l *Login) revoke(ctx context.Context, token string) {
 		l.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "auth: revoking the refresh token at logout failed; a copy of the session cookie may renew until the provider ends the grant",
 			slog.String("issuer", l.cfg.Issuer), slog.String("error", err.Error()))
 	}
+}
+
+// isLoopbackHost reports whether host is localhost or a loopback IP.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // storeFailed logs a session store error met at step (logout, sign-in).

@@ -366,6 +366,7 @@ func TestLoginConfigValidation(t *testing.T) {
 		{"no keys", "LoginConfig.CookieKeys", "empty", func(c *auth.LoginConfig) { c.CookieKeys = nil }},
 		{"short key", "LoginConfig.CookieKeys[0]", "has 5 bytes", func(c *auth.LoginConfig) { c.CookieKeys = [][]byte{[]byte("short")} }},
 		{"relative redirect", "LoginConfig.RedirectURL", "not an absolute URL", func(c *auth.LoginConfig) { c.RedirectURL = "/callback" }},
+		{"http redirect", "LoginConfig.RedirectURL", "uses http", func(c *auth.LoginConfig) { c.RedirectURL = "http://app.example.test/callback" }},
 		{"no client", "LoginConfig.ClientID", "empty", func(c *auth.LoginConfig) { c.ClientID = "" }},
 		{"http issuer", "LoginConfig.Issuer", "uses http", func(c *auth.LoginConfig) { c.Issuer = "http://127.0.0.1:1" }},
 		{"skew too large", "LoginConfig.Skew", "out of range", func(c *auth.LoginConfig) { c.Skew = time.Hour }},
@@ -385,6 +386,14 @@ func TestLoginConfigValidation(t *testing.T) {
 				t.Fatalf("NewLogin = %v, want one ConfigError on %s saying %q", err, tt.field, tt.problem)
 			}
 		})
+	}
+	// http on loopback is development, which browsers treat as secure.
+	for _, u := range []string{"http://localhost:8080/callback", "http://127.0.0.1:8080/callback", "http://[::1]:8080/callback"} {
+		c := base
+		c.RedirectURL = u
+		if _, err := auth.NewLogin(context.Background(), c); err != nil {
+			t.Fatalf("NewLogin with RedirectURL %s = %v, want nil", u, err)
+		}
 	}
 }
 

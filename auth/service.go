@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -61,6 +62,8 @@ type ServiceConfig struct {
 	// Posture receives the control and opt-outs, as one instance named
 	// Name; nil means paved.DefaultPosture().
 	Posture *paved.Posture
+	// Logger receives the opt-outs, logged once; default slog.Default().
+	Logger *slog.Logger
 }
 
 // A Service obtains tokens for this service from its OpenID provider.
@@ -93,7 +96,7 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		return nil, err
 	}
 	var posture *paved.Posture
-	cfg.HTTPClient, _, _, posture = runtimeDefaults(cfg.HTTPClient, cfg.Timeout, nil, nil, cfg.Posture)
+	cfg.HTTPClient, _, cfg.Logger, posture = runtimeDefaults(cfg.HTTPClient, cfg.Timeout, nil, cfg.Logger, cfg.Posture)
 	cfg.HTTPClient = noDowngrade(cfg.HTTPClient, hasOptOut(cfg.OptOuts, OptOutAllowHTTPIssuer))
 	dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
@@ -117,6 +120,7 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	for _, o := range cfg.OptOuts {
 		_ = reg.AddOptOut(o)
 	}
+	posture.LogOptOuts(ctx, cfg.Logger)
 	return s, nil
 }
 

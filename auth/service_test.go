@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -187,5 +188,19 @@ func TestProviderEndpointsMustBeHTTPS(t *testing.T) {
 				t.Fatalf("NewService = %v, want an error naming %s", err, field)
 			}
 		})
+	}
+}
+
+// TestServiceLogsOptOuts: NewService logs its opt-outs once, as New and
+// NewLogin do.
+func TestServiceLogsOptOuts(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	rc := &recorder{}
+	newService(t, srv, func(c *auth.ServiceConfig) {
+		c.Logger = slog.New(rc)
+		c.OptOuts = []paved.OptOut{auth.AllowHTTPIssuer("local Vault dev server")}
+	})
+	if n := len(rc.logsContaining("opted out")); n != 1 {
+		t.Fatalf("NewService logged %d opt-out records, want 1", n)
 	}
 }

@@ -321,7 +321,7 @@ func NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error) {
 	}
 	l.verifier = oidc.NewVerifier(cfg.Issuer, is.keys, &oidc.Config{ClientID: cfg.ClientID, SupportedSigningAlgs: DefaultAlgorithms, Now: l.skewedNow})
 	reg := cfg.Posture.Register(Component, cfg.Name)
-	l.authz = &authorizer{events: cfg.Events, reg: reg}
+	l.authz = &authorizer{events: cfg.Events, reg: reg, browser: true}
 	store := "sessions in sealed cookies"
 	if cfg.Store != nil {
 		store = "sessions in a server-side store"
@@ -641,7 +641,10 @@ func (l *Login) Middleware() httpx.Middleware {
 
 // Require is [Verifier.Require] for routes behind l.Middleware: denials go
 // to l's Events, and posture controls (RequireMFA) to l's posture
-// instance.
+// instance. Its 401 and 403 answers carry no WWW-Authenticate Bearer
+// challenge, since a browser session has no bearer token; a missing MFA
+// is 401 with reason "mfa_required", not a redirect to sign in (which
+// would loop with a provider that does not ask for MFA).
 func (l *Login) Require(reqs ...Requirement) httpx.Middleware { return l.authz.require(reqs) }
 
 // Protect is l.Middleware() followed by l.Require(reqs...) around h.

@@ -72,7 +72,11 @@ func bearerToken(r *http.Request) (string, error) {
 // class's generic reason; one that wraps none is a 403 with reason
 // "forbidden". The body names the reason and never echoes the token nor
 // the text of an error that is not an *Error.
-func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+func WriteError(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, err, true) }
+
+// writeError is WriteError, with the RFC 6750 challenge only when bearer
+// is true: a browser session (Login.Require) has no bearer token to send.
+func writeError(w http.ResponseWriter, r *http.Request, err error, bearer bool) {
 	e := asError(err)
 	status := e.Status()
 	h := w.Header()
@@ -91,7 +95,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		challenge = `Bearer error="invalid_token", error_description="` + cleanReason(e.Reason) + `"`
 	}
-	h.Set("WWW-Authenticate", challenge)
+	if bearer {
+		h.Set("WWW-Authenticate", challenge)
+	}
 	detail := e.Detail
 	if detail == "" {
 		detail = e.Reason
@@ -133,6 +139,8 @@ type postureRequirement interface {
 type authorizer struct {
 	events paved.Sink
 	reg    *paved.Registration
+	// browser: a Login's, whose denials carry no Bearer challenge.
+	browser bool
 
 	mu       sync.Mutex
 	controls map[string][]string // control name -> details of each attachment
@@ -162,7 +170,7 @@ func (a *authorizer) require(reqs []Requirement) httpx.Middleware {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, ok := paved.PrincipalFrom(r.Context())
 			if !ok {
-				WriteError(w, r, newError(ErrNoToken, ReasonNoToken, "no authenticated caller"))
+				writeError(w, r, newError(ErrNoToken, ReasonNoToken, "no authenticated caller"), !a.browser)
 				return
 			}
 			for _, req := range reqs {
@@ -170,7 +178,7 @@ func (a *authorizer) require(reqs []Requirement) httpx.Middleware {
 					e := asError(err)
 					paved.Emit(r.Context(), a.events, paved.Event{Type: paved.EventAuthzDenied, Component: Component, Outcome: paved.OutcomeDenied,
 						Reason: e.Reason, Subject: p.Subject, RequestID: httpx.RequestIDFrom(r.Context())})
-					WriteError(w, r, e)
+					writeError(w, r, e, !a.browser)
 					return
 				}
 			}

@@ -193,3 +193,21 @@ func TestIDTokenHeaderRules(t *testing.T) {
 		}
 	}
 }
+
+// Login.Require answers a cookie session without a Bearer challenge: the
+// browser has no bearer token to send.
+func TestLoginRequireNoBearerChallenge(t *testing.T) {
+	srv := authtest.NewServer(t, authtest.Config{})
+	l := newLogin(t, srv)
+	mux := appMux(l)
+	mux.Handle("GET /admin", l.Protect(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Fatal("reached") }), auth.RequireRole("admin")))
+	sess := signIn(t, srv, mux)
+	w := serve(mux, "GET", "/admin", []*http.Cookie{sess}, "Accept", "application/json")
+	if w.Code != http.StatusForbidden || w.Header().Get("WWW-Authenticate") != "" {
+		t.Fatalf("Login.Require denial = %d with WWW-Authenticate %q, want 403 without a Bearer challenge", w.Code, w.Header().Get("WWW-Authenticate"))
+	}
+	w = serve(l.Require(auth.RequireRole("admin"))(http.NotFoundHandler()), "GET", "/x", nil)
+	if w.Code != http.StatusUnauthorized || w.Header().Get("WWW-Authenticate") != "" {
+		t.Fatalf("Login.Require without a session = %d with WWW-Authenticate %q, want 401 without a Bearer challenge", w.Code, w.Header().Get("WWW-Authenticate"))
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/auth"
 	"github.com/pavedroad/paved/auth/authtest"
 )
@@ -53,7 +54,10 @@ func (g *gatedStore) Replace(ctx context.Context, id string, v []byte, ttl time.
 func TestRenewalAcrossReplicasDoesNotResurrect(t *testing.T) {
 	srv := authtest.NewServer(t, authtest.Config{})
 	store := &gatedStore{memStore: &memStore{m: map[string][]byte{}}, inSave: make(chan struct{}), gate: make(chan struct{})}
-	muxA, muxB := appMux(loginWithStore(t, srv, store)), appMux(loginWithStore(t, srv, store))
+	rc := &recorder{}
+	cfgB := loginCfg(srv)
+	cfgB.Store, cfgB.Events = store, rc.sink()
+	muxA, muxB := appMux(loginWithStore(t, srv, store)), appMux(mustLogin(t, cfgB))
 	sess := signIn(t, srv, muxA)
 	srv.Advance(authtest.DefaultTokenTTL + time.Minute)
 	store.mu.Lock()
@@ -71,6 +75,9 @@ func TestRenewalAcrossReplicasDoesNotResurrect(t *testing.T) {
 	}
 	if n := store.len(); n != 0 {
 		t.Fatalf("store holds %d sessions after logout, want 0", n)
+	}
+	if got := rc.eventsOf(paved.EventSessionEnded, "cause"); len(got) != 1 || got[0] != auth.SessionEndRefreshFailed+" cause=session_deleted" {
+		t.Fatalf("session-ended events on B = %q, want one refresh_failed cause=session_deleted", got)
 	}
 	if w := serve(muxA, "GET", "/app", []*http.Cookie{sess}, "Accept", "application/json"); w.Code != http.StatusUnauthorized {
 		t.Fatalf("copied cookie after logout = %d, want 401", w.Code)

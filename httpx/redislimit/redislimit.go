@@ -13,6 +13,7 @@ import (
 
 	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/httpx"
+	"github.com/pavedroad/paved/internal/redisutil"
 )
 
 // Component is the name redislimit uses in its opt-out and configuration
@@ -78,21 +79,6 @@ var (
 	_ Client = redis.Scripter(nil)
 )
 
-// ignoresDeadlines reports whether c is a go-redis client built without
-// ContextTimeoutEnabled, which ignores a context's deadline while it
-// waits for a reply.
-func ignoresDeadlines(c Client) bool {
-	switch c := c.(type) {
-	case *redis.Client:
-		return c != nil && !c.Options().ContextTimeoutEnabled
-	case *redis.ClusterClient:
-		return c != nil && !c.Options().ContextTimeoutEnabled
-	case *redis.Ring:
-		return c != nil && !c.Options().ContextTimeoutEnabled
-	}
-	return false
-}
-
 // Defaults and ranges of [Config].
 const (
 	DefaultPrefix  = "paved:rl:"
@@ -156,7 +142,7 @@ func New(cfg Config) (*Store, error) {
 	c := paved.ConfigCheck{Component: Component, Prefix: "Config."}
 	if cfg.Client == nil {
 		c.Add("Client", "nil", "pass a go-redis client, such as redis.NewClient(&redis.Options{Addr: \"127.0.0.1:6379\", ContextTimeoutEnabled: true})")
-	} else if ignoresDeadlines(cfg.Client) {
+	} else if redisutil.IgnoresDeadlines(cfg.Client) {
 		c.Add("Client", fmt.Sprintf("a %T without ContextTimeoutEnabled ignores Config.Timeout: go-redis then waits its own ReadTimeout (3s by default) for a Redis that does not answer", cfg.Client),
 			"set ContextTimeoutEnabled: true in the client's options")
 	}

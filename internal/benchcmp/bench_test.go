@@ -38,9 +38,7 @@ func BenchmarkBare(b *testing.B) { benchharness.Run(b, benchharness.Mux()) }
 // paved chain sends, set the cheapest way (prebuilt values, no
 // middleware): what no chain sending them can beat.
 func BenchmarkFloor(b *testing.B) {
-	mux := http.NewServeMux()
-	mux.Handle("GET /hello", benchharness.WithHeaders(benchharness.Hello, benchharness.ChainHeaders))
-	benchharness.Run(b, mux)
+	benchharness.Run(b, benchharness.MuxWithHeaders(benchharness.ChainHeaders))
 }
 
 // BenchmarkPavedDefault: httpx.Server's full default chain with its access

@@ -39,6 +39,15 @@ func Mux() *http.ServeMux {
 	return m
 }
 
+// MuxWithHeaders serves Hello at GET /hello as [Mux] does, also sending
+// hdr the cheapest way ([WithHeaders]): the floor servers and benchmarks,
+// routed like every other server under comparison.
+func MuxWithHeaders(hdr http.Header) *http.ServeMux {
+	m := http.NewServeMux()
+	m.Handle("GET /hello", WithHeaders(Hello, hdr))
+	return m
+}
+
 // Run measures h serving GET /hello from one client address, one request
 // per iteration, and fails on any status but 200.
 func Run(b *testing.B, h http.Handler) {

@@ -36,13 +36,21 @@
 //
 // Each round loads every server once, starting one server further along
 // the list than the round before, so that no server always runs first or
-// right after the same neighbour. Each run says how much CPU time this
-// process (the server under load; the others are idle) spent per request,
-// which other processes disturb much less than requests per second, how
-// much of the machine the servers and wrk used and how much other
-// processes took; the summary says whether the run was quiet. A wrk run that saw a socket error or a
-// status other than 2xx or 3xx stops the command: a server that answers
-// errors quickly is not fast.
+// right after the same neighbour; -only picks the servers to load. Each
+// run also says how much CPU time this process (the server under load;
+// the others are idle) spent per request, how much of the machine the
+// servers and wrk used and how much other processes took, and the
+// summary adds the servers' allocations and GC cycles per request, the
+// lowest and highest per-round value of each ratio, and whether the run
+// was quiet (other processes took at most 3% of the machine in every
+// run). On a shared virtual machine even a quiet run's rounds can differ
+// by tens of percent; the per-round range shows how far. A wrk run that
+// saw a socket error or a status other than 2xx or 3xx stops the
+// command: a server that answers errors quickly is not fast.
+//
+// The comparison servers set net/http's MaxHeaderBytes to httpx's
+// default; httpx.Server sets net/http's 4 KiB above it and enforces the
+// limit itself, which costs nothing measurable on these requests.
 //
 // On a small machine wrk competes with the servers for the same cores, so a
 // server that sends more header bytes is also charged for wrk's parsing of
@@ -184,6 +192,9 @@ func main() {
 		targets = slices.DeleteFunc(targets, func(t target) bool { return !slices.Contains(keep, t.key) })
 	}
 
+	if *cpuprofile != "" && !slices.ContainsFunc(targets, func(t target) bool { return t.key == *profile }) {
+		log.Fatalf("-profile: server %q is not loaded", *profile)
+	}
 	client := &tls.Config{RootCAs: dev.CertPool(), NextProtos: []string{"http/1.1"}}
 	fmt.Println("one HTTP/1.1 response of each server:")
 	for _, tg := range targets {

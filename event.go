@@ -22,6 +22,34 @@ const (
 	EventPanicRecovered EventType = "http.panic"
 	EventOriginRejected EventType = "http.cross_origin_rejected"
 	EventSessionEnded   EventType = "authn.session_ended"
+
+	// Secrets (package secrets): a login to the secret store, a token or
+	// lease renewal, a rotation to a fresh secret or certificate, a failure
+	// of any of these (Reason says which), and the live lease count (Value).
+	EventSecretLogin    EventType = "secrets.login"
+	EventSecretRenewal  EventType = "secrets.renewal"
+	EventSecretRotation EventType = "secrets.rotation"
+	EventSecretFailure  EventType = "secrets.failure"
+	EventLeaseCount     EventType = "secrets.lease_count"
+	// EventCertificateExpiry reports a served certificate's remaining
+	// lifetime in seconds (Value) when it is issued or rotated.
+	EventCertificateExpiry EventType = "tls.certificate_expiry"
+
+	// EventPolicyDecision is one authorization decision (package policy);
+	// Outcome is success (allowed) or denied, Reason the policy's first
+	// reason or the failure cause.
+	EventPolicyDecision EventType = "policy.decision"
+
+	// EventVulnerability is a known vulnerability found in the running
+	// binary (package sbom); Reason is its severity, Attrs its ID and module.
+	EventVulnerability EventType = "sbom.vulnerability"
+
+	// EventDeployment is emitted once when a service starts (package
+	// telemetry), with its VCS revision and commit time in Attrs.
+	EventDeployment EventType = "service.deployment"
+	// EventReadiness is a readiness transition (Reason "ready" or
+	// "degraded"), from which a platform derives time to restore.
+	EventReadiness EventType = "service.readiness"
 )
 
 // Outcome is the result an event reports.
@@ -51,6 +79,9 @@ type Event struct {
 	RequestID string
 	// Duration is how long the operation took, when measured.
 	Duration time.Duration
+	// Value is a quantity the event reports, when it reports one: a lease
+	// count, seconds until a certificate expires, a number of findings.
+	Value float64
 	// Attrs holds further non-secret details.
 	Attrs []slog.Attr
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Real services for paved's integration run, on loopback only.
 #
-#   scripts/services.sh install      install Redis, PostgreSQL, testssl.sh (Debian) and build Vault (cached)
+#   scripts/services.sh install      install Redis, PostgreSQL, testssl.sh (Debian), build Vault (cached)
+#                                    and whatever scripts/services.d/*.sh add
 #   scripts/services.sh start [PID]  install, then start Vault (dev), Redis and PostgreSQL on free loopback
 #                                    ports, configure Vault, and write $PAVED_STATE_DIR/env; with PID, a
 #                                    watchdog stops everything when that process dies (even by SIGKILL)
@@ -17,8 +18,22 @@ CACHE=${PAVED_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/paved}
 STATE=${PAVED_STATE_DIR:-/tmp/paved-services}
 VAULT_VERSION=1.21.0
 VAULT_BIN=$CACHE/bin/vault-$VAULT_VERSION
+for hook in "$ROOT"/scripts/services.d/*.sh; do
+	# shellcheck disable=SC1090
+	[ -e "$hook" ] && . "$hook"
+done
+has_hook() { declare -F "$1_$2" >/dev/null; }
 
 log() { printf 'services: %s\n' "$*" >&2; }
+
+# Further services plug in through scripts/services.d/NAME.sh. Each file appends
+# NAME to SERVICE_HOOKS and may define any of:
+#   NAME_packages  print the Debian packages it needs that are missing (installed with the rest)
+#   NAME_install   build or fetch its tools into $CACHE (runs concurrently with the Vault build)
+#   NAME_start     start it (after Vault, Redis and PostgreSQL are up and configured)
+#   NAME_env       print KEY=value lines for $STATE/env
+#   NAME_stop      stop it (before $STATE is removed)
+SERVICE_HOOKS=()
 die() { log "error: $*"; exit 1; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -31,6 +46,10 @@ install_packages() {
 	[ -n "$(pg_bindir)" ] && [ -x "$(pg_bindir)/initdb" ] || want+=(postgresql)
 	command -v testssl >/dev/null || command -v testssl.sh >/dev/null || want+=(testssl.sh)
 	command -v wrk >/dev/null || want+=(wrk)
+	local h
+	for h in "${SERVICE_HOOKS[@]}"; do
+		has_hook "$h" packages && mapfile -t -O "${#want[@]}" want < <("${h}_packages")
+	done
 	[ ${#want[@]} -eq 0 ] && return 0
 	log "installing Debian packages: ${want[*]}"
 	# Keep the packages' own services from starting: the harness starts its own instances.
@@ -210,6 +229,10 @@ write_env() {
 		PAVED_OIDC_KEY=paved
 		PAVED_OIDC_PROVIDER=paved
 	EOF
+	local h
+	for h in "${SERVICE_HOOKS[@]}"; do
+		has_hook "$h" env && "${h}_env" >>"$tmp"
+	done
 	chmod 600 "$tmp"
 	mv "$tmp" "$STATE/env"
 }
@@ -244,6 +267,10 @@ stop_services() {
 		pid=$(cat "$STATE/watchdog.pid")
 		[ "$pid" != "$$" ] && ours "$pid" watchdog && kill "$pid" 2>/dev/null || true
 	fi
+	local h
+	for h in "${SERVICE_HOOKS[@]}"; do
+		has_hook "$h" stop && { "${h}_stop" || log "stopping $h failed"; }
+	done
 	rm -rf "$STATE"
 	log "stopped"
 }
@@ -254,14 +281,37 @@ watchdog() { # watchdog PID: stop the services once PID is gone
 	stop_services
 }
 
+# build_all builds Vault and every hook's tools concurrently and fails if any failed.
+build_all() {
+	local pids=() h p fail=0
+	build_vault &
+	pids+=($!)
+	for h in "${SERVICE_HOOKS[@]}"; do
+		if has_hook "$h" install; then
+			"${h}_install" &
+			pids+=($!)
+		fi
+	done
+	for p in "${pids[@]}"; do wait "$p" || fail=1; done
+	[ "$fail" = 0 ] || die "a build failed (see above)"
+}
+
+start_hooks() {
+	local h
+	for h in "${SERVICE_HOOKS[@]}"; do
+		has_hook "$h" start && "${h}_start"
+	done
+	return 0
+}
+
 case "${1:-}" in
 install)
 	install_packages
-	build_vault
+	build_all
 	;;
 start)
 	install_packages
-	build_vault
+	build_all
 	stop_services # whatever an earlier, killed run may have left
 	mkdir -p "$STATE"
 	chmod 755 "$STATE"
@@ -273,6 +323,7 @@ start)
 	start_postgres
 	start_vault
 	configure_vault
+	start_hooks
 	write_env
 	log "ready; environment in $STATE/env"
 	echo "$STATE/env"

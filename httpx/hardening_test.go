@@ -3,12 +3,16 @@ package httpx_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -555,5 +559,55 @@ func TestOptOutsLoggedWithoutServe(t *testing.T) {
 	mustNew(t, cfg)
 	if n := strings.Count(logs.String(), "opt_out.name=allow-plain-http"); n != 2 {
 		t.Fatalf("allow-plain-http logged %d times for two servers, want once each:\n%s", n, logs.String())
+	}
+}
+
+// A check that wraps ErrDegraded keeps the server ready (200) and says
+// "degraded"; the transitions ready -> degraded -> ready are emitted as
+// readiness events.
+func TestReadyzDegraded(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		events []paved.Event
+		fail   atomic.Pointer[error]
+	)
+	set := func(err error) { fail.Store(&err) }
+	set(nil)
+	sink := paved.SinkFunc(func(_ context.Context, e paved.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, e)
+	})
+	s := plainServer(t, func(c *httpx.Config) { c.Events = sink })
+	s.AddCheck("store", httpx.CheckFunc(func(context.Context) error {
+		return *fail.Load()
+	}))
+	probe := func(wantCode int, wantStatus string) {
+		t.Helper()
+		s.AddCheck("store", httpx.CheckFunc(func(context.Context) error { // reset the 1 s cache
+			return *fail.Load()
+		}))
+		w := do(s, httptest.NewRequest("GET", "/readyz", nil))
+		if w.Code != wantCode || !strings.Contains(w.Body.String(), `"status":"`+wantStatus+`"`) {
+			t.Fatalf("readyz = %d %s, want %d %q", w.Code, w.Body, wantCode, wantStatus)
+		}
+	}
+	probe(200, "ok")
+	set(fmt.Errorf("vault unreachable: %w", httpx.ErrDegraded))
+	probe(200, "degraded")
+	set(errors.New("down"))
+	probe(503, "fail")
+	set(nil)
+	probe(200, "ok")
+	mu.Lock()
+	defer mu.Unlock()
+	var got []string
+	for _, e := range events {
+		if e.Type == paved.EventReadiness {
+			got = append(got, e.Reason)
+		}
+	}
+	if want := []string{"degraded", "fail", "ready"}; !slices.Equal(got, want) {
+		t.Fatalf("readiness events %v, want %v", got, want)
 	}
 }

@@ -3,12 +3,15 @@ package httpx
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/pavedroad/paved"
 )
 
 // The server's health endpoints: /livez answers "ok" while the process
@@ -118,13 +121,23 @@ func (s *Server) runChecks(ctx context.Context) (int, healthBody) {
 	code := http.StatusOK
 	for i, n := range names {
 		b.Checks[i] = checkResult{Name: n, Status: "ok"}
-		if errs[i] != nil {
+		switch {
+		case errs[i] == nil:
+		case errors.Is(errs[i], ErrDegraded):
+			b.Checks[i].Status = "degraded"
+			if b.Status == "ok" {
+				b.Status = "degraded"
+			}
+			s.logger.LogAttrs(ctx, slog.LevelWarn, "httpx: readiness check degraded",
+				slog.String("check", n), slog.String("error", errs[i].Error()))
+		default:
 			b.Checks[i].Status = "fail"
 			b.Status, code = "fail", http.StatusServiceUnavailable
 			s.logger.LogAttrs(ctx, slog.LevelWarn, "httpx: readiness check failed",
 				slog.String("check", n), slog.String("error", errs[i].Error()))
 		}
 	}
+	s.noteReadiness(ctx, b.Status)
 	return code, b
 }
 
@@ -145,4 +158,29 @@ func runCheck(ctx context.Context, c Check) (err error) {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// noteReadiness emits [paved.EventReadiness] when the aggregate status
+// changes ("ok" is reported as "ready"), so that a platform can derive time
+// to restore from degraded-to-ready transitions. Callers hold readyMu.
+func (s *Server) noteReadiness(ctx context.Context, status string) {
+	if status == "ok" {
+		status = "ready"
+	}
+	if status == s.readyLast {
+		return
+	}
+	prev := s.readyLast
+	s.readyLast = status
+	if prev == "" && status == "ready" {
+		return // the first probe of a healthy server is no transition
+	}
+	outcome := paved.OutcomeSuccess
+	if status != "ready" {
+		outcome = paved.OutcomeFailure
+	}
+	paved.Emit(ctx, s.cfg.Events, paved.Event{
+		Type: paved.EventReadiness, Component: Component, Outcome: outcome, Reason: status,
+		Attrs: []slog.Attr{slog.String("previous", prev)},
+	})
 }

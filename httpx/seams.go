@@ -3,6 +3,7 @@ package httpx
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net/http"
 )
 
@@ -24,10 +25,18 @@ func Chain(mw ...Middleware) Middleware {
 }
 
 // A Check reports whether a dependency is ready to serve. /readyz runs every
-// registered check; a non-nil error makes the server not ready.
+// registered check; a non-nil error makes the server not ready, except an
+// error that wraps [ErrDegraded]: the server still serves (200) and /readyz
+// reports "degraded", as when secrets serve last good values through an
+// outage of their store.
 type Check interface {
 	Check(ctx context.Context) error
 }
+
+// ErrDegraded marks a readiness error that leaves the server ready but
+// degraded: wrap it (fmt.Errorf("vault unreachable, serving cached values: %w",
+// httpx.ErrDegraded)) and /readyz answers 200 with status "degraded".
+var ErrDegraded = errors.New("degraded")
 
 // CheckFunc adapts a function to a [Check].
 type CheckFunc func(ctx context.Context) error

@@ -63,6 +63,7 @@ type Server struct {
 	readyAt   time.Time  // when the cached result was computed
 	readyCode int
 	readyBody healthBody
+	readyLast string // last aggregate status, for readiness transition events
 
 	started  atomic.Bool
 	draining atomic.Bool

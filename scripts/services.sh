@@ -18,6 +18,7 @@ CACHE=${PAVED_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/paved}
 STATE=${PAVED_STATE_DIR:-/tmp/paved-services}
 VAULT_VERSION=1.21.0
 VAULT_BIN=$CACHE/bin/vault-$VAULT_VERSION
+SERVICE_HOOKS=() # before the hooks are sourced: each appends itself
 for hook in "$ROOT"/scripts/services.d/*.sh; do
 	# shellcheck disable=SC1090
 	[ -e "$hook" ] && . "$hook"
@@ -33,7 +34,6 @@ log() { printf 'services: %s\n' "$*" >&2; }
 #   NAME_start     start it (after Vault, Redis and PostgreSQL are up and configured)
 #   NAME_env       print KEY=value lines for $STATE/env
 #   NAME_stop      stop it (before $STATE is removed)
-SERVICE_HOOKS=()
 die() { log "error: $*"; exit 1; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

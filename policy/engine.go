@@ -1,11 +1,8 @@
 package policy
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -15,8 +12,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/storage"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
-	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/pavedroad/paved"
 )
 
@@ -180,12 +175,21 @@ func newEngine(cfg Config) (*Engine, error) {
 	// allow_net: nil lets http.send reach any host, so an empty list
 	// must be an empty (non-nil) slice.
 	e.caps.AllowNet = append([]string{}, cfg.HTTPSendHosts...)
+	// A refused built-in is left out of the capabilities, so that a
+	// module calling it fails to compile, at its file:line.
 	e.unsafe = make(map[string]struct{})
 	for _, name := range refused {
 		if !e.allowed[name] {
 			e.unsafe[name] = struct{}{}
 		}
 	}
+	kept := e.caps.Builtins[:0:0]
+	for _, b := range e.caps.Builtins {
+		if _, refuse := e.unsafe[b.Name]; !refuse {
+			kept = append(kept, b)
+		}
+	}
+	e.caps.Builtins = kept
 	e.cfg = cfg
 	e.register(unsignedOK)
 	return e, nil
@@ -283,11 +287,6 @@ func intField(c *paved.ConfigCheck, field string, v, def, lo, hi int) int {
 	return v
 }
 
-// readLocal reads the FS, Dir or Bundle.File source as a bundle.
-func (e *Engine) readLocal() (*bundle.Bundle, error) {
-	return nil, errors.New("not implemented")
-}
-
 // activate compiles b into a snapshot and publishes it, or returns why
 // not, leaving the current snapshot in place.
 func (e *Engine) activate(ctx context.Context, b *bundle.Bundle) error {
@@ -303,12 +302,3 @@ func (e *Engine) activate(ctx context.Context, b *bundle.Bundle) error {
 	e.logger.LogAttrs(ctx, slog.LevelInfo, "policy: loaded", attrs...)
 	return nil
 }
-
-func (e *Engine) build(b *bundle.Bundle) (*snapshot, error) {
-	return nil, errors.New("not implemented")
-}
-
-var _ = bytes.NewReader
-var _ = io.EOF
-var _ = inmem.New
-var _ = topdown.NewQuery

@@ -1,6 +1,9 @@
 package policy
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // Sentinel errors. Every failed decision returned by this package carries
 // an *[Error] that wraps exactly one of them; the decision denies.
@@ -53,13 +56,13 @@ type Error struct {
 	Err error
 }
 
-// Error returns "policy: query q: cause: err".
+// Error returns "policy: query q: " and the cause's message.
 func (e *Error) Error() string {
 	s := "policy: "
 	if e.Query != "" {
 		s += "query " + e.Query + ": "
 	}
-	return s + e.Cause + ": " + e.Err.Error()
+	return s + strings.TrimPrefix(e.Err.Error(), "policy: ")
 }
 
 // Unwrap returns e.Err.

@@ -48,6 +48,8 @@ type Build struct {
 	VCS VCS
 	// Info is the build info the Build was made from.
 	Info *debug.BuildInfo
+
+	self bool // read from the running binary
 }
 
 // A Module is one Go module in a build.
@@ -62,7 +64,7 @@ type Module struct {
 	Sum string
 	// Replace is the module that replaced this one (a replace directive),
 	// or nil. A local directory replacement has a Path starting with "."
-	// or "/" and no Version.
+	// or "/" and the Version "(devel)".
 	Replace *Module
 }
 
@@ -91,10 +93,11 @@ func (m Module) Effective() Module {
 	return m
 }
 
-// IsLocal reports whether m is a directory (a local replacement) rather
-// than a module from a proxy or repository.
+// IsLocal reports whether m is a directory (a local replacement, whose
+// Version the go command records as "(devel)") rather than a module from
+// a proxy or repository.
 func (m Module) IsLocal() bool {
-	return m.Version == "" && (strings.HasPrefix(m.Path, ".") || strings.HasPrefix(m.Path, "/") || filepathIsAbs(m.Path))
+	return strings.HasPrefix(m.Path, ".") || strings.HasPrefix(m.Path, "/") || filepathIsAbs(m.Path)
 }
 
 // filepathIsAbs reports a Windows drive path ("C:\...") as absolute too,
@@ -182,7 +185,12 @@ func Self() (*Build, error) {
 	if !ok {
 		return nil, &Error{Reason: ReasonNoBuildInfo, Err: errors.New("the running binary carries no build info")}
 	}
-	return FromBuildInfo(bi)
+	b, err := FromBuildInfo(bi)
+	if err != nil {
+		return nil, err
+	}
+	b.self = true
+	return b, nil
 }
 
 // Read returns the build info of the Go binary at path (any platform's
@@ -257,7 +265,9 @@ func classify(err error) *Error {
 	case strings.Contains(msg, "not a Go executable"):
 		return &Error{Reason: ReasonNoBuildInfo, Err: err}
 	case strings.Contains(msg, "unrecognized file format"):
-		return &Error{Reason: ReasonNotExecutable, Err: err}
+		// The magic number was checked: the headers behind it are cut
+		// short or corrupt.
+		return &Error{Reason: ReasonMalformed, Err: err}
 	}
 	return &Error{Reason: ReasonMalformed, Err: err}
 }

@@ -1,0 +1,158 @@
+package sbom
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// The test binary: a small module with a plain dependency, a dependency
+// replaced by another version and one replaced by a local directory, built
+// from a git commit so that the go command stamps VCS settings.
+const (
+	testGoMod = `module example.com/sbomtest
+
+go 1.25
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0
+	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f
+	golang.org/x/text v0.14.0
+)
+
+replace golang.org/x/text v0.14.0 => golang.org/x/text v0.29.0
+
+replace github.com/dgryski/go-rendezvous => ./rendezvous
+`
+	testMain = `package main
+
+import (
+	"fmt"
+
+	"github.com/cespare/xxhash/v2"
+	rendezvous "github.com/dgryski/go-rendezvous"
+	"golang.org/x/text/width"
+)
+
+func main() {
+	fmt.Println(xxhash.Sum64String("paved"), rendezvous.Local(), width.LookupRune('A').Kind())
+}
+`
+	testLocalMod = "module github.com/dgryski/go-rendezvous\n\ngo 1.25\n"
+	testLocal    = "package rendezvous\n\n// Local is a stand-in for the replaced module.\nfunc Local() int { return 1 }\n"
+)
+
+var (
+	testBinOnce sync.Once
+	testBinPath string
+	testBinErr  error
+)
+
+// testBinary builds the test binary once per test process and returns its
+// path. It needs the go command and git, and reaches the modules through
+// the local module cache first (GOPROXY=file://...), so that it runs
+// offline wherever the root module's dependencies are cached; it falls
+// back to the configured proxy. It skips in -short mode.
+func testBinary(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds a Go binary; skipped with -short")
+	}
+	for _, tool := range []string{"go", "git"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not in PATH", tool)
+		}
+	}
+	testBinOnce.Do(func() { testBinPath, testBinErr = buildTestBinary() })
+	if testBinErr != nil {
+		t.Fatalf("building the test binary: %v", testBinErr)
+	}
+	return testBinPath
+}
+
+func buildTestBinary() (string, error) {
+	dir, err := os.MkdirTemp("", "paved-sbom-test-")
+	if err != nil {
+		return "", err
+	}
+	// The directory lives for the test process; the OS temp cleaner and
+	// the next run's fresh name keep it from mattering.
+	files := map[string]string{
+		"go.mod":              testGoMod,
+		"main.go":             testMain,
+		"rendezvous/go.mod":   testLocalMod,
+		"rendezvous/local.go": testLocal,
+		".gitignore":          "/app\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			return "", err
+		}
+	}
+	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		return "", err
+	}
+	proxy, _ := exec.Command("go", "env", "GOPROXY").Output()
+	env := append(os.Environ(),
+		"GOFLAGS=-mod=mod",
+		"GOPROXY=file://"+filepath.ToSlash(filepath.Join(strings.TrimSpace(string(modcache)), "cache", "download"))+","+strings.TrimSpace(string(proxy)),
+		"GOSUMDB=off", // the module cache's copies were verified when downloaded
+		"GOTOOLCHAIN=local",
+		"GIT_AUTHOR_DATE=2026-11-30T12:00:00Z", "GIT_COMMITTER_DATE=2026-11-30T12:00:00Z",
+	)
+	run := func(name string, args ...string) error {
+		cmd := exec.Command(name, args...)
+		cmd.Dir, cmd.Env = dir, env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return &exec.Error{Name: name + " " + strings.Join(args, " ") + ": " + strings.TrimSpace(string(out)), Err: err}
+		}
+		return nil
+	}
+	steps := [][]string{
+		{"go", "mod", "tidy"}, // the temporary module's own go.sum
+		{"git", "init", "-q"},
+		{"git", "add", "."},
+		{"git", "-c", "user.name=paved", "-c", "user.email=paved@example.com", "commit", "-q", "-m", "test"},
+		{"go", "build", "-buildvcs=true", "-trimpath", "-o", "app", "."},
+	}
+	for _, s := range steps {
+		if err := run(s[0], s[1:]...); err != nil {
+			return "", err
+		}
+	}
+	return filepath.Join(dir, "app"), nil
+}
+
+// goVersionM runs `go version -m` on path and returns its dep and =>
+// lines as modules, in order.
+func goVersionM(t testing.TB, path string) (goVersion string, mods []Module) {
+	t.Helper()
+	out, err := exec.Command("go", "version", "-m", path).Output()
+	if err != nil {
+		t.Fatalf("go version -m: %v", err)
+	}
+	lines := strings.Split(string(out), "\n")
+	_, goVersion, _ = strings.Cut(lines[0], ": ")
+	for _, l := range lines[1:] {
+		f := strings.Split(strings.TrimPrefix(l, "\t"), "\t")
+		for len(f) < 4 {
+			f = append(f, "")
+		}
+		switch f[0] {
+		case "dep":
+			mods = append(mods, Module{Path: f[1], Version: f[2], Sum: f[3]})
+		case "=>":
+			r := Module{Path: f[1], Version: f[2], Sum: f[3]}
+			mods[len(mods)-1].Replace = &r
+		}
+	}
+	return goVersion, mods
+}

@@ -10,7 +10,7 @@ export HOME=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
 CACHE=${PAVED_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/paved}
 STATE=${PAVED_STATE_DIR:-/tmp/paved-services}
 STATICCHECK_VERSION=v0.8.2
-FLOOR_TOOLCHAIN=1.25.5
+FLOOR_TOOLCHAIN=1.26.0
 GO_TEST_FLAGS=${GO_TEST_FLAGS:-"-race -count=1 -timeout 30m"}
 
 t0=$SECONDS
@@ -51,7 +51,7 @@ fi
 step "go vet"
 for m in "${modules[@]}"; do (cd "$m" && go vet ./...); done
 
-# go.mod promises Go 1.25: type-check everything, tests included, with that
+# go.mod promises Go 1.26: type-check everything, tests included, with that
 # toolchain (fetched once through the module proxy) so that no newer API slips in.
 step "go vet with the Go $FLOOR_TOOLCHAIN floor toolchain"
 GOTOOLCHAIN=go$FLOOR_TOOLCHAIN go vet ./...

@@ -147,6 +147,30 @@ func (c *Client) Close(ctx context.Context) error {
 	return err
 }
 
+// Login logs in again now and replaces the client token, as the client
+// does by itself when its token cannot be renewed. Call it after rotating
+// the login credential. A client with a fixed token ([TokenLogin]) looks
+// its token up again.
+func (c *Client) Login(ctx context.Context) error {
+	if c.ctx.Err() != nil {
+		return &Error{Op: "login", Reason: ReasonClosed}
+	}
+	if err := c.login(ctx); err != nil {
+		return &Error{Op: "login", Reason: reasonOf(err), Target: c.target(), Err: err}
+	}
+	return nil
+}
+
+// TokenAccessor returns the accessor of the current client token: it
+// names the token (for an operator's lookup or revocation) without being
+// it.
+func (c *Client) TokenAccessor() string {
+	if t := c.tok.Load(); t != nil {
+		return t.accessor
+	}
+	return ""
+}
+
 // Backend returns the client's backend.
 func (c *Client) Backend() Backend { return c.b }
 
@@ -222,12 +246,9 @@ func (c *Client) do(ctx context.Context, op string, fn func(token string) (*Resp
 		return nil, &Error{Op: op, Reason: ReasonClosed, Err: errors.New("secrets: client has no token")}
 	}
 	r, err := fn(t.token)
-	if err == nil || !errors.Is(err, ErrPermissionDenied) {
+	if err == nil || !errors.Is(err, ErrPermissionDenied) || c.method == "token" || !c.tokenInvalid(ctx, err, t.token) {
 		c.observe(err)
 		return r, err
-	}
-	if c.method == "token" {
-		return nil, err
 	}
 	if err2 := c.relogin(ctx, t.gen, op); err2 != nil {
 		return nil, errors.Join(err, err2)
@@ -235,6 +256,24 @@ func (c *Client) do(ctx context.Context, op string, fn func(token string) (*Resp
 	r, err = fn(c.token())
 	c.observe(err)
 	return r, err
+}
+
+// tokenInvalid reports whether err (a 403) means the token itself is no
+// longer valid, rather than a policy that denies this path: Vault says
+// "invalid token" then, and otherwise the token's own lookup tells. A
+// denial by policy must not cause a login.
+func (c *Client) tokenInvalid(ctx context.Context, err error, token string) bool {
+	var se *StatusError
+	if errors.As(err, &se) {
+		if mentions(se.Messages, "invalid token") {
+			return true
+		}
+		if mentions(se.Messages, "preflight") {
+			return false
+		}
+	}
+	_, lerr := c.b.Read(ctx, token, "auth/token/lookup-self")
+	return errors.Is(lerr, ErrPermissionDenied)
 }
 
 // observe updates health from the outcome of a call to Vault.

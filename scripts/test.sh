@@ -37,10 +37,12 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-# Modules in this repository: the SDK and the benchmark-comparison modules.
-# scripts/vaultbuild only pins the Vault build and has no Go code to check.
+# Modules in this repository: the SDK, the benchmark-comparison module and
+# the browser suite (its own module, so that the SDK's go.mod names no
+# browser driver). scripts/vaultbuild only pins the Vault build and has no
+# Go code to check.
 modules=(.)
-for m in internal/benchcmp; do [ -f "$m/go.mod" ] && modules+=("$m"); done
+for m in internal/benchcmp internal/browsertest; do [ -f "$m/go.mod" ] && modules+=("$m"); done
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files --cached --others --exclude-standard '*.go'))
@@ -55,6 +57,7 @@ for m in "${modules[@]}"; do (cd "$m" && go vet ./...); done
 # toolchain (fetched once through the module proxy) so that no newer API slips in.
 step "go vet with the Go $FLOOR_TOOLCHAIN floor toolchain"
 GOTOOLCHAIN=go$FLOOR_TOOLCHAIN go vet ./...
+[ -f internal/browsertest/go.mod ] && GOTOOLCHAIN=go$FLOOR_TOOLCHAIN go -C internal/browsertest vet ./...
 
 step "staticcheck $STATICCHECK_VERSION"
 if [ ! -x "$CACHE/bin/staticcheck-$STATICCHECK_VERSION" ]; then
@@ -76,5 +79,10 @@ export PAVED_INTEGRATION=1
 step "go test $GO_TEST_FLAGS ./... (integration run)"
 # shellcheck disable=SC2086
 run go test $GO_TEST_FLAGS ./...
+
+# Headless Chromium against paved's servers (PAVED_CHROMIUM from the env file).
+step "go test $GO_TEST_FLAGS ./... in internal/browsertest (real browser)"
+# shellcheck disable=SC2086
+run go -C internal/browsertest test $GO_TEST_FLAGS ./...
 
 step "done"

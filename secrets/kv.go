@@ -250,7 +250,9 @@ func (c *Client) mount(ctx context.Context, path string) (mountInfo, error) {
 	if err != nil {
 		var se *StatusError
 		if errors.As(err, &se) && se.Status == 403 && mentions(se.Messages, "preflight") {
-			return mountInfo{}, &Error{Op: "read", Reason: ReasonWrongMount, Err: fmt.Errorf("no mount at %s the token may read: %w", path, err)}
+			// Vault answers alike for no mount and for a path the token
+			// may not touch at all.
+			return mountInfo{}, &Error{Op: "read", Reason: ReasonPermissionDenied, Err: fmt.Errorf("no mount at %s, or the token may not read it: %w", path, err)}
 		}
 		return mountInfo{}, err
 	}

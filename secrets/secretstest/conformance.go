@@ -122,7 +122,7 @@ func RunConformance(t *testing.T, env Env) {
 			{kv1 + "nosuch#password", "", secrets.ReasonNotFound},
 			{kv1 + "app#password@1", "", secrets.ReasonWrongMount},
 			{tr + "keys/k#name", "", secrets.ReasonWrongMount},
-			{p + "-unmounted/app#password", "", secrets.ReasonWrongMount},
+			{p + "-unmounted/app#password", "", secrets.ReasonPermissionDenied},
 			{kv2 + "app", "", secrets.ReasonBadReference},
 			{kv2 + "app#", "", secrets.ReasonBadReference},
 		}

@@ -23,6 +23,9 @@ func rbacConfig(t testing.TB) Config {
 	return Config{
 		FS:      os.DirFS("testdata/rbac"),
 		Queries: []QueryConfig{{Name: "http", Path: rbacPath}, {Name: "http-pure", Path: rbacPath, Pure: true}},
+		// Tests run under -race on a shared machine: the default 50ms
+		// deadline is exercised by TestDenyCauses alone.
+		Timeout: 2 * time.Second,
 		Logger:  discard,
 		Posture: &paved.Posture{},
 		Events:  paved.NopSink{},

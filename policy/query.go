@@ -58,9 +58,6 @@ func (q *Query) Decide(ctx context.Context, input any) (Decision, error) {
 	e := q.e
 	d := Decision{Query: q.name, ID: newDecisionID()}
 	v, err := inputValue(input)
-	if err == nil && v != nil {
-		err = e.bounds.check(v)
-	}
 	if err != nil {
 		if !errors.Is(err, ErrInput) {
 			err = fmt.Errorf("%w: %w", ErrInput, err)
@@ -79,10 +76,16 @@ func (q *Query) Decide(ctx context.Context, input any) (Decision, error) {
 	if err != nil {
 		return e.finish(ctx, d, v, start, &Error{Cause: CauseError, Query: q.name, Err: fmt.Errorf("%w: %w", ErrEvaluation, err)})
 	}
+	// A cached input passed the bounds when it was first decided on.
 	if p.pure && s.cache != nil {
 		if r, ok := s.cache.get(p.idx, v); ok {
 			d.Allow, d.Reasons, d.Obligations, d.Cached = r.allow, r.reasons, r.obligations, true
 			return e.finish(ctx, d, v, start, nil)
+		}
+	}
+	if v != nil {
+		if err := e.bounds.check(v); err != nil {
+			return e.finish(ctx, d, v, start, &Error{Cause: CauseBadInput, Query: q.name, Err: err})
 		}
 	}
 	r, err := s.eval(ctx, p, v, e.cfg.Timeout)
@@ -176,6 +179,9 @@ func prepare(c *ast.Compiler, ref ast.Ref, pure bool, idx int) (*prepared, error
 
 // eval runs p against s for input within timeout.
 func (s *snapshot) eval(ctx context.Context, p *prepared, input ast.Value, timeout time.Duration) (result, error) {
+	if err := ctx.Err(); err != nil {
+		return result{}, &Error{Cause: CauseTimeout, Err: fmt.Errorf("%w: %w", ErrTimeout, err)}
+	}
 	txn, err := s.store.NewTransaction(ctx)
 	if err != nil {
 		return result{}, &Error{Cause: CauseError, Err: fmt.Errorf("%w: %w", ErrEvaluation, err)}

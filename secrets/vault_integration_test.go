@@ -112,8 +112,9 @@ func TestConformanceVault(t *testing.T) {
 // ownVault is a Vault dev server a test starts itself (to seal, stop or
 // serve TLS without disturbing the shared one).
 type ownVault struct {
-	addr, root, unsealKey, caFile string
-	cmd                            *exec.Cmd
+	addr, root, caFile string
+	cmd                *exec.Cmd
+	unsealKey          chan string
 }
 
 func freePort(t testing.TB) string {
@@ -146,7 +147,7 @@ func startVault(t *testing.T, tlsDir string) *ownVault {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	v := &ownVault{addr: scheme + "://" + addr, root: root, cmd: cmd}
+	v := &ownVault{addr: scheme + "://" + addr, root: root, cmd: cmd, unsealKey: make(chan string, 1)}
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Process.Signal(os.Kill)
@@ -159,7 +160,7 @@ func startVault(t *testing.T, tlsDir string) *ownVault {
 		for sc.Scan() {
 			line := sc.Text()
 			if k, ok := strings.CutPrefix(strings.TrimSpace(line), "Unseal Key: "); ok {
-				v.unsealKey = k
+				v.unsealKey <- k
 			}
 			if strings.Contains(line, "Development mode should NOT be used") || strings.Contains(line, "core: vault is unsealed") {
 				once.Do(func() { close(ready) })
@@ -191,13 +192,13 @@ func startVault(t *testing.T, tlsDir string) *ownVault {
 }
 
 func (v *ownVault) waitUnsealKey(t *testing.T) string {
-	for i := 0; i < 100 && v.unsealKey == ""; i++ {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if v.unsealKey == "" {
+	select {
+	case k := <-v.unsealKey:
+		return k
+	case <-time.After(5 * time.Second):
 		t.Fatal("no unseal key in the dev server's output")
 	}
-	return v.unsealKey
+	return ""
 }
 
 type coreEvents struct {
@@ -229,8 +230,8 @@ func TestVaultUnreachableAtStart(t *testing.T) {
 	addr := "http://" + freePort(t) // nothing listens there
 	start := time.Now()
 	_, err := secrets.New(context.Background(), secrets.Config{
-		Vault: secrets.VaultConfig{Address: addr, Timeout: 500 * time.Millisecond},
-		Login: secrets.AppRoleLogin{RoleID: "r", SecretIDFile: writeFile(t, "sid")},
+		Vault:     secrets.VaultConfig{Address: addr, Timeout: 500 * time.Millisecond},
+		Login:     secrets.AppRoleLogin{RoleID: "r", SecretIDFile: writeFile(t, "sid")},
 		RetryBase: 10 * time.Millisecond, RetryCap: 20 * time.Millisecond, StartupAttempts: 3,
 		Posture: &paved.Posture{}, Logger: quietLogger(),
 	})

@@ -131,8 +131,8 @@ func (cfg PKIConfig) validate() error {
 			add("AltNames", fmt.Sprintf("%q is not a DNS name", n), `want such as "api.example.com"`)
 		}
 	}
-	if cfg.TTL < 0 || (cfg.TTL > 0 && cfg.TTL < time.Minute) {
-		add("TTL", cfg.TTL.String()+" is out of range", "want 0 (the role's) or at least 1m")
+	if cfg.TTL < 0 || (cfg.TTL > 0 && cfg.TTL < 2*time.Second) {
+		add("TTL", cfg.TTL.String()+" is out of range", "want 0 (the role's) or at least 2s")
 	}
 	if cfg.StartAttempts < 0 {
 		add("StartAttempts", "negative", "want 0 (default 3) or more")

@@ -34,10 +34,10 @@ type fakePKI struct {
 	revoked map[string]bool
 }
 
-type pkiRole struct{ ttl, maxTTL time.Duration }
+type pkiRole struct{ ttl, maxTTL, notBefore time.Duration }
 
 func newFakePKI(clock *Clock) *fakePKI {
-	return &fakePKI{clock: clock, roles: map[string]pkiRole{"localhost": {72 * time.Hour, 72 * time.Hour}}, revoked: map[string]bool{}}
+	return &fakePKI{clock: clock, roles: map[string]pkiRole{"localhost": {72 * time.Hour, 72 * time.Hour, 30 * time.Second}}, revoked: map[string]bool{}}
 }
 
 func (p *fakePKI) ensureCA() error {
@@ -95,10 +95,11 @@ func (p *fakePKI) handle(op, path string, data map[string]any) (*secrets.Respons
 	case op == "write" && len(parts) == 3 && parts[1] == "roles":
 		ttl, err1 := durationArg(data["ttl"], 72*time.Hour)
 		maxTTL, err2 := durationArg(data["max_ttl"], 72*time.Hour)
-		if err1 != nil || err2 != nil {
-			return nil, secrets.NewStatusError(op, path, 400, "invalid ttl or max_ttl")
+		nbf, err3 := durationArg(data["not_before_duration"], 30*time.Second)
+		if err1 != nil || err2 != nil || err3 != nil {
+			return nil, secrets.NewStatusError(op, path, 400, "invalid ttl, max_ttl or not_before_duration")
 		}
-		p.roles[parts[2]] = pkiRole{min(ttl, maxTTL), maxTTL}
+		p.roles[parts[2]] = pkiRole{min(ttl, maxTTL), maxTTL, nbf}
 		return &secrets.Response{}, nil
 	case op == "write" && len(parts) == 3 && parts[1] == "issue":
 		role, ok := p.roles[parts[2]]
@@ -146,7 +147,7 @@ func (p *fakePKI) issue(op, path string, role pkiRole, data map[string]any) (*se
 	now := p.clock.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(p.serial), Subject: pkix.Name{CommonName: cn}, DNSNames: dns, IPAddresses: ips,
-		NotBefore: now.Add(-30 * time.Second), NotAfter: now.Add(ttl),
+		NotBefore: now.Add(-role.notBefore), NotAfter: now.Add(ttl),
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyAgreement,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}

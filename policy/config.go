@@ -68,10 +68,11 @@ type Config struct {
 	// entries, across queries. Default 10,000; from 1 to 10,000,000.
 	CacheSize int
 
-	// HTTPSendHosts is the allow-list of hosts ("api.example.com",
-	// "api.example.com:8443") an http.send allowed with AllowBuiltin may
-	// reach. Empty means none: an allowed http.send reaches no host.
-	// Setting it without AllowBuiltin("http.send", ...) is an error.
+	// HTTPSendHosts is the allow-list of host names ("api.example.com",
+	// "192.0.2.7") an http.send allowed with AllowBuiltin may reach, as
+	// OPA's capabilities allow_net: a name matches exactly, on any port.
+	// Empty means none: an allowed http.send reaches no host. Setting it
+	// without AllowBuiltin("http.send", ...) is an error.
 	HTTPSendHosts []string
 
 	// DecisionLog, when set, receives every decision (policy-edge's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -151,8 +152,8 @@ func newEngine(cfg Config) (*Engine, error) {
 		c.Add("Config.HTTPSendHosts", "set without allowing http.send", `add policy.AllowBuiltin("http.send", "reason") to OptOuts, or remove HTTPSendHosts`)
 	}
 	for i, h := range cfg.HTTPSendHosts {
-		if h == "" || strings.ContainsAny(h, "/ *") {
-			c.Add(fmt.Sprintf("Config.HTTPSendHosts[%d]", i), fmt.Sprintf("%q is not a host or host:port", h), `want a host such as "api.example.com"`)
+		if _, _, err := net.SplitHostPort(h); err == nil || h == "" || strings.ContainsAny(h, "/ *[]") {
+			c.Add(fmt.Sprintf("Config.HTTPSendHosts[%d]", i), fmt.Sprintf("%q is not a host name", h), `want a host name without port or scheme, such as "api.example.com"`)
 		}
 	}
 	for i, q := range cfg.Queries {

@@ -3,7 +3,6 @@ package secrets_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -164,7 +163,7 @@ func waitUntil(t *testing.T, d time.Duration, cond func() bool) {
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal(fmt.Sprintf("condition not met within %v", d))
+			t.Fatalf("condition not met within %v", d)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

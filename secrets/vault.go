@@ -100,6 +100,9 @@ func APIClient(b Backend) *api.Client {
 	return nil
 }
 
+// String returns Vault's address, for errors and posture.
+func (v *vaultBackend) String() string { return v.c.Address() }
+
 func (v *vaultBackend) Read(ctx context.Context, token, path string) (*Response, error) {
 	return v.do(ctx, "read", http.MethodGet, token, path, nil)
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/httpx"
@@ -69,7 +71,19 @@ type handler struct {
 	cache   []string
 	allow   []string
 	formats string
+
+	// exact answers the Accept values clients send most (a bare media
+	// type, */*), computed once; it is never written after newHandler.
+	exact map[string]*representation
+	// memo maps other Accept header values already negotiated to their answer,
+	// so that the usual few headers are parsed once. It holds at most
+	// memoMax entries: past that, headers are parsed on every request, so
+	// that a client sending ever new headers cannot grow it.
+	memo     sync.Map // string -> *representation (nil: not acceptable)
+	memoSize atomic.Int32
 }
+
+const memoMax = 256
 
 // NewHandler returns the handler that serves the build's SBOM. It renders
 // every document once, here, and serves the same bytes to every request:
@@ -190,6 +204,14 @@ func newHandler(b *Build, o Options, private bool) (*handler, error) {
 	if prov, err := b.ProvenanceJSON(o); err == nil {
 		add("provenance", MediaTypeInToto, MediaTypeInToto, prov)
 	}
+	h.exact = make(map[string]*representation)
+	for _, v := range []string{"*/*", "application/json", "text/*", "application/*"} {
+		h.exact[v] = h.negotiate([]string{v})
+	}
+	for _, rep := range h.reps {
+		h.exact[rep.mediaType] = rep
+		h.exact[rep.contentType[0]] = rep
+	}
 	names := make([]string, len(h.reps))
 	for i, r := range h.reps {
 		names[i] = r.format
@@ -218,7 +240,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr["Vary"] = h.vary
 	hdr["Cache-Control"] = h.cache
 	hdr["Etag"] = rep.etag
-	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, rep.etag[0]) {
+	// Direct map reads: net/http canonicalizes incoming header names.
+	if inm := r.Header["If-None-Match"]; len(inm) > 0 && etagMatch(strings.Join(inm, ","), rep.etag[0]) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -253,10 +276,28 @@ func (h *handler) choose(r *http.Request) *representation {
 			return nil
 		}
 	}
-	accept := r.Header.Values("Accept")
-	if len(accept) == 0 {
+	accept := r.Header["Accept"]
+	switch len(accept) {
+	case 0:
 		return h.reps[0]
+	case 1:
+		if rep, ok := h.exact[accept[0]]; ok {
+			return rep
+		}
+		if v, ok := h.memo.Load(accept[0]); ok {
+			return v.(*representation)
+		}
+		rep := h.negotiate(accept)
+		if h.memoSize.Add(1) <= memoMax {
+			h.memo.Store(accept[0], rep)
+		}
+		return rep
 	}
+	return h.negotiate(accept)
+}
+
+// negotiate picks the representation the Accept header values prefer.
+func (h *handler) negotiate(accept []string) *representation {
 	var best *representation
 	bestQ, bestSpec := -1.0, -1
 	for _, line := range accept {

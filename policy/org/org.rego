@@ -9,9 +9,12 @@
 #     "opt_outs": [{"component": "httpx", "instance": "public", "name": "allow-plain-http", "reason": "..."}]
 #   }
 #
-# Output: data.paved.org.deny, a set of {"rule": NAME, "msg": TEXT}. Any
-# element stops start-up unless the service waives that rule by name with
-# policy.AllowOrgViolation(NAME, reason), which lands in the posture report.
+# Output: data.paved.org.deny, a set of {"rule": NAME, "msg": TEXT}, and
+# data.paved.org.decision, the same as a policy decision: allow when deny is
+# empty, the messages as reasons, deny itself as obligations.violations. Any
+# violation stops start-up unless the service waives its rule by name with
+# policy.AllowOrgViolation(NAME, reason), which lands in the posture report
+# (and whose reason this policy checks like any opt-out's).
 #
 # An environment other than "development" is held to every rule; a missing
 # environment counts as production.
@@ -26,6 +29,12 @@ min_reason_length := 12
 environment := object.get(object.get(input, "service", {}), "environment", "production")
 
 development if environment == "development"
+
+decision := {
+	"allow": count(deny) == 0,
+	"reasons": sort([sprintf("%s: %s", [d.rule, d.msg]) | some d in deny]),
+	"obligations": {"violations": deny},
+}
 
 where(c) := sprintf("%s/%s", [c.component, c.instance])
 
@@ -106,6 +115,7 @@ deny contains {"rule": "policy-checks", "msg": msg} if {
 	not development
 	some c in input.controls
 	c.component == "policy"
+	c.name != "org-policy" # the waivers of this policy: each is an opt-out, with its reason, checked above
 	not c.enabled
 	msg := sprintf("%s: %s is weakened (%s) in %s", [where(c), c.name, c.detail, environment])
 }

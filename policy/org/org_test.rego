@@ -124,3 +124,15 @@ test_every_violation_reported if {
 	x := object.union(devcert, {"opt_outs": [{"component": "httpx", "instance": "public", "name": "allow-dev-certificate", "reason": "tbd"}]})
 	rules(with_control(x, {"component": "httpx", "instance": "public", "name": "rate-limit", "enabled": false, "detail": "off"})) == {"dev-certificate", "opt-out-reason", "rate-limit"}
 }
+
+test_decision_allows_secure_posture if {
+	d := org.decision with input as secure
+	d == {"allow": true, "reasons": [], "obligations": {"violations": set()}}
+}
+
+test_decision_lists_violations if {
+	d := org.decision with input as plain
+	d.allow == false
+	d.reasons == ["tls: httpx/public serves without TLS (plain HTTP (opt-out)) in production"]
+	d.obligations.violations == {{"rule": "tls", "msg": "httpx/public serves without TLS (plain HTTP (opt-out)) in production"}}
+}

@@ -16,7 +16,8 @@
 // requests a minute, so that the printed curl loop shows a 429 with its
 // RateLimit and Retry-After fields.
 //
-// Two routes are protected by package auth. Their tokens come from an
+// Three routes are protected by package auth, among them the server's own
+// SBOM (package sbom) at /.well-known/sbom. Their tokens come from an
 // in-process OpenID provider (package authtest) that stands in for your real
 // issuer; the quickstart prints a ready curl command with a token.
 package main
@@ -159,6 +160,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		report := posture.Report()
 		writeJSON(w, map[string]any{"score": report.Score(), "controls": report.Controls, "opt_outs": report.OptOuts})
 	})
+	if err := mountSBOM(srv, verifier, posture, logger); err != nil {
+		return err
+	}
 	srv.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) {
 		panic("quickstart: a deliberate panic; the client sees a 500 problem with the request ID, the log has the stack")
 	})
@@ -200,6 +204,7 @@ Protected routes (tokens from the in-process OpenID provider, valid 1 hour):
   curl --cacert "$PAVED_CA" -H "Authorization: Bearer $TOKEN" %[1]s/me
   curl --cacert "$PAVED_CA" -H "Authorization: Bearer $TOKEN" %[1]s/orders
   curl --cacert "$PAVED_CA" -i %[1]s/orders       # 401, WWW-Authenticate: Bearer
+  curl --cacert "$PAVED_CA" -H "Authorization: Bearer $TOKEN" -H 'Accept: application/vnd.cyclonedx+json' %[1]s/.well-known/sbom   # its own SBOM (CycloneDX 1.6; SPDX 2.3 without the Accept), 401 without the token
   curl --cacert "$PAVED_CA" -i -H "Authorization: Bearer %[4]s" %[1]s/orders   # 403 insufficient_scope
 
 Ctrl-C stops it gracefully.
@@ -220,6 +225,7 @@ GET  /panic     a deliberate panic: 500 problem+json, the stack only in the log
 GET  /limited   2 requests a minute: the 3rd gets 429 with RateLimit and Retry-After
 GET  /me        the caller's identity; needs a bearer token (401 without)
 GET  /orders    needs a token with the orders:read scope (403 without it)
+GET  /.well-known/sbom  the server's own SBOM (SPDX or CycloneDX by Accept); needs a token
 
 Every response carries the security headers and an X-Request-Id; every route
 but /livez and /readyz carries the RateLimit fields.

@@ -185,6 +185,10 @@ func startBrowser() {
 		return
 	}
 	suite.profile = profile
+	if err := writeProfilePrefs(profile); err != nil {
+		suite.err = err
+		return
+	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), allocatorOptions(bin, profile, suite.pins)...)
 	browser, cancelBrowser := chromedp.NewContext(alloc)
 	suite.stop = func() { cancelBrowser(); cancelAlloc() }
@@ -203,6 +207,19 @@ func startBrowser() {
 		return
 	}
 	suite.browser = browser
+}
+
+// writeProfilePrefs writes the new profile's preferences: third-party
+// cookies allowed (cookie_controls_mode 0), in regular and off-the-record
+// contexts alike. Chromium blocks them by default, and then a cross-site
+// subresource request carries no cookie whatever its SameSite: the
+// SameSite checks need SameSite alone to decide.
+func writeProfilePrefs(profile string) error {
+	dir := filepath.Join(profile, "Default")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "Preferences"), []byte(`{"profile":{"cookie_controls_mode":0}}`), 0o600)
 }
 
 // tab is one test's page, in a browser context of its own (cookies, HSTS
@@ -225,14 +242,22 @@ type shot struct {
 // checkpoints and a final screenshot are written as artefacts.
 func newTab(t *testing.T) *tab {
 	t.Helper()
+	return openTab(t, chromedp.WithNewBrowserContext())
+}
+
+func openTab(t *testing.T, opts ...chromedp.ContextOption) *tab {
+	t.Helper()
 	b := requireBrowser(t)
 	tctx, cancelT := context.WithTimeout(b, tabTimeout)
-	ctx, cancel := chromedp.NewContext(tctx, chromedp.WithNewBrowserContext())
+	ctx, cancel := chromedp.NewContext(tctx, opts...)
 	tb := &tab{t: t, ctx: ctx}
 	t.Cleanup(func() {
 		if t.Failed() {
 			tb.checkpoint("final")
 			tb.writeArtifacts()
+			tb.mu.Lock()
+			t.Logf("the browser logged: %q", tb.logs)
+			tb.mu.Unlock()
 		}
 		cancel()
 		cancelT()
@@ -357,25 +382,32 @@ func (tb *tab) navigate(u string) *network.Response {
 }
 
 // eval evaluates a JavaScript expression and decodes its value.
-func eval[T any](tb *tab, expr string) T {
+func eval[T any](tb *tab, expr string, opts ...chromedp.EvaluateOption) T {
 	tb.t.Helper()
-	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[T](expr, opts...))
 	if err != nil {
 		tb.t.Fatalf("evaluate %s: %v", expr, err)
 	}
 	return v
 }
 
-// poll waits until a JavaScript expression is truthy and returns its value.
+// poll waits until a JavaScript expression is truthy and returns its
+// value. It tries again when a navigation replaces the document under it.
 func poll[T any](tb *tab, expr string) T {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, 15*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Poll[T](expr))
-	if err != nil {
-		tb.t.Fatalf("waiting for %s: %v", expr, err)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+		v, err := chromedp.Run(ctx, chromedp.Poll[T](expr))
+		cancel()
+		if err == nil {
+			return v
+		}
+		if time.Now().After(deadline) || tb.ctx.Err() != nil {
+			tb.t.Fatalf("waiting for %s: %v", expr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return v
 }
 
 // frameDocument returns the location of the document the browser shows in
@@ -411,8 +443,28 @@ func (tb *tab) frameDocument(src string) string {
 // or 127.0.0.1: two origins, and two sites, on one machine).
 func startPaved(t *testing.T, host string, cfg httpx.Config, routes func(*httpx.Server)) (*httpx.Server, string) {
 	t.Helper()
-	cfg.Certificates = suite.dev
-	cfg.OptOuts = append(cfg.OptOuts, httpx.AllowDevCertificate("browser tests on loopback: ephemeral local CA"))
+	return startPavedOn(t, listen(t), "https", host, cfg, routes)
+}
+
+// listen opens a free loopback port, for a server whose routes need its
+// URL before it starts.
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// startPavedOn is startPaved on ln, over scheme ("http" needs the
+// AllowPlainHTTP opt-out in cfg; no certificate is then given).
+func startPavedOn(t *testing.T, ln net.Listener, scheme, host string, cfg httpx.Config, routes func(*httpx.Server)) (*httpx.Server, string) {
+	t.Helper()
+	if scheme == "https" {
+		cfg.Certificates = suite.dev
+		cfg.OptOuts = append(cfg.OptOuts, httpx.AllowDevCertificate("browser tests on loopback: ephemeral local CA"))
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -428,10 +480,6 @@ func startPaved(t *testing.T, host string, cfg httpx.Config, routes func(*httpx.
 		t.Fatalf("httpx.New: %v", err)
 	}
 	routes(srv)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
@@ -442,7 +490,7 @@ func startPaved(t *testing.T, host string, cfg httpx.Config, routes func(*httpx.
 		}
 	})
 	<-srv.Ready()
-	return srv, "https://" + net.JoinHostPort(host, portOf(ln.Addr()))
+	return srv, scheme + "://" + net.JoinHostPort(host, portOf(ln.Addr()))
 }
 
 func portOf(a net.Addr) string {

@@ -70,7 +70,6 @@ func (t *table[K]) get(k K) *bound {
 	return b
 }
 
-
 // clip bounds a value taken from outside.
 func clip(s string) string {
 	if len(s) > maxValueLen {

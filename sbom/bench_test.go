@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -87,10 +86,7 @@ func bigBinary(b *testing.B) string {
 }
 
 func buildBigBinary(n int) (string, error) {
-	dir, err := os.MkdirTemp("", "paved-sbom-big-")
-	if err != nil {
-		return "", err
-	}
+	files := map[string]string{}
 	var mod, imports, uses strings.Builder
 	mod.WriteString("module example.com/big\n\ngo 1.25\n\nrequire (\n")
 	for i := range n {
@@ -98,36 +94,25 @@ func buildBigBinary(n int) (string, error) {
 		fmt.Fprintf(&mod, "\t%s v1.0.0\n", p)
 		fmt.Fprintf(&imports, "\tm%03d %q\n", i, p)
 		fmt.Fprintf(&uses, "\tm%03d.F()\n", i)
-		md := filepath.Join(dir, "mods", fmt.Sprintf("m%03d", i))
-		if err := os.MkdirAll(md, 0o755); err != nil {
-			return "", err
-		}
-		if err := os.WriteFile(filepath.Join(md, "go.mod"), []byte("module "+p+"\n\ngo 1.25\n"), 0o644); err != nil {
-			return "", err
-		}
-		src := fmt.Sprintf("package m%03d\n\nvar n int\n\n// F is a stand-in.\nfunc F() { n++ }\n", i)
-		if err := os.WriteFile(filepath.Join(md, "m.go"), []byte(src), 0o644); err != nil {
-			return "", err
-		}
+		md := fmt.Sprintf("mods/m%03d/", i)
+		files[md+"go.mod"] = "module " + p + "\n\ngo 1.25\n"
+		files[md+"m.go"] = fmt.Sprintf("package m%03d\n\nvar n int\n\n// F is a stand-in.\nfunc F() { n++ }\n", i)
 	}
 	mod.WriteString(")\n\n")
 	for i := range n {
 		fmt.Fprintf(&mod, "replace example.com/m%03d => ./mods/m%03d\n", i, i)
 	}
-	main := "package main\n\nimport (\n" + imports.String() + ")\n\nfunc main() {\n" + uses.String() + "}\n"
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod.String()), 0o644); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(main), 0o644); err != nil {
-		return "", err
-	}
-	cmd := exec.Command("go", "build", "-o", "big", ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOTOOLCHAIN=local")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v: %s", err, out)
-	}
-	return filepath.Join(dir, "big"), nil
+	files["go.mod"] = mod.String()
+	files["main.go"] = "package main\n\nimport (\n" + imports.String() + ")\n\nfunc main() {\n" + uses.String() + "}\n"
+	return cachedBuild("big", files, func(dir string) error {
+		cmd := exec.Command("go", "build", "-o", "app", ".")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOTOOLCHAIN=local")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build: %v: %s", err, out)
+		}
+		return nil
+	})
 }
 
 // Serving the precomputed SBOM against serving a static byte slice of

@@ -3,8 +3,10 @@ package sbom
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -199,4 +201,43 @@ func findCBinary() string {
 		}
 	}
 	return ""
+}
+
+// strip and -ldflags=-s -w keep the build info; removing the
+// .go.buildinfo section loses it, and Read says so.
+func TestReadStripped(t *testing.T) {
+	bin := testBinary(t)
+	dir := t.TempDir()
+	tests := []struct {
+		tool   string
+		args   func(out string) []string
+		reason Reason // "" means readable
+	}{
+		{"strip", func(out string) []string { return []string{"-o", out, bin} }, ""},
+		{"objcopy", func(out string) []string { return []string{"--remove-section", ".go.buildinfo", bin, out} }, ReasonNoBuildInfo},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tool, func(t *testing.T) {
+			if _, err := exec.LookPath(tt.tool); err != nil {
+				t.Skipf("no %s", tt.tool)
+			}
+			out := filepath.Join(dir, tt.tool)
+			if msg, err := exec.Command(tt.tool, tt.args(out)...).CombinedOutput(); err != nil {
+				t.Skipf("%s: %v: %s", tt.tool, err, msg) // not an ELF toolchain for this platform
+			}
+			b, err := Read(out)
+			if tt.reason == "" {
+				if err != nil || len(b.Modules) != 3 {
+					t.Fatalf("Read = %v, %v", b, err)
+				}
+				return
+			}
+			if !errors.Is(err, &Error{Reason: tt.reason}) {
+				t.Fatalf("Read error = %v, want reason %s", err, tt.reason)
+			}
+			if !strings.Contains(err.Error(), "no_build_info: not a Go executable") {
+				t.Errorf("message %q does not say why", err)
+			}
+		})
+	}
 }

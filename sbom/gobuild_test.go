@@ -1,9 +1,12 @@
 package sbom
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -74,12 +77,6 @@ func testBinary(t testing.TB) string {
 }
 
 func buildTestBinary() (string, error) {
-	dir, err := os.MkdirTemp("", "paved-sbom-test-")
-	if err != nil {
-		return "", err
-	}
-	// The directory lives for the test process; the OS temp cleaner and
-	// the next run's fresh name keep it from mattering.
 	files := map[string]string{
 		"go.mod":              testGoMod,
 		"main.go":             testMain,
@@ -87,6 +84,38 @@ func buildTestBinary() (string, error) {
 		"rendezvous/local.go": testLocal,
 		".gitignore":          "/app\n",
 	}
+	return cachedBuild("test", files, func(dir string) error { return buildModule(dir) })
+}
+
+// cachedBuild writes files into a fresh directory, runs build there, and
+// keeps the result under a name derived from the files and the go
+// command's version, so that later test runs reuse it and temporary
+// directories do not pile up. Concurrent runs race harmlessly: the first
+// rename wins.
+func cachedBuild(name string, files map[string]string, build func(dir string) error) (string, error) {
+	goVersion, err := exec.Command("go", "env", "GOVERSION").Output()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	h.Write(goVersion)
+	keys := make([]string, 0, len(files))
+	for k := range files {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s\x00%s\x00", k, files[k])
+	}
+	final := filepath.Join(os.TempDir(), fmt.Sprintf("paved-sbom-%s-%x", name, h.Sum(nil)[:8]))
+	if _, err := os.Stat(filepath.Join(final, "app")); err == nil {
+		return filepath.Join(final, "app"), nil
+	}
+	dir, err := os.MkdirTemp("", "paved-sbom-build-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir) // a no-op once renamed
 	for name, body := range files {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -96,9 +125,23 @@ func buildTestBinary() (string, error) {
 			return "", err
 		}
 	}
+	if err := build(dir); err != nil {
+		return "", err
+	}
+	if err := os.Rename(dir, final); err != nil {
+		if _, statErr := os.Stat(filepath.Join(final, "app")); statErr != nil {
+			return "", err
+		}
+	}
+	return filepath.Join(final, "app"), nil
+}
+
+// buildModule builds the module in dir, committed to a fresh git
+// repository, as dir/app.
+func buildModule(dir string) error {
 	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
 	if err != nil {
-		return "", err
+		return err
 	}
 	proxy, _ := exec.Command("go", "env", "GOPROXY").Output()
 	env := append(os.Environ(),
@@ -125,10 +168,10 @@ func buildTestBinary() (string, error) {
 	}
 	for _, s := range steps {
 		if err := run(s[0], s[1:]...); err != nil {
-			return "", err
+			return err
 		}
 	}
-	return filepath.Join(dir, "app"), nil
+	return nil
 }
 
 // goVersionM runs `go version -m` on path and returns its dep and =>

@@ -397,7 +397,9 @@ func poll[T any](tb *tab, expr string) T {
 	tb.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+		// Short tries: a navigation can leave a try waiting on the
+		// document it replaced.
+		ctx, cancel := context.WithTimeout(tb.ctx, time.Second)
 		v, err := chromedp.Run(ctx, chromedp.Poll[T](expr))
 		cancel()
 		if err == nil {

@@ -104,6 +104,9 @@ func startLoginApp(t *testing.T, ln net.Listener, scheme, host string, lc auth.L
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(map[string]string{"subject": p.Subject})
 		})))
+		s.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			html(w, `<h1 id=home>Home</h1>`)
+		})
 		s.HandleFunc("GET /bye", func(w http.ResponseWriter, r *http.Request) {
 			html(w, `<h1 id=bye>Signed out</h1>`)
 		})

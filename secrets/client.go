@@ -116,6 +116,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c.setHealth(true, "")
 	c.updatePosture()
+	select { // the first login's kick: the loop starts from this token anyway
+	case <-c.renewKick:
+	default:
+	}
 	c.wg.Add(1)
 	go c.renewLoop()
 	return c, nil

@@ -354,6 +354,19 @@ func (f *Fake) RevokeToken(tok string) {
 	runAll(fns)
 }
 
+// TokenForAccessor returns the token with accessor acc, or "", so that a
+// test can revoke or restrict the token a client holds.
+func (f *Fake) TokenForAccessor(acc string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id, t := range f.tokens {
+		if t.accessor == acc {
+			return id
+		}
+	}
+	return ""
+}
+
 // Tokens returns how many valid tokens (other than the root token) exist.
 func (f *Fake) Tokens() int {
 	f.mu.Lock()

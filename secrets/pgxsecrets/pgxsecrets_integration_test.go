@@ -43,7 +43,7 @@ func TestRotationKeepsQueriesWorking(t *testing.T) {
 	}
 	admin("database/config/"+name, map[string]any{"plugin_name": "postgresql-database-plugin", "allowed_roles": name,
 		"connection_url": "postgresql://{{username}}:{{password}}@" + u.Host + u.Path + "?" + u.RawQuery,
-		"username": u.User.Username(), "password": pass})
+		"username":       u.User.Username(), "password": pass})
 	admin("database/roles/"+name, map[string]any{"db_name": name, "default_ttl": 3, "max_ttl": 6,
 		"creation_statements":   `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT pg_read_all_data TO "{{name}}";`,
 		"revocation_statements": `DROP ROLE IF EXISTS "{{name}}";`})

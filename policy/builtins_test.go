@@ -123,3 +123,29 @@ func TestPureQueryRefusesNondeterminism(t *testing.T) {
 		t.Fatalf("typo: %v", err)
 	}
 }
+
+func TestLoopsAndDeadline(t *testing.T) {
+	// Rego refuses recursion when the policy loads.
+	src := "package p\n\nf(x) := y if { y := f(x) }\n\nallow if f(1)\n"
+	_, err := New(context.Background(), Config{FS: moduleFS(src), Logger: discard, Posture: &paved.Posture{}})
+	if !errors.Is(err, ErrLoad) || !strings.Contains(err.Error(), "rego_recursion_error") {
+		t.Fatalf("recursion: %v", err)
+	}
+	// A policy that iterates for long is cut at the default 50ms deadline.
+	src = "package p\n\nallow if {\n\tsome i in numbers.range(1, 50000000)\n\ti < 0\n}\n"
+	e, err := New(context.Background(), Config{FS: moduleFS(src), Logger: discard, Posture: &paved.Posture{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.cfg.Timeout != DefaultTimeout || DefaultTimeout != 50*time.Millisecond {
+		t.Fatalf("timeout %v", e.cfg.Timeout)
+	}
+	start := time.Now()
+	d, err := e.Decide(context.Background(), "data.p.allow", nil)
+	if d.Allow || d.Cause != CauseTimeout || !errors.Is(err, ErrTimeout) {
+		t.Fatalf("%+v %v", d, err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("took %v", el)
+	}
+}

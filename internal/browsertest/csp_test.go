@@ -24,7 +24,11 @@ window.nonceRan = true;`
 // can inject markup.
 var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
 <html><head><meta charset=utf-8><title>paved quickstart</title>
-<script nonce="{{.Nonce}}">` + violationListener + `</script>
+<script nonce="{{.Nonce}}">` + violationListener + `
+// 'strict-dynamic': a script the nonce script adds is trusted in turn.
+const s = document.createElement("script"); s.src = "/app.js"; s.dataset.how = "dynamic"; document.head.appendChild(s);</script>
+<!-- A same-origin script tag without the nonce, as a template that forgot it: refused. -->
+<script src="/app.js" data-how="parser"></script>
 <style nonce="{{.Nonce}}">body{font-family:sans-serif;margin:2em} code{background:#eee}</style>
 </head><body>
 <h1>paved quickstart</h1>
@@ -34,6 +38,10 @@ var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
 </body></html>`))
 
 func htmlRoutes(srv *httpx.Server) {
+	srv.HandleFunc("GET /app.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		_, _ = fmt.Fprint(w, `(window.loaded = window.loaded || []).push(document.currentScript.dataset.how);`)
+	})
 	srv.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = indexPage.Execute(w, map[string]any{
@@ -43,9 +51,11 @@ func htmlRoutes(srv *httpx.Server) {
 	})
 }
 
-// TestCSPHTMLProfile: on the HTML profile the nonce script runs, while an
-// injected inline script, an injected inline event handler and the page's
-// own inline handler do not, and the browser reports each violation.
+// TestCSPHTMLProfile: on the HTML profile the nonce script runs, and so
+// does a script it adds ('strict-dynamic'), while a same-origin script
+// tag without the nonce, an injected inline script, an injected inline
+// event handler and the page's own inline handler do not; the browser
+// reports each violation.
 func TestCSPHTMLProfile(t *testing.T) {
 	tb := newTab(t)
 	_, base := startPaved(t, "localhost", httpx.Config{Headers: httpx.ProfileHTML}, htmlRoutes)
@@ -61,10 +71,13 @@ func TestCSPHTMLProfile(t *testing.T) {
 	}
 	tb.do(click("#b"))
 	// The injected <img> fails to load and the button was clicked: each
-	// handler's violation is reported. Wait for all three reports.
-	n := poll[int](tb, `window.violations.length >= 3 && window.violations.length`)
-	if n != 3 {
-		t.Fatalf("violations = %d, want 3", n)
+	// handler's violation is reported. Wait for all four reports.
+	n := poll[int](tb, `window.violations.length >= 4 && window.violations.length`)
+	if n != 4 {
+		t.Fatalf("violations = %d, want 4", n)
+	}
+	if got := poll[[]string](tb, `window.loaded`); fmt.Sprint(got) != "[dynamic]" {
+		t.Fatalf("scripts loaded: %q, want only the one the nonce script added", got)
 	}
 	for _, v := range []string{"injectedRan", "imgHandlerRan", "handlerRan"} {
 		if ran := eval[bool](tb, fmt.Sprintf("window.%s === true", v)); ran {
@@ -74,6 +87,7 @@ func TestCSPHTMLProfile(t *testing.T) {
 	type violation struct{ Directive, Blocked, Disposition string }
 	got := eval[[]violation](tb, `window.violations`)
 	want := []violation{
+		{"script-src-elem", base + "/app.js", "enforce"},
 		{"script-src-elem", "inline", "enforce"},
 		{"script-src-attr", "inline", "enforce"},
 		{"script-src-attr", "inline", "enforce"},

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pavedroad/paved"
 )
@@ -159,3 +160,99 @@ type discardWriter struct {
 func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *discardWriter) WriteHeader(code int)        { w.code = code }
+
+// BenchmarkRatio interleaves the candidate and its yardstick in each
+// iteration, so that both see the same load (this machine is shared), and
+// reports their time ratio as the metric "x-yardstick":
+//
+//	go test -run '^$' -bench 'Ratio' -benchtime 30x -count 5 ./sbom
+func BenchmarkRatio(b *testing.B) {
+	small, big := testBinary(b), bigBinary(b)
+	synth := syntheticText(300)
+	goVersionM := func(path string) func() {
+		return func() {
+			if err := exec.Command("go", "version", "-m", path).Run(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	fromFile := func(path string) func() {
+		return func() {
+			bd, err := Read(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			generateBoth(b, bd)
+		}
+	}
+	fromText := func() {
+		bi, err := parseBuildInfo(synth)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bd, err := FromBuildInfo(bi)
+		if err != nil {
+			b.Fatal(err)
+		}
+		generateBoth(b, bd)
+	}
+	for _, c := range []struct {
+		name                 string
+		yardstick, candidate func()
+	}{
+		{"both-formats-vs-go-version-m/test-binary", goVersionM(small), fromFile(small)},
+		{"both-formats-vs-go-version-m/300-module-binary", goVersionM(big), fromFile(big)},
+		{"both-formats-vs-go-version-m/synthetic-300", goVersionM(big), fromText},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var ys, cs time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				c.yardstick()
+				t1 := time.Now()
+				c.candidate()
+				ys, cs = ys+t1.Sub(t0), cs+time.Since(t1)
+			}
+			b.ReportMetric(float64(cs)/float64(ys), "x-yardstick")
+			b.ReportMetric(float64(ys.Nanoseconds())/float64(b.N), "yardstick-ns/op")
+			b.ReportMetric(float64(cs.Nanoseconds())/float64(b.N), "candidate-ns/op")
+		})
+	}
+}
+
+// BenchmarkRatioServe interleaves serving a static byte slice and the
+// SBOM handler, in batches of 1000 requests each, and reports the ratio.
+func BenchmarkRatioServe(b *testing.B) {
+	bd := synthetic(b, 300)
+	h, err := NewHandler(HandlerConfig{Build: bd, OptOuts: []paved.OptOut{AllowPublicSBOM("benchmark")}, Posture: new(paved.Posture), Logger: discardLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := bd.SPDXJSON(Options{})
+	static := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	})
+	for _, accept := range []string{"*/*", "application/spdx+json, application/json;q=0.9"} {
+		b.Run("accept="+strings.ReplaceAll(accept, " ", ""), func(b *testing.B) {
+			req, _ := http.NewRequest("GET", DefaultPath, nil)
+			req.Header.Set("Accept", accept)
+			w := &discardWriter{h: make(http.Header)}
+			var ys, cs time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				for range 1000 {
+					clear(w.h)
+					static.ServeHTTP(w, req)
+				}
+				t1 := time.Now()
+				for range 1000 {
+					clear(w.h)
+					h.ServeHTTP(w, req)
+				}
+				ys, cs = ys+t1.Sub(t0), cs+time.Since(t1)
+			}
+			b.ReportMetric(float64(cs)/float64(ys), "x-static")
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/spdx/tools-golang/spdx/v2/common"
 	"github.com/spdx/tools-golang/spdx/v2/v2_3"
+	"github.com/spdx/tools-golang/spdxlib"
 	"github.com/spdx/tools-golang/tagvalue"
 )
 
@@ -114,6 +115,9 @@ func TestSPDXContent(t *testing.T) {
 		if p.PackageVersion != tt.version || purl != tt.purl || sha != tt.sha || p.PackageSourceInfo != tt.sourceInfo {
 			t.Errorf("%s: version %q purl %q sha %q source %q; want %q %q %q %q", tt.name, p.PackageVersion, purl, sha, p.PackageSourceInfo, tt.version, tt.purl, tt.sha, tt.sourceInfo)
 		}
+	}
+	if err := spdxlib.ValidateDocument(doc); err != nil {
+		t.Errorf("tools-golang's own check: %v", err)
 	}
 	var describes, dependsOn int
 	for _, r := range doc.Relationships {

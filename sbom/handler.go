@@ -75,12 +75,14 @@ type handler struct {
 	// exact answers the Accept values clients send most (a bare media
 	// type, */*), computed once; it is never written after newHandler.
 	exact map[string]*representation
-	// memo maps other Accept header values already negotiated to their answer,
-	// so that the usual few headers are parsed once. It holds at most
-	// memoMax entries: past that, headers are parsed on every request, so
-	// that a client sending ever new headers cannot grow it.
-	memo     sync.Map // string -> *representation (nil: not acceptable)
-	memoSize atomic.Int32
+	// memo maps other Accept header values already negotiated to their
+	// answer (nil: not acceptable), so that the usual few headers are
+	// parsed once. It is copied on write and never changed once
+	// published, so a lookup is one atomic load and a map read. It holds
+	// at most memoMax entries: past that, headers are parsed on every
+	// request, so that a client sending ever new headers cannot grow it.
+	memo   atomic.Pointer[map[string]*representation]
+	memoMu sync.Mutex
 }
 
 const memoMax = 256
@@ -284,16 +286,35 @@ func (h *handler) choose(r *http.Request) *representation {
 		if rep, ok := h.exact[accept[0]]; ok {
 			return rep
 		}
-		if v, ok := h.memo.Load(accept[0]); ok {
-			return v.(*representation)
+		if m := h.memo.Load(); m != nil {
+			if rep, ok := (*m)[accept[0]]; ok {
+				return rep
+			}
 		}
 		rep := h.negotiate(accept)
-		if h.memoSize.Add(1) <= memoMax {
-			h.memo.Store(accept[0], rep)
-		}
+		h.remember(accept[0], rep)
 		return rep
 	}
 	return h.negotiate(accept)
+}
+
+// remember adds accept's answer to the memo, while it has room.
+func (h *handler) remember(accept string, rep *representation) {
+	h.memoMu.Lock()
+	defer h.memoMu.Unlock()
+	var old map[string]*representation
+	if m := h.memo.Load(); m != nil {
+		old = *m
+	}
+	if len(old) >= memoMax {
+		return
+	}
+	m := make(map[string]*representation, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[accept] = rep
+	h.memo.Store(&m)
 }
 
 // negotiate picks the representation the Accept header values prefer.

@@ -226,3 +226,24 @@ func TestHandlerPosture(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// The negotiation memo stays bounded whatever clients send, and answers
+// as the parser does.
+func TestHandlerMemoBounded(t *testing.T) {
+	hh, err := newHandler(mustBuild(t, testBuildInfoText), Options{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 * memoMax {
+		req := httptest.NewRequest("GET", DefaultPath, nil)
+		req.Header.Set("Accept", "text/spdx;q=0."+strconv.Itoa(i+1))
+		rec := httptest.NewRecorder()
+		hh.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/spdx; charset=utf-8" {
+			t.Fatalf("request %d: %d %q", i, rec.Code, rec.Header().Get("Content-Type"))
+		}
+	}
+	if n := len(*hh.memo.Load()); n != memoMax {
+		t.Errorf("memo holds %d entries, want %d", n, memoMax)
+	}
+}

@@ -30,9 +30,20 @@ var fixedNow = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
 func newQuickstartEngine(t testing.TB, log policy.DecisionLogger) *policy.Engine {
 	t.Helper()
+	return newQuickstartEngineWith(t, log, 5*time.Second) // -race on a loaded machine
+}
+
+// newQuickstartEngineTimeout is the engine with the default deadline.
+func newQuickstartEngineTimeout(t testing.TB, log policy.DecisionLogger) *policy.Engine {
+	t.Helper()
+	return newQuickstartEngineWith(t, log, 0)
+}
+
+func newQuickstartEngineWith(t testing.TB, log policy.DecisionLogger, timeout time.Duration) *policy.Engine {
+	t.Helper()
 	e, err := policy.New(context.Background(), policy.Config{
 		FS:          quickstartPolicy,
-		Timeout:     5 * time.Second, // -race on a loaded machine; the benchmarks use the default
+		Timeout:     timeout,
 		Queries:     []policy.QueryConfig{{Name: "http", Path: quickstartQuery}},
 		Logger:      slog.New(slog.DiscardHandler),
 		Posture:     &paved.Posture{},

@@ -1,0 +1,3 @@
+package ob
+
+decision := {"allow": input.n == 1, "obligations": {"limit": 10.0, "mask": ["ssn"]}}

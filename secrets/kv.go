@@ -66,15 +66,17 @@ func (s *Static) OnChange(fn func(old, new Secret)) {
 // kvCache holds the static secrets a client serves, by secret (path and
 // version): one read serves every key of a secret.
 type kvCache struct {
-	mu      sync.Mutex
-	paths   map[string]*kvPath // by path "@" version
-	mounts  map[string]mountInfo
-	started bool
+	mu        sync.Mutex
+	paths     map[string]*kvPath // by path "@" version
+	mounts    map[string]mountInfo
+	preflight map[string]chan struct{} // in flight, by first path segment
+	started   bool
 }
 
 func (k *kvCache) init() {
 	k.paths = map[string]*kvPath{}
 	k.mounts = map[string]mountInfo{}
+	k.preflight = map[string]chan struct{}{}
 }
 
 // A mountInfo is what the KV preflight said of a mount.
@@ -240,10 +242,31 @@ func (c *Client) mount(ctx context.Context, path string) (mountInfo, error) {
 			best = mi
 		}
 	}
-	k.mu.Unlock()
 	if best.path != "" {
+		k.mu.Unlock()
 		return best, nil
 	}
+	// One preflight at a time per first segment: concurrent first reads
+	// (Inject) of one mount share it.
+	seg, _, _ := strings.Cut(path, "/")
+	if ch, ok := k.preflight[seg]; ok {
+		k.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return mountInfo{}, ctx.Err()
+		}
+		return c.mount(ctx, path)
+	}
+	ch := make(chan struct{})
+	k.preflight[seg] = ch
+	k.mu.Unlock()
+	defer func() {
+		k.mu.Lock()
+		delete(k.preflight, seg)
+		k.mu.Unlock()
+		close(ch)
+	}()
 	r, err := c.do(ctx, "preflight", func(tok string) (*Response, error) {
 		return c.b.Read(ctx, tok, "sys/internal/ui/mounts/"+path)
 	})

@@ -80,6 +80,8 @@ func NewVaultBackend(cfg VaultConfig) (Backend, error) {
 		tc.MinVersion = tls.VersionTLS12
 	}
 	tr.TLSClientConfig = tc
+	// Keep enough idle connections for Inject's concurrent reads.
+	tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, DefaultInjectConcurrency)
 	c, err := api.NewClient(ac)
 	if err != nil {
 		return nil, err

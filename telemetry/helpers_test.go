@@ -149,3 +149,5 @@ func (r *rig) spansNow(t testing.TB) tracetest.SpanStubs {
 	}
 	return r.spans.GetSpans()
 }
+
+type metricdataResourceMetrics = metricdata.ResourceMetrics

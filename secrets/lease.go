@@ -149,7 +149,9 @@ type Dynamic struct {
 	failing atomic.Pointer[dynFailure]
 	held    atomic.Int64 // leases of this Dynamic not yet revoked
 
-	relogin chan struct{} // a re-login happened: the lease died with the old token
+	relogin  chan struct{} // a re-login happened: the lease died with the old token
+	loginGen atomic.Uint64 // the newest re-login heard of
+	leaseGen uint64        // the login generation the current lease was fetched under (renewal goroutine)
 
 	// Owned by the renewal goroutine (and NewDynamic before it starts).
 	grantAt  time.Time
@@ -197,7 +199,13 @@ func newDynamic(ctx context.Context, ops leaseOps, cfg DynamicConfig) (*Dynamic,
 	}
 	// Subscribe before the first fetch, so that a re-login during it is
 	// not missed.
-	ops.subscribeLogin(func(uint64) {
+	ops.subscribeLogin(func(gen uint64) {
+		for {
+			old := d.loginGen.Load()
+			if gen <= old || d.loginGen.CompareAndSwap(old, gen) {
+				break
+			}
+		}
 		select {
 		case d.relogin <- struct{}{}:
 		default:
@@ -205,6 +213,7 @@ func newDynamic(ctx context.Context, ops leaseOps, cfg DynamicConfig) (*Dynamic,
 	})
 	var l *Lease
 	var err error
+	d.leaseGen = ops.generation()
 	for attempt := range d.cfg.StartAttempts {
 		if attempt > 0 {
 			if serr := d.sleep(ctx, d.cfg.Retry.Delay(attempt-1)); serr != nil {
@@ -221,10 +230,6 @@ func newDynamic(ctx context.Context, ops leaseOps, cfg DynamicConfig) (*Dynamic,
 	}
 	if err != nil {
 		return nil, fmt.Errorf("secrets: dynamic secret %s: start-up fetch of %s failed: %w", d.name, cfg.Path, err)
-	}
-	select {
-	case <-d.relogin: // the lease is from after it
-	default:
 	}
 	d.cur.Store(l)
 	d.grant(l, l.duration)
@@ -364,6 +369,9 @@ func (d *Dynamic) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-d.relogin:
+			if d.loginGen.Load() <= d.leaseGen {
+				continue // the current lease is from that login or a later one
+			}
 			d.rotate(ctx, "relogin")
 			attempt = 0
 			continue
@@ -450,6 +458,7 @@ func (d *Dynamic) rotate(ctx context.Context, reason string) {
 				return
 			}
 		}
+		gen := d.ops.generation()
 		nl, err := d.fetch(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -470,6 +479,7 @@ func (d *Dynamic) rotate(ctx context.Context, reason string) {
 			}
 		}
 		d.cur.Store(nl)
+		d.leaseGen = gen
 		d.grant(nl, nl.duration)
 		d.final = false
 		d.failing.Store(nil)

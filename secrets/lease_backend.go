@@ -15,6 +15,9 @@ type leaseOps interface {
 	call(ctx context.Context, op string, fn func(b Backend, token string) error) error
 	// subscribeLogin has f called after every re-login.
 	subscribeLogin(f func(gen uint64))
+	// generation returns the current login generation: a call made after
+	// it runs with a token of that login or a later one.
+	generation() uint64
 }
 
 func (c *Client) leaseOps() leaseOps { return clientOps{c} }
@@ -29,6 +32,8 @@ func (o clientOps) call(ctx context.Context, op string, fn func(Backend, string)
 }
 
 func (o clientOps) subscribeLogin(f func(uint64)) { o.c.onLogin(f) }
+
+func (o clientOps) generation() uint64 { return o.c.loginGeneration() }
 
 // fixedToken runs every call with one token and never logs in again. Tests
 // use it to drive the lease manager with a backend directly; relogin
@@ -52,6 +57,12 @@ func (f *fixedToken) subscribeLogin(s func(uint64)) {
 	f.mu.Lock()
 	f.subs = append(f.subs, s)
 	f.mu.Unlock()
+}
+
+func (f *fixedToken) generation() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gen
 }
 
 // relogin switches to token and tells the subscribers.

@@ -39,6 +39,7 @@ import (
 // issues is fit for production.
 type Engines struct {
 	clock *Clock
+	fake  *Fake // when set, leases are the Fake's (see Fake.Engines)
 
 	mu      sync.Mutex
 	leases  map[string]*fakeLease
@@ -65,6 +66,7 @@ type dbRole struct{ ttl, maxTTL time.Duration }
 type dbUser struct {
 	password string
 	lease    string
+	fl       *Lease // the Fake's lease, when the engines are a Fake's
 }
 
 // NewEngines returns engines on clock (a new [Clock] when nil) with the
@@ -137,10 +139,16 @@ func (e *Engines) Leases(prefix string) []string {
 // a live lease issued: what PostgreSQL would accept.
 func (e *Engines) ValidLogin(username, password string) bool {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.expireLocked()
 	u, ok := e.users[username]
-	return ok && u.password == password
+	e.mu.Unlock()
+	if !ok || u.password != password {
+		return false
+	}
+	if u.fl != nil {
+		return e.fake.leaseAlive(u.fl)
+	}
+	return true
 }
 
 func (e *Engines) expireLocked() {
@@ -186,6 +194,20 @@ func (e *Engines) database(op, token, path string, data map[string]any) (*secret
 		e.seq++
 		user := fmt.Sprintf("v-token-%s-%d", parts[2], e.seq)
 		pass := randomHex(16)
+		if e.fake != nil {
+			// The Fake's lease table: its sys/leases paths renew and
+			// revoke it, and it dies with its token.
+			e.mu.Unlock()
+			fl := e.fake.IssueLease(token, path, role.ttl, role.maxTTL, true, func() {
+				e.mu.Lock()
+				delete(e.users, user)
+				e.mu.Unlock()
+			})
+			e.mu.Lock()
+			e.users[user] = dbUser{password: pass, lease: fl.ID, fl: fl}
+			return &secrets.Response{LeaseID: fl.ID, LeaseDuration: role.ttl, Renewable: true,
+				Data: map[string]any{"username": user, "password": pass}}, nil
+		}
 		now := e.clock.Now()
 		l := &fakeLease{id: path + "/" + randomHex(12), token: token, issued: now, expires: now.Add(role.ttl),
 			max: now.Add(role.maxTTL), ttl: role.ttl, renewable: true, user: user}

@@ -14,7 +14,9 @@ import (
 
 // The test binary: a small module with a plain dependency, a dependency
 // replaced by another version and one replaced by a local directory, built
-// from a git commit so that the go command stamps VCS settings.
+// from a git commit so that the go command stamps VCS settings. The
+// modules it fetches (xxhash v2.3.0, x/text v0.43.0) are in the root
+// module's build list, so a module cache that builds paved has them.
 const (
 	testGoMod = `module example.com/sbomtest
 
@@ -26,7 +28,7 @@ require (
 	golang.org/x/text v0.14.0
 )
 
-replace golang.org/x/text v0.14.0 => golang.org/x/text v0.29.0
+replace golang.org/x/text v0.14.0 => golang.org/x/text v0.43.0
 
 replace github.com/dgryski/go-rendezvous => ./rendezvous
 `

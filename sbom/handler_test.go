@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pavedroad/paved"
@@ -33,6 +34,9 @@ func testHandler(t *testing.T, cfg HandlerConfig) http.Handler {
 	}
 	if cfg.Posture == nil {
 		cfg.Posture = new(paved.Posture)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = discardLogger()
 	}
 	h, err := NewHandler(cfg)
 	if err != nil {
@@ -246,4 +250,25 @@ func TestHandlerMemoBounded(t *testing.T) {
 	if n := len(*hh.memo.Load()); n != memoMax {
 		t.Errorf("memo holds %d entries, want %d", n, memoMax)
 	}
+}
+
+// Concurrent requests with ever new Accept headers (run with -race).
+func TestHandlerConcurrent(t *testing.T) {
+	h := testHandler(t, HandlerConfig{OptOuts: []paved.OptOut{AllowPublicSBOM("test")}, Logger: discardLogger()})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 100 {
+				req := httptest.NewRequest("GET", DefaultPath, nil)
+				req.Header.Set("Accept", "application/vnd.cyclonedx+json;q=0."+strconv.Itoa(g*100+i+1))
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					t.Errorf("status %d", rec.Code)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

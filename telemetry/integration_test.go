@@ -222,7 +222,7 @@ func TestIntegrationPrometheus(t *testing.T) {
 		s, _ := out.Data.Result[0].Value[1].(string)
 		return s
 	}
-	sel := fmt.Sprintf(`{job="paved-test",http_route="/orders/{id}",http_response_status_code="200"}`)
+	sel := `{job="paved-test",http_route="/orders/{id}",http_response_status_code="200"}`
 	waitFor(t, "Prometheus to scrape the requests", func() bool {
 		return query("sum(http_server_request_duration_seconds_count"+sel+")") == "5"
 	})

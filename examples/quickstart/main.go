@@ -163,6 +163,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := mountSBOM(srv, verifier, posture, logger); err != nil {
 		return err
 	}
+	closeSecrets, err := mountSecrets(ctx, srv, posture, logger)
+	if err != nil {
+		return err
+	}
+	defer closeSecrets()
 	srv.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) {
 		panic("quickstart: a deliberate panic; the client sees a 500 problem with the request ID, the log has the stack")
 	})
@@ -194,6 +199,7 @@ Try:
   curl --cacert "$PAVED_CA" -i %[1]s/livez
   curl --cacert "$PAVED_CA" %[1]s/readyz
   curl --cacert "$PAVED_CA" %[1]s/posture
+  curl --cacert "$PAVED_CA" %[1]s/config      # injected secrets (Vault when VAULT_ADDR is set): the API key shows as REDACTED
   curl --cacert "$PAVED_CA" -i -X POST -H 'Content-Type: application/json' -d '{"n":1}' %[1]s/echo
   curl --cacert "$PAVED_CA" -i %[1]s/panic       # 500 problem+json, no stack leaked
   curl --cacert "$PAVED_CA" -i -X POST -H 'Sec-Fetch-Site: cross-site' %[1]s/echo   # 403 cross-origin
@@ -220,6 +226,7 @@ GET  /hello     a JSON greeting with the request ID
 GET  /livez     liveness
 GET  /readyz    readiness: the OpenID provider's keys are loaded
 GET  /posture   the posture report: every control, every opt-out, the score
+GET  /config    secrets injected at start-up (in memory; Vault when VAULT_ADDR is set); the key is REDACTED
 POST /echo      echoes a JSON body (1 MiB at most: 413 beyond); cross-site: 403
 GET  /panic     a deliberate panic: 500 problem+json, the stack only in the log
 GET  /limited   2 requests a minute: the 3rd gets 429 with RateLimit and Retry-After

@@ -12,6 +12,9 @@ import (
 // [NewHandler].
 const MediaTypeCycloneDXJSON = "application/vnd.cyclonedx+json"
 
+// cycloneDXSchema16 is the $schema of a CycloneDX 1.6 JSON document.
+const cycloneDXSchema16 = "http://cyclonedx.org/schema/bom-1.6.schema.json"
+
 // Property names in CycloneDX documents (the "paved:" namespace is ours).
 const (
 	propGoVersion = "paved:go:toolchain"
@@ -33,6 +36,8 @@ func (b *Build) CycloneDX(o Options) (*cdx.BOM, error) {
 	d := b.digest(o)
 	bom := cdx.NewBOM()
 	bom.SpecVersion = cdx.SpecVersion1_6
+	bom.JSONSchema = cycloneDXSchema16 // NewBOM names the newest (1.7) schema
+	bom.XMLNS = "http://cyclonedx.org/schema/bom/1.6"
 	bom.SerialNumber = "urn:uuid:" + uuid(d)
 	bom.Version = 1
 

@@ -139,6 +139,9 @@ func TestCycloneDXContent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if bom.JSONSchema != "http://cyclonedx.org/schema/bom-1.6.schema.json" || bom.SpecVersion != cdx.SpecVersion1_6 {
+		t.Errorf("$schema %q, specVersion %s", bom.JSONSchema, bom.SpecVersion)
+	}
 	m := bom.Metadata.Component
 	if m.Name != "example.com/app" || m.Type != cdx.ComponentTypeApplication || m.PackageURL != "pkg:golang/example.com/app@v1.2.3" ||
 		(*m.Licenses)[0].Expression != "Apache-2.0" || m.Modified == nil || !*m.Modified ||

@@ -229,6 +229,9 @@ func ValidateCycloneDX(bom *cdx.BOM) error {
 	if bom.SpecVersion != cdx.SpecVersion1_6 {
 		c.add("specVersion", "%s, want 1.6", bom.SpecVersion)
 	}
+	if bom.JSONSchema != "" && bom.JSONSchema != cycloneDXSchema16 {
+		c.add("$schema", "%q, want %q", bom.JSONSchema, cycloneDXSchema16)
+	}
 	if !isUUIDURN(bom.SerialNumber) {
 		c.add("serialNumber", "%q is not urn:uuid:<lowercase RFC 9562 UUID>", bom.SerialNumber)
 	}

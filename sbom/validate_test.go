@@ -64,6 +64,7 @@ func TestValidateCycloneDX(t *testing.T) {
 	}{
 		{"format", func(b *cdx.BOM) { b.BOMFormat = "SPDX" }, "bomFormat"},
 		{"spec version", func(b *cdx.BOM) { b.SpecVersion = cdx.SpecVersion1_5 }, "specVersion"},
+		{"schema", func(b *cdx.BOM) { b.JSONSchema = "http://cyclonedx.org/schema/bom-1.7.schema.json" }, "$schema"},
 		{"serial", func(b *cdx.BOM) { b.SerialNumber = "urn:uuid:NOT" }, "serialNumber"},
 		{"version", func(b *cdx.BOM) { b.Version = 0 }, "version"},
 		{"timestamp", func(b *cdx.BOM) { b.Metadata.Timestamp = "yesterday" }, "metadata.timestamp"},

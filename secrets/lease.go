@@ -69,6 +69,7 @@ type Lease struct {
 	id        string
 	path      string
 	data      map[string]Secret
+	user, pw  Secret // data["username"], data["password"]: the hot path of database credentials
 	renewable bool
 	issued    time.Time
 	duration  time.Duration // the first TTL granted: the increment asked at each renewal
@@ -94,6 +95,13 @@ func (l *Lease) Renewable() bool { return l.renewable }
 // "password"), or the zero Secret when there is none (or it is not a
 // string). It does not allocate.
 func (l *Lease) Secret(key string) Secret { return l.data[key] }
+
+// Username returns the secret's "username" (database engines issue one),
+// without a map lookup.
+func (l *Lease) Username() Secret { return l.user }
+
+// Password returns the secret's "password", without a map lookup.
+func (l *Lease) Password() Secret { return l.pw }
 
 // Reveal returns the plain value of key: l.Secret(key).Reveal().
 func (l *Lease) Reveal(key string) string { return l.data[key].Reveal() }
@@ -332,6 +340,7 @@ func (d *Dynamic) fetch(ctx context.Context) (*Lease, error) {
 	now := d.clock.Now()
 	l := &Lease{id: r.LeaseID, path: d.cfg.Path, data: secretData(r.Data), renewable: r.Renewable, issued: now,
 		duration: r.LeaseDuration}
+	l.user, l.pw = l.data["username"], l.data["password"]
 	l.expires.Store(now.Add(l.duration).UnixNano())
 	d.held.Add(1)
 	liveLeases.Add(1)

@@ -86,10 +86,11 @@ type PKI struct {
 }
 
 type pkiCert struct {
-	cert   *tls.Certificate
-	leaf   *x509.Certificate
-	pool   *x509.CertPool
-	serial string
+	cert    *tls.Certificate
+	leaf    *x509.Certificate
+	pool    *x509.CertPool
+	serial  string
+	expired atomic.Bool // set by the rotation goroutine at NotAfter
 }
 
 var _ httpx.CertificateSource = (*PKI)(nil)
@@ -177,6 +178,7 @@ func newPKI(ctx context.Context, ops leaseOps, cfg PKIConfig) (*PKI, error) {
 		return nil, fmt.Errorf("secrets: certificate %s: start-up issue from %s/issue/%s failed: %w", p.name, p.cfg.Mount, cfg.Role, err)
 	}
 	p.cur.Store(c)
+	p.issues.Add(1)
 	p.reg = paved.PostureOrDefault(cfg.Posture).Register("secrets", "pki:"+p.name)
 	p.posture()
 	p.announce(ctx, c, "issued")
@@ -190,7 +192,7 @@ func newPKI(ctx context.Context, ops leaseOps, cfg PKIConfig) (*PKI, error) {
 // [ErrCertificateExpired] once it has expired. It does not allocate.
 func (p *PKI) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	c := p.cur.Load()
-	if !p.clock.Now().Before(c.leaf.NotAfter) {
+	if c.expired.Load() {
 		return nil, ErrCertificateExpired
 	}
 	return c.cert, nil
@@ -211,7 +213,7 @@ func (p *PKI) Leaf() *x509.Certificate { return p.cur.Load().leaf }
 // client certificates from it (mTLS).
 func (p *PKI) CAPool() *x509.CertPool { return p.cur.Load().pool }
 
-// Issued returns how many certificates this source has issued.
+// Issued returns how many certificates this source has put in use.
 func (p *PKI) Issued() int { return int(p.issues.Load()) }
 
 // String describes the source for httpx's tls-certificate posture control.
@@ -250,8 +252,15 @@ func (p *PKI) Close(context.Context) error {
 func (p *PKI) run(ctx context.Context) {
 	defer close(p.done)
 	attempt := 0
+	var timed *pkiCert
+	var expiry <-chan time.Time
 	for {
 		c := p.cur.Load()
+		if c != timed {
+			// One timer per certificate marks it expired at NotAfter,
+			// so that GetCertificate reads no clock.
+			timed, expiry = c, p.clock.After(c.leaf.NotAfter.Sub(p.clock.Now()))
+		}
 		life := c.leaf.NotAfter.Sub(c.leaf.NotBefore)
 		wait := max(c.leaf.NotBefore.Add(life*2/3).Sub(p.clock.Now()), 0)
 		if attempt > 0 {
@@ -260,6 +269,12 @@ func (p *PKI) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-expiry:
+			c.expired.Store(true)
+			expiry = nil
+			p.emit(ctx, paved.EventCertificateExpiry, paved.OutcomeFailure, "expired", 0)
+			p.log().ErrorContext(ctx, "secrets: certificate expired without a fresh one: handshakes fail", "certificate", p.name)
+			continue
 		case <-p.clock.After(wait):
 		}
 		nc, err := p.issue(ctx)
@@ -277,6 +292,7 @@ func (p *PKI) run(ctx context.Context) {
 		}
 		attempt = 0
 		p.cur.Store(nc)
+		p.issues.Add(1)
 		p.failing.Store(nil)
 		p.posture()
 		p.log().InfoContext(ctx, "secrets: certificate rotated", "certificate", p.name, "serial", nc.serial, "expires", nc.leaf.NotAfter)
@@ -311,7 +327,6 @@ func (p *PKI) issue(ctx context.Context) (*pkiCert, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidRequest, path, err)
 	}
-	p.issues.Add(1)
 	return c, nil
 }
 

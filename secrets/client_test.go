@@ -339,19 +339,19 @@ func TestInject(t *testing.T) {
 		{"nil", (*struct{})(nil), secrets.ReasonBadTarget, ""},
 		{"bad type", &struct {
 			N int `secret:"secret/db#user"`
-		}{}, secrets.ReasonBadTarget, ".N"},
+		}{}, secrets.ReasonBadTarget, "N"},
 		{"bad ref", &struct {
 			S string `secret:"secret/db"`
-		}{}, secrets.ReasonBadReference, ".S"},
+		}{}, secrets.ReasonBadReference, "S"},
 		{"bad option", &struct {
 			S string `secret:"secret/db#user,maybe"`
-		}{}, secrets.ReasonBadTarget, ".S"},
+		}{}, secrets.ReasonBadTarget, "S"},
 		{"missing key", &struct {
 			S string `secret:"secret/db#nokey"`
-		}{}, secrets.ReasonMissingKey, ".S"},
+		}{}, secrets.ReasonMissingKey, "S"},
 		{"missing secret", &struct {
 			S string `secret:"secret/nosuch#k"`
-		}{}, secrets.ReasonNotFound, ".S"},
+		}{}, secrets.ReasonNotFound, "S"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {

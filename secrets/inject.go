@@ -80,7 +80,11 @@ func (c *Client) Inject(ctx context.Context, dst any) error {
 			targets = append(targets, target{field: name, v: v.Field(i), ref: r, optional: optional})
 		}
 	}
-	walk(rv.Elem(), rv.Elem().Type().Name()+".")
+	prefix := rv.Elem().Type().Name()
+	if prefix != "" {
+		prefix += "."
+	}
+	walk(rv.Elem(), prefix)
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}

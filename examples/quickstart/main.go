@@ -59,6 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", envOr("PAVED_ADDR", httpx.DefaultAddr), "address to listen on (env PAVED_ADDR)")
 	caDir := fs.String("ca-dir", "", "directory for the development CA's PEM file (default: a new temporary directory, removed on exit)")
 	quiet := fs.Bool("quiet", false, "no access log")
+	telemetryMode := fs.String("telemetry", envOr("PAVED_TELEMETRY", "off"), "off or stdout; OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (env PAVED_TELEMETRY)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -92,6 +93,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer idp.Close()
 
 	posture := paved.DefaultPosture()
+	tel, err := setupTelemetry(ctx, *telemetryMode, stdout, logger, posture)
+	if err != nil {
+		return err
+	}
+	defer shutdownTelemetry(tel, logger)
+	logger = slog.New(tel.LogHandler(logger.Handler())) // trace and span IDs in every line
 	verifier, err := auth.New(ctx, auth.Config{
 		Issuers:    []auth.Issuer{{URL: idp.Issuer()}},
 		Audiences:  []string{idp.Audience()},
@@ -125,17 +132,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	srv.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	routes := instrumented{srv, tel}
+	routes.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, indexText)
 	})
-	srv.Handle("GET /limited", demo.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	routes.Handle("GET /limited", demo.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]string{"message": "within the limit of 2 requests a minute"})
 	})))
-	srv.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
+	routes.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]string{"message": "hello from paved", "request_id": httpx.RequestIDFrom(r.Context())})
 	})
-	srv.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
+	routes.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
 		var v any
 		if err := json.NewDecoder(r.Body).Decode(&v); err != nil {
 			var tooBig *http.MaxBytesError
@@ -149,17 +157,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		writeJSON(w, v)
 	})
 	srv.AddCheck("oidc", verifier)
-	srv.Handle("GET /me", verifier.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	routes.Handle("GET /me", verifier.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := paved.PrincipalFrom(r.Context())
 		writeJSON(w, map[string]any{"sub": p.Subject, "iss": p.Issuer, "scopes": p.Scopes, "amr": p.AMR})
 	})))
-	srv.Handle("GET /orders", verifier.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	routes.Handle("GET /orders", verifier.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, []map[string]any{{"id": 1, "item": "paving stones"}})
 	}), auth.RequireScope("orders:read")))
-	srv.HandleFunc("GET /posture", func(w http.ResponseWriter, r *http.Request) {
-		report := posture.Report()
-		writeJSON(w, map[string]any{"score": report.Score(), "controls": report.Controls, "opt_outs": report.OptOuts})
-	})
+	if err := mountPosture(routes, tel, verifier, posture); err != nil {
+		return err
+	}
 	if err := mountSBOM(srv, verifier, posture, logger); err != nil {
 		return err
 	}
@@ -168,7 +175,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeSecrets()
-	srv.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) {
+	routes.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) {
 		panic("quickstart: a deliberate panic; the client sees a 500 problem with the request ID, the log has the stack")
 	})
 
@@ -198,7 +205,6 @@ Try:
   curl --cacert "$PAVED_CA" %[1]s/hello
   curl --cacert "$PAVED_CA" -i %[1]s/livez
   curl --cacert "$PAVED_CA" %[1]s/readyz
-  curl --cacert "$PAVED_CA" %[1]s/posture
   curl --cacert "$PAVED_CA" %[1]s/config      # injected secrets (Vault when VAULT_ADDR is set): the API key shows as REDACTED
   curl --cacert "$PAVED_CA" -i -X POST -H 'Content-Type: application/json' -d '{"n":1}' %[1]s/echo
   curl --cacert "$PAVED_CA" -i %[1]s/panic       # 500 problem+json, no stack leaked
@@ -209,6 +215,7 @@ Protected routes (tokens from the in-process OpenID provider, valid 1 hour):
   export TOKEN=%[3]s
   curl --cacert "$PAVED_CA" -H "Authorization: Bearer $TOKEN" %[1]s/me
   curl --cacert "$PAVED_CA" -H "Authorization: Bearer $TOKEN" %[1]s/orders
+  curl --cacert "$PAVED_CA" -H "Authorization: Bearer $TOKEN" %[1]s/posture   # every control, every opt-out with its reason, the score; 401 without the token
   curl --cacert "$PAVED_CA" -i %[1]s/orders       # 401, WWW-Authenticate: Bearer
   curl --cacert "$PAVED_CA" -H "Authorization: Bearer $TOKEN" -H 'Accept: application/vnd.cyclonedx+json' %[1]s/.well-known/sbom   # its own SBOM (CycloneDX 1.6; SPDX 2.3 without the Accept), 401 without the token
   curl --cacert "$PAVED_CA" -i -H "Authorization: Bearer %[4]s" %[1]s/orders   # 403 insufficient_scope
@@ -225,7 +232,7 @@ const indexText = `paved quickstart: what to try (the commands it printed at sta
 GET  /hello     a JSON greeting with the request ID
 GET  /livez     liveness
 GET  /readyz    readiness: the OpenID provider's keys are loaded
-GET  /posture   the posture report: every control, every opt-out, the score
+GET  /posture   the posture report: every control, every opt-out, the score; needs a token
 GET  /config    secrets injected at start-up (in memory; Vault when VAULT_ADDR is set); the key is REDACTED
 POST /echo      echoes a JSON body (1 MiB at most: 413 beyond); cross-site: 403
 GET  /panic     a deliberate panic: 500 problem+json, the stack only in the log

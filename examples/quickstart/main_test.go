@@ -105,7 +105,7 @@ func TestQuickstartServes(t *testing.T) {
 		{"GET", "/livez", "", "", nil, http.StatusOK, ""},
 		{"GET", "/readyz", "", "", nil, http.StatusOK, ""},
 		{"GET", "/hello", "", "", nil, http.StatusOK, "application/json"},
-		{"GET", "/posture", "", "", nil, http.StatusOK, "application/json"},
+		{"GET", "/posture", "", "", nil, http.StatusUnauthorized, ""},
 		{"POST", "/echo", `{"n":1}`, "application/json", nil, http.StatusOK, "application/json"},
 		{"POST", "/echo", `not json`, "application/json", nil, http.StatusBadRequest, httpx.ContentTypeProblem},
 		{"POST", "/echo", `{"n":1}`, "application/json", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden, httpx.ContentTypeProblem},
@@ -184,7 +184,9 @@ func TestQuickstartProtectedRoutes(t *testing.T) {
 
 func TestQuickstartPostureListsOptOut(t *testing.T) {
 	qs := startQuickstart(t)
-	resp, err := qs.client.Get(qs.url + "/posture")
+	req, _ := http.NewRequest("GET", qs.url+"/posture", nil)
+	req.Header.Set("Authorization", "Bearer "+qs.token)
+	resp, err := qs.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -175,9 +175,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeSecrets()
+	if err := mountPolicy(ctx, srv, verifier, posture, logger); err != nil {
+		return err
+	}
 	routes.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) {
 		panic("quickstart: a deliberate panic; the client sees a 500 problem with the request ID, the log has the stack")
 	})
+
+	if err := checkConfig(ctx, posture, logger); err != nil {
+		return err
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe(ctx) }()
@@ -186,7 +193,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	case <-srv.Ready():
 	}
-	token := idp.Mint(map[string]any{"sub": "quickstart-user", "scope": "orders:read"})
+	token := idp.Mint(map[string]any{"sub": "quickstart-user", "scope": "orders:read", "roles": []string{"reader"}})
 	weak := idp.Mint(map[string]any{"sub": "quickstart-user", "scope": "profile"})
 	printTry(stdout, srv.URL(), dev.CAFile(), token, weak)
 	return <-errc
@@ -219,6 +226,8 @@ Protected routes (tokens from the in-process OpenID provider, valid 1 hour):
   curl --cacert "$PAVED_CA" -i %[1]s/orders       # 401, WWW-Authenticate: Bearer
   curl --cacert "$PAVED_CA" -H "Authorization: Bearer $TOKEN" -H 'Accept: application/vnd.cyclonedx+json' %[1]s/.well-known/sbom   # its own SBOM (CycloneDX 1.6; SPDX 2.3 without the Accept), 401 without the token
   curl --cacert "$PAVED_CA" -i -H "Authorization: Bearer %[4]s" %[1]s/orders   # 403 insufficient_scope
+  curl --cacert "$PAVED_CA" -H "Authorization: Bearer $TOKEN" %[1]s/docs/1     # allowed by the policy: a reader who owns document 1
+  curl --cacert "$PAVED_CA" -i -H "Authorization: Bearer $TOKEN" %[1]s/docs/2  # 403 problem+json with its decision_id: not the owner
 
 Ctrl-C stops it gracefully.
 `, url, caFile, token, weak)
@@ -240,6 +249,8 @@ GET  /limited   2 requests a minute: the 3rd gets 429 with RateLimit and Retry-A
 GET  /me        the caller's identity; needs a bearer token (401 without)
 GET  /orders    needs a token with the orders:read scope (403 without it)
 GET  /.well-known/sbom  the server's own SBOM (SPDX or CycloneDX by Accept); needs a token
+GET  /docs/{id} decided by the embedded policy: a reader may read the documents they own (1), not others (2: 403 with a decision_id)
+DELETE /docs/{id}  needs the admin role (403 for the printed token)
 
 Every response carries the security headers and an X-Request-Id; every route
 but /livez and /readyz carries the RateLimit fields.

@@ -1,6 +1,7 @@
 package sbom_test
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -121,4 +122,16 @@ func ExampleBuilderFromEnv() {
 	// https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.0.0
 	// environment: GITHUB_ACTIONS
 	// true
+}
+
+func ExampleRead() {
+	_, err := sbom.Read("testdata/schemas/PROVENANCE.md") // not a binary
+	var e *sbom.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.Reason)
+	}
+	fmt.Println(errors.Is(err, sbom.ErrBuildInfo), errors.Is(err, &sbom.Error{Reason: sbom.ReasonNoBuildInfo}))
+	// Output:
+	// not_executable
+	// true false
 }

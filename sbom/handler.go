@@ -31,8 +31,8 @@ func AllowPublicSBOM(reason string) paved.OptOut {
 // DefaultPath is where services conventionally serve their SBOM.
 const DefaultPath = "/.well-known/sbom"
 
-// HandlerConfig configures [NewHandler]. It has no secure zero value on
-// purpose: either Protect or the AllowPublicSBOM opt-out must be given.
+// HandlerConfig configures [NewHandler]. Its zero value is refused (fail
+// closed): give Protect, or the AllowPublicSBOM opt-out.
 type HandlerConfig struct {
 	// Build is the build to describe. Default: [Self], the running binary.
 	Build *Build

@@ -2,11 +2,13 @@ package secretstest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -241,6 +243,56 @@ func RunConformance(t *testing.T, env Env) {
 		}
 		if c.TokenAccessor() == acc {
 			t.Fatal("no re-login after revocation")
+		}
+	})
+
+	t.Run("TokenLifecycle", func(t *testing.T) {
+		mount := p + "-approle3"
+		roleID, mint := env.AppRole(t, mount, kv2)
+		b := env.Backend
+		w, err := b.Write(ctx, "", "sys/wrapping/unwrap", nil)
+		if err == nil {
+			t.Fatalf("unwrap without a token answered %+v", w)
+		}
+		un, err := b.Write(ctx, mint(), "sys/wrapping/unwrap", nil)
+		if err != nil {
+			t.Fatalf("unwrap: %v", err)
+		}
+		login, err := b.Write(ctx, "", "auth/"+mount+"/login", map[string]any{"role_id": roleID, "secret_id": un.Data["secret_id"]})
+		if err != nil || login.Auth == nil || login.Auth.ClientToken.IsZero() || login.Auth.LeaseDuration <= 0 || !login.Auth.Renewable || login.Auth.Accessor == "" {
+			t.Fatalf("login = %+v, %v", login, err)
+		}
+		tok := login.Auth.ClientToken.Reveal()
+		look, err := b.Read(ctx, tok, "auth/token/lookup-self")
+		if err != nil {
+			t.Fatalf("lookup-self: %v", err)
+		}
+		if ttl, ok := look.Data["ttl"].(json.Number); !ok || ttl.String() == "0" || look.Data["renewable"] != true || look.Data["accessor"] != login.Auth.Accessor {
+			t.Fatalf("lookup-self data %v", look.Data)
+		}
+		ren, err := b.Write(ctx, tok, "auth/token/renew-self", map[string]any{"increment": "600s"})
+		if err != nil || ren.Auth == nil || ren.Auth.LeaseDuration != 600*time.Second || !ren.Auth.Renewable {
+			t.Fatalf("renew-self = %+v, %v; want a 600s renewable token", ren, err)
+		}
+		if _, err := b.Write(ctx, tok, "auth/token/revoke-self", nil); err != nil {
+			t.Fatalf("revoke-self: %v", err)
+		}
+		_, err = b.Read(ctx, tok, "auth/token/lookup-self")
+		var se *secrets.StatusError
+		if !errors.As(err, &se) || se.Status != 403 || !errors.Is(err, secrets.ErrPermissionDenied) || !strings.Contains(strings.Join(se.Messages, " "), "invalid token") {
+			t.Fatalf("revoked token lookup = %v; want 403 invalid token", err)
+		}
+		// A KV v2 write answers its version; metadata has the current one.
+		wr, err := b.Write(ctx, env.AdminToken, kv2+"data/meta", map[string]any{"data": map[string]any{"a": "1"}})
+		if err != nil || wr.Data["version"] != json.Number("1") {
+			t.Fatalf("kv2 write = %+v, %v", wr, err)
+		}
+		md, err := b.Read(ctx, env.AdminToken, kv2+"metadata/meta")
+		if err != nil || md.Data["current_version"] != json.Number("1") {
+			t.Fatalf("kv2 metadata = %+v, %v", md, err)
+		}
+		if _, err := b.Read(ctx, env.AdminToken, kv2+"data/nosuch"); !errors.Is(err, secrets.ErrNotFound) {
+			t.Fatalf("kv2 read of nothing = %v; want ErrNotFound", err)
 		}
 	})
 

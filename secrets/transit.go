@@ -112,12 +112,17 @@ func (t *Transit) Decrypt(ctx context.Context, key, ciphertext string) ([]byte, 
 	if _, err := KeyVersion(ciphertext); err != nil {
 		return nil, err
 	}
-	s, err := t.field(ctx, "decrypt", key, "plaintext", map[string]any{"ciphertext": ciphertext})
-	if errors.Is(err, ErrInvalidRequest) && strings.Contains(err.Error(), "without plaintext") {
-		return []byte{}, nil // an empty plaintext
-	}
+	p, err := keyPath("decrypt", key)
 	if err != nil {
 		return nil, err
+	}
+	out, err := t.write(ctx, "decrypt", p, map[string]any{"ciphertext": ciphertext})
+	if err != nil {
+		return nil, err
+	}
+	s, ok := out["plaintext"].(string) // "" for an empty plaintext
+	if !ok && out["plaintext"] != nil {
+		return nil, fmt.Errorf("%w: transit decrypt answered without plaintext", ErrInvalidRequest)
 	}
 	pt, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {

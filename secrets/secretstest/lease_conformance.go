@@ -341,6 +341,11 @@ func transitCase(t *testing.T, tgt EngineTarget) {
 	if pt, err := tr.Decrypt(ctx, aesKey, ct1); err != nil || string(pt) != string(msg) {
 		t.Fatalf("Decrypt: %q, %v", pt, err)
 	}
+	if ct, err := tr.Encrypt(ctx, aesKey, nil); err != nil {
+		t.Fatalf("Encrypt of an empty plaintext: %v", err)
+	} else if pt, err := tr.Decrypt(ctx, aesKey, ct); err != nil || len(pt) != 0 {
+		t.Fatalf("Decrypt of an empty plaintext: %q, %v", pt, err)
+	}
 	if err := tr.RotateKey(ctx, aesKey); err != nil {
 		t.Fatal(err)
 	}

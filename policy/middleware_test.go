@@ -33,12 +33,6 @@ func newQuickstartEngine(t testing.TB, log policy.DecisionLogger) *policy.Engine
 	return newQuickstartEngineWith(t, log, 5*time.Second) // -race on a loaded machine
 }
 
-// newQuickstartEngineTimeout is the engine with the default deadline.
-func newQuickstartEngineTimeout(t testing.TB, log policy.DecisionLogger) *policy.Engine {
-	t.Helper()
-	return newQuickstartEngineWith(t, log, 0)
-}
-
 func newQuickstartEngineWith(t testing.TB, log policy.DecisionLogger, timeout time.Duration) *policy.Engine {
 	t.Helper()
 	e, err := policy.New(context.Background(), policy.Config{

@@ -483,7 +483,7 @@ func BenchmarkQuickstartVsSidecar(b *testing.B) {
 	in := quickstartInputs()["owner reads"]
 	raw, _ := json.Marshal(in)
 
-	e := newQuickstartEngineTimeout(b, nil)
+	e := newQuickstartEngine(b, nil) // 5s deadline, as the sidecar has none
 	q := e.Query("http")
 	pin := &policy.Input{Method: "GET", Path: "/docs/1", Route: "GET /docs/{id}", Params: map[string]string{"id": "1"}, ClientIP: "127.0.0.1",
 		Time: time.Unix(0, 1796126400000000000), Principal: &paved.Principal{Subject: "quickstart-user", Roles: []string{"reader"}}}

@@ -9,7 +9,8 @@
 // [New] validates a [Config], logs in with a [LoginMethod] ([AppRoleLogin]
 // with a response-wrapped secret ID re-read from its file at every login,
 // [KubernetesLogin], [JWTLogin], [CertLogin]; a fixed [TokenLogin] needs the
-// [AllowStaticToken] opt-out) and fails closed: when Vault stays
+// [AllowStaticToken] opt-out; [APIAuthLogin] runs any api.AuthMethod of the
+// api/auth/* modules) and fails closed: when Vault stays
 // unreachable for Config.StartupAttempts tries with jittered backoff, it
 // returns an *[Error] of reason [ReasonStartup] naming the address. The
 // token is renewed at 2/3 of its TTL; when renewal is refused, the token is

@@ -10,6 +10,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -18,10 +20,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/vault/api"
+
 	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/auth/authtest"
 	"github.com/pavedroad/paved/internal/testenv"
 	"github.com/pavedroad/paved/secrets"
+	"github.com/pavedroad/paved/secrets/secretstest"
 )
 
 func adminWrite(t *testing.T, b secrets.Backend, root, path string, data map[string]any) *secrets.Response {
@@ -223,4 +228,35 @@ func clientCertificate(t *testing.T) ([]byte, tls.Certificate) {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// approleAPI is an api.AuthMethod written as the api/auth/approle module
+// does it, to show APIAuthLogin running one.
+type approleAPI struct{ mount, roleID, secretID string }
+
+func (a approleAPI) Login(ctx context.Context, c *api.Client) (*api.Secret, error) {
+	if c.Token() != "" {
+		return nil, fmt.Errorf("the login client carries a token")
+	}
+	return c.Logical().WriteWithContext(ctx, "auth/"+a.mount+"/login", map[string]any{"role_id": a.roleID, "secret_id": a.secretID})
+}
+
+func TestVaultAPIAuthLogin(t *testing.T) {
+	b, env := integrationVault(t)
+	roleID, mint := env.AppRole(t, env.Prefix+"-apiauth", "secret/")
+	un, err := b.Write(context.Background(), mint(), "sys/wrapping/unwrap", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := approleAPI{mount: env.Prefix + "-apiauth", roleID: roleID, secretID: un.Data["secret_id"].(string)}
+	c := loginClient(t, b, secrets.APIAuthLogin{Auth: m, Name: "approle"})
+	if c.TokenAccessor() == "" {
+		t.Fatal("no token")
+	}
+	// Over the fake, the adapter says what it needs.
+	f := secretstest.New()
+	_, err = secrets.New(context.Background(), secrets.Config{Backend: f, Login: secrets.APIAuthLogin{Auth: m}, Posture: &paved.Posture{}, Logger: quietLogger()})
+	if !errors.Is(err, secrets.ErrLogin) {
+		t.Fatalf("APIAuthLogin over the fake = %v; want ErrLogin", err)
+	}
 }

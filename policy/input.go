@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"sync"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -42,85 +42,126 @@ type Input struct {
 	Resource map[string]any
 }
 
-// Value returns in as an OPA value. Principal.Claims and Resource go
-// through ast.InterfaceToValue; the bounds of [Config] are checked when the
-// value is decided on.
+// Keys of the input document, made once: terms are never modified, so
+// every input shares them.
+var (
+	inKeyMethod    = ast.StringTerm("method")
+	inKeyPath      = ast.StringTerm("path")
+	inKeyRoute     = ast.StringTerm("route")
+	inKeyParams    = ast.StringTerm("params")
+	inKeyHeaders   = ast.StringTerm("headers")
+	inKeyClientIP  = ast.StringTerm("client_ip")
+	inKeyTime      = ast.StringTerm("time")
+	inKeyPrincipal = ast.StringTerm("principal")
+	inKeyResource  = ast.StringTerm("resource")
+	inKeySub       = ast.StringTerm("sub")
+	inKeyIss       = ast.StringTerm("iss")
+	inKeyAud       = ast.StringTerm("aud")
+	inKeyScopes    = ast.StringTerm("scopes")
+	inKeyRoles     = ast.StringTerm("roles")
+	inKeyGroups    = ast.StringTerm("groups")
+	inKeyAMR       = ast.StringTerm("amr")
+	inKeyACR       = ast.StringTerm("acr")
+	inKeyClaims    = ast.StringTerm("claims")
+)
+
+// Value returns in as an OPA value, built directly (no JSON, no
+// reflection): the fast way to give [Query.Decide] its input.
+// Principal.Claims and Resource go through ast.InterfaceToValue; the
+// bounds of [Config] are checked when the value is decided on.
 func (in *Input) Value() (ast.Value, error) {
-	obj := ast.NewObject()
-	str := func(k, v string) {
-		if v != "" {
-			obj.Insert(ast.InternedTerm(k), ast.StringTerm(v))
-		}
+	var kv [9][2]*ast.Term
+	n := 0
+	add := func(k *ast.Term, v *ast.Term) {
+		kv[n] = [2]*ast.Term{k, v}
+		n++
 	}
-	str("method", in.Method)
-	str("path", in.Path)
-	str("route", in.Route)
+	if in.Method != "" {
+		add(inKeyMethod, ast.StringTerm(in.Method))
+	}
+	if in.Path != "" {
+		add(inKeyPath, ast.StringTerm(in.Path))
+	}
+	if in.Route != "" {
+		add(inKeyRoute, ast.StringTerm(in.Route))
+	}
 	if len(in.Params) > 0 {
-		obj.Insert(ast.InternedTerm("params"), ast.NewTerm(stringMap(in.Params)))
+		add(inKeyParams, ast.NewTerm(stringMap(in.Params)))
 	}
 	if len(in.Headers) > 0 {
-		obj.Insert(ast.InternedTerm("headers"), ast.NewTerm(stringMap(in.Headers)))
+		add(inKeyHeaders, ast.NewTerm(stringMap(in.Headers)))
 	}
-	str("client_ip", in.ClientIP)
+	if in.ClientIP != "" {
+		add(inKeyClientIP, ast.StringTerm(in.ClientIP))
+	}
 	if !in.Time.IsZero() {
-		obj.Insert(ast.InternedTerm("time"), ast.IntNumberTerm(int(in.Time.UnixNano())))
+		add(inKeyTime, ast.IntNumberTerm(int(in.Time.UnixNano())))
 	}
 	if p := in.Principal; p != nil {
-		po := ast.NewObject()
-		pstr := func(k, v string) {
-			if v != "" {
-				po.Insert(ast.InternedTerm(k), ast.StringTerm(v))
-			}
+		v, err := principalValue(p)
+		if err != nil {
+			return nil, err
 		}
-		plist := func(k string, vs []string) {
-			if len(vs) > 0 {
-				po.Insert(ast.InternedTerm(k), ast.NewTerm(stringArray(vs)))
-			}
-		}
-		pstr("sub", p.Subject)
-		pstr("iss", p.Issuer)
-		plist("aud", p.Audience)
-		plist("scopes", p.Scopes)
-		plist("roles", p.Roles)
-		plist("groups", p.Groups)
-		plist("amr", p.AMR)
-		pstr("acr", p.ACR)
-		if len(p.Claims) > 0 {
-			v, err := toValue(p.Claims)
-			if err != nil {
-				return nil, fmt.Errorf("principal claims: %w", err)
-			}
-			po.Insert(ast.InternedTerm("claims"), ast.NewTerm(v))
-		}
-		obj.Insert(ast.InternedTerm("principal"), ast.NewTerm(po))
+		add(inKeyPrincipal, ast.NewTerm(v))
 	}
 	if len(in.Resource) > 0 {
 		v, err := toValue(in.Resource)
 		if err != nil {
 			return nil, fmt.Errorf("resource: %w", err)
 		}
-		obj.Insert(ast.InternedTerm("resource"), ast.NewTerm(v))
+		add(inKeyResource, ast.NewTerm(v))
 	}
-	return obj, nil
+	return ast.NewObject(kv[:n]...), nil
+}
+
+func principalValue(p *paved.Principal) (ast.Value, error) {
+	var kv [9][2]*ast.Term
+	n := 0
+	str := func(k *ast.Term, v string) {
+		if v != "" {
+			kv[n] = [2]*ast.Term{k, ast.StringTerm(v)}
+			n++
+		}
+	}
+	list := func(k *ast.Term, vs []string) {
+		if len(vs) > 0 {
+			kv[n] = [2]*ast.Term{k, ast.NewTerm(stringArray(vs))}
+			n++
+		}
+	}
+	str(inKeySub, p.Subject)
+	str(inKeyIss, p.Issuer)
+	list(inKeyAud, p.Audience)
+	list(inKeyScopes, p.Scopes)
+	list(inKeyRoles, p.Roles)
+	list(inKeyGroups, p.Groups)
+	list(inKeyAMR, p.AMR)
+	str(inKeyACR, p.ACR)
+	if len(p.Claims) > 0 {
+		v, err := toValue(p.Claims)
+		if err != nil {
+			return nil, fmt.Errorf("principal claims: %w", err)
+		}
+		kv[n] = [2]*ast.Term{inKeyClaims, ast.NewTerm(v)}
+		n++
+	}
+	return ast.NewObject(kv[:n]...), nil
 }
 
 func stringMap(m map[string]string) ast.Object {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	kv := make([][2]*ast.Term, 0, len(m))
+	for k, v := range m {
+		kv = append(kv, [2]*ast.Term{ast.StringTerm(k), ast.StringTerm(v)})
 	}
-	sort.Strings(keys)
-	o := ast.NewObject()
-	for _, k := range keys {
-		o.Insert(ast.StringTerm(k), ast.StringTerm(m[k]))
-	}
-	return o
+	return ast.NewObject(kv...)
 }
 
 func stringArray(vs []string) *ast.Array {
+	terms := make([]ast.Term, len(vs))
 	ts := make([]*ast.Term, len(vs))
 	for i, v := range vs {
-		ts[i] = ast.StringTerm(v)
+		terms[i].Value = ast.String(v)
+		ts[i] = &terms[i]
 	}
 	return ast.NewArray(ts...)
 }
@@ -160,60 +201,72 @@ func inputValue(x any) (ast.Value, error) {
 	return toValue(x)
 }
 
-// bounds checks an input value against the configured limits, without
-// allocating: depth, number of values, bytes of strings and keys.
+// bounds checks an input value against the configured limits: depth,
+// number of values, bytes of strings and keys.
 type bounds struct{ depth, nodes, bytes int }
 
-func (b bounds) check(v ast.Value) error {
-	nodes, size := 0, 0
-	var walk func(v ast.Value, depth int) error
-	walk = func(v ast.Value, depth int) error {
-		nodes++
-		if depth > b.depth {
-			return fmt.Errorf("%w: nested deeper than %d", ErrInput, b.depth)
-		}
-		if nodes > b.nodes {
-			return fmt.Errorf("%w: more than %d values", ErrInput, b.nodes)
-		}
-		switch x := v.(type) {
-		case ast.String:
-			size += len(x)
-		case ast.Number:
-			size += len(x)
-		case ast.Object:
-			var err error
-			x.Foreach(func(k, val *ast.Term) {
-				if err == nil {
-					if ks, ok := k.Value.(ast.String); ok {
-						size += len(ks)
-					}
-					err = walk(val.Value, depth+1)
-				}
-			})
-			if err != nil {
-				return err
+// A walker checks one value against bounds. Its two callbacks are made
+// once and the walker is pooled, so that a check allocates nothing.
+type walker struct {
+	b                   bounds
+	depth, nodes, bytes int
+	err                 error
+	kv                  func(k, v *ast.Term)
+	elem                func(t *ast.Term)
+}
+
+var walkers = sync.Pool{New: func() any {
+	w := &walker{}
+	w.kv = func(k, v *ast.Term) {
+		if w.err == nil {
+			if ks, ok := k.Value.(ast.String); ok {
+				w.bytes += len(ks)
 			}
-		case *ast.Array:
-			for i := range x.Len() {
-				if err := walk(x.Elem(i).Value, depth+1); err != nil {
-					return err
-				}
-			}
-		case ast.Set:
-			var err error
-			x.Foreach(func(t *ast.Term) {
-				if err == nil {
-					err = walk(t.Value, depth+1)
-				}
-			})
-			if err != nil {
-				return err
-			}
+			w.walk(v.Value)
 		}
-		if size > b.bytes {
-			return fmt.Errorf("%w: more than %d bytes of strings", ErrInput, b.bytes)
-		}
-		return nil
 	}
-	return walk(v, 1)
+	w.elem = func(t *ast.Term) {
+		if w.err == nil {
+			w.walk(t.Value)
+		}
+	}
+	return w
+}}
+
+func (b bounds) check(v ast.Value) error {
+	w := walkers.Get().(*walker)
+	w.b, w.depth, w.nodes, w.bytes, w.err = b, 0, 0, 0, nil
+	w.walk(v)
+	err := w.err
+	walkers.Put(w)
+	return err
+}
+
+func (w *walker) walk(v ast.Value) {
+	w.nodes++
+	w.depth++
+	defer func() { w.depth-- }()
+	switch {
+	case w.depth > w.b.depth:
+		w.err = fmt.Errorf("%w: nested deeper than %d", ErrInput, w.b.depth)
+		return
+	case w.nodes > w.b.nodes:
+		w.err = fmt.Errorf("%w: more than %d values", ErrInput, w.b.nodes)
+		return
+	}
+	switch x := v.(type) {
+	case ast.String:
+		w.bytes += len(x)
+	case ast.Number:
+		w.bytes += len(x)
+	case ast.Object:
+		x.Foreach(w.kv)
+	case *ast.Array:
+		x.Foreach(w.elem)
+	case ast.Set:
+		x.Foreach(w.elem)
+	}
+	if w.err == nil && w.bytes > w.b.bytes {
+		w.err = fmt.Errorf("%w: more than %d bytes of strings", ErrInput, w.b.bytes)
+	}
 }

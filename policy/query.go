@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/pavedroad/paved"
 )
@@ -200,6 +201,7 @@ func (s *snapshot) eval(ctx context.Context, p *prepared, input ast.Value, timeo
 		WithStore(s.store).
 		WithTransaction(txn).
 		WithCancel(cancel).
+		WithMetrics(metrics.NoOp()).
 		WithStrictBuiltinErrors(true)
 	if input != nil {
 		q = q.WithInput(ast.NewTerm(input))

@@ -357,3 +357,44 @@ func TestLeaseRedacted(t *testing.T) {
 		}
 	}
 }
+
+// TestDynamicPostureAndCounts: the posture names the renewal controls and
+// the lease's age; lease-count events follow rotations and Close.
+func TestDynamicPostureAndCounts(t *testing.T) {
+	f := newDynFixture(t, 60*time.Second, 60*time.Second)
+	ctx := context.Background()
+	cfg := f.config()
+	cfg.Name = "orders-db"
+	d, err := f.ops.Dynamic(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := cfg.Posture.Report()
+	names := map[string]paved.Control{}
+	for _, c := range rep.Controls {
+		if c.Component != "secrets" || c.Instance != "dynamic:orders-db" {
+			t.Fatalf("control of %s/%s", c.Component, c.Instance)
+		}
+		names[c.Name] = c
+	}
+	for _, n := range []string{"lease-renewal", "lease-revocation", "lease"} {
+		if !names[n].Enabled {
+			t.Fatalf("control %s missing or disabled: %+v", n, rep.Controls)
+		}
+	}
+	if got := names["lease"].Detail; got != "database/creds/t: age 0s, expires in 1m0s, renewable true, live leases 1" {
+		t.Fatalf("lease detail %q", got)
+	}
+	if f.events.count(paved.EventLeaseCount, "live") != 1 {
+		t.Fatal("no lease-count event at start")
+	}
+	step(t, f.clock, 1, 40*time.Second) // capped: 20s left
+	step(t, f.clock, 1, 14*time.Second) // rotation
+	waitFor(t, "the rotation's lease count", func() bool { return f.events.count(paved.EventLeaseCount, "live") == 2 })
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.events.count(paved.EventLeaseCount, "live"); got != 3 {
+		t.Fatalf("%d lease-count events, want 3 (start, rotation, Close)", got)
+	}
+}

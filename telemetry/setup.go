@@ -188,7 +188,7 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 	t.registerControls()
 	t.posture.LogOptOuts(ctx, s.cfg.Logger)
 
-	if t.metrics && !cfg.LeaveDefaultSink {
+	if (t.metrics || t.logs) && !cfg.LeaveDefaultSink {
 		t.prevSink = paved.DefaultSink()
 		paved.SetDefaultSink(t)
 	}

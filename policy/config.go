@@ -62,7 +62,8 @@ type Config struct {
 	// 10 to 10,000,000.
 	MaxInputNodes int
 	// MaxInputBytes bounds the total length of an input's strings and
-	// object keys. Default 1 MiB; from 1 KiB to 1 GiB.
+	// object keys, and the length of an input given as json.RawMessage
+	// (checked before it is parsed). Default 1 MiB; from 1 KiB to 1 GiB.
 	MaxInputBytes int
 	// CacheSize bounds the decision cache of the queries declared Pure, in
 	// entries, across queries. Default 10,000; from 1 to 10,000,000.

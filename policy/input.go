@@ -77,7 +77,7 @@ func (in *Input) Value() (ast.Value, error) {
 		n++
 	}
 	if in.Method != "" {
-		add(inKeyMethod, ast.StringTerm(in.Method))
+		add(inKeyMethod, methodTerm(in.Method))
 	}
 	if in.Path != "" {
 		add(inKeyPath, ast.StringTerm(in.Path))
@@ -112,6 +112,22 @@ func (in *Input) Value() (ast.Value, error) {
 		add(inKeyResource, ast.NewTerm(v))
 	}
 	return ast.NewObject(kv[:n]...), nil
+}
+
+// methodTerms holds the standard methods' terms, shared by every input.
+var methodTerms = func() map[string]*ast.Term {
+	m := make(map[string]*ast.Term)
+	for _, s := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE"} {
+		m[s] = ast.StringTerm(s)
+	}
+	return m
+}()
+
+func methodTerm(m string) *ast.Term {
+	if t, ok := methodTerms[m]; ok {
+		return t
+	}
+	return ast.StringTerm(m)
 }
 
 func principalValue(p *paved.Principal) (ast.Value, error) {

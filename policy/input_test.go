@@ -39,6 +39,7 @@ func TestInputBounds(t *testing.T) {
 		{"long string", map[string]any{"s": strings.Repeat("x", 2<<10)}, "more than 1024 bytes"},
 		{"long key", map[string]any{strings.Repeat("k", 2<<10): 1}, "more than 1024 bytes"},
 		{"not JSON", json.RawMessage(`{"a":`), "input rejected"},
+		{"huge JSON", json.RawMessage(`"` + strings.Repeat("x", 2<<10) + `"`), "bytes of JSON, more than 1024"},
 		{"not convertible", map[string]any{"c": make(chan int)}, "input rejected"},
 	}
 	for _, q := range []string{"http", "http-pure"} {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,7 +59,13 @@ func (q *Query) Decide(ctx context.Context, input any) (Decision, error) {
 	start := time.Now()
 	e := q.e
 	d := Decision{Query: q.name, ID: newDecisionID()}
-	v, err := inputValue(input)
+	var v ast.Value
+	var err error
+	if raw, ok := input.(json.RawMessage); ok && len(raw) > e.bounds.bytes {
+		err = fmt.Errorf("%w: %d bytes of JSON, more than %d", ErrInput, len(raw), e.bounds.bytes)
+	} else {
+		v, err = inputValue(input)
+	}
 	if err != nil {
 		if !errors.Is(err, ErrInput) {
 			err = fmt.Errorf("%w: %w", ErrInput, err)

@@ -6,29 +6,35 @@
 package quickstart.authz
 
 # The routes each role may call, and the routes only a document's owner may
-# call (data.json).
+# call (data.json), as objects whose keys are routes: a look-up, not a scan.
 roles := data.quickstart.roles
 
 owner_only := data.quickstart.owner_only
 
 documents := data.quickstart.documents
 
+# The decision: allowed, or denied with the reasons why. The reasons are
+# only worked out for a denial.
+decision := {"allow": true, "reasons": set()} if allow
+
+decision := {"allow": false, "reasons": reasons} if not allow
+
 default allow := false
 
 allow if {
 	granted
-	not input.route in owner_only
+	not owner_only[input.route]
 }
 
 allow if {
 	granted
-	input.route in owner_only
+	owner_only[input.route]
 	is_owner
 }
 
 granted if {
 	some role in input.principal.roles
-	input.route in roles[role]
+	roles[role][input.route]
 }
 
 is_owner if documents[input.params.id].owner == input.principal.sub
@@ -39,8 +45,6 @@ reasons contains sprintf("no role of %s grants %s", [subject, input.route]) if n
 
 reasons contains sprintf("%s does not own document %s", [subject, input.params.id]) if {
 	granted
-	input.route in owner_only
+	owner_only[input.route]
 	not is_owner
 }
-
-decision := {"allow": allow, "reasons": reasons}

@@ -396,3 +396,49 @@ func TestChangeNotificationOnInterval(t *testing.T) {
 	advance(t, f, 2, time.Minute)
 	eventually(t, "deleted", func() bool { _, err := s.Value(); return errors.Is(err, secrets.ErrNotFound) })
 }
+
+// An outage costs one request timeout per refresh round, not one per
+// secret, and every secret keeps its staleness bound.
+func TestOutageOneTimeoutPerRound(t *testing.T) {
+	f, c, _ := fakeClient(t, func(c *secrets.Config) {
+		c.RefreshInterval, c.MaxStale, c.Vault.Timeout = time.Minute, 3*time.Minute, 100*time.Millisecond
+	})
+	ctx := context.Background()
+	var handles []*secrets.Static
+	for i := range 20 {
+		p := "secret/s" + string(rune('a'+i))
+		f.Put(p, map[string]any{"k": "v"})
+		s, err := c.Static(ctx, p+"#k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		handles = append(handles, s)
+	}
+	f.Pause()
+	defer f.Resume()
+	before := totalReads(f)
+	start := time.Now()
+	advance(t, f, 2, time.Minute)
+	eventually(t, "one failed round", func() bool { return totalReads(f) == before+1 && f.Clock().Waiters() >= 2 })
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("a refresh round during the outage took %v", d)
+	}
+	for range 10 {
+		advance(t, f, 2, 30*time.Second)
+	}
+	for _, s := range handles {
+		_, err := s.Value()
+		var e *secrets.Error
+		if !errors.As(err, &e) || e.Reason != secrets.ReasonStale || !errors.Is(err, secrets.ErrUnavailable) {
+			t.Fatalf("%s past the bound = %v; want stale, wrapping ErrUnavailable", s.Ref(), err)
+		}
+	}
+}
+
+func totalReads(f *secretstest.Fake) int {
+	n := 0
+	for i := range 20 {
+		n += f.Count("read", "secret/data/s"+string(rune('a'+i)))
+	}
+	return n
+}

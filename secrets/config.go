@@ -140,8 +140,8 @@ func (cfg *Config) validate() (Config, error) {
 		default:
 			c.Vault.Address = addr
 		}
-		durRange(&chk, "Vault.Timeout", &c.Vault.Timeout, DefaultVaultTimeout, 100*time.Millisecond, 5*time.Minute)
 	}
+	durRange(&chk, "Vault.Timeout", &c.Vault.Timeout, DefaultVaultTimeout, 100*time.Millisecond, 5*time.Minute)
 	durRange(&chk, "RefreshInterval", &c.RefreshInterval, DefaultRefreshInterval, time.Second, 24*time.Hour)
 	durRange(&chk, "MaxStale", &c.MaxStale, DefaultMaxStale, time.Second, 7*24*time.Hour)
 	if cfg.MaxStale != 0 && c.MaxStale < c.RefreshInterval {

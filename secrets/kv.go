@@ -402,6 +402,7 @@ func (c *Client) refreshAll(ctx context.Context) time.Duration {
 	c.kv.mu.Unlock()
 	next := c.cfg.RefreshInterval
 	now := c.now()
+	var outage error
 	for _, p := range paths {
 		select {
 		case <-p.ready:
@@ -421,8 +422,12 @@ func (c *Client) refreshAll(ctx context.Context) time.Duration {
 			next = min(next, due.Sub(now))
 			continue
 		}
-		if d := c.refreshOne(ctx, p); d > 0 {
+		d := c.refreshWith(ctx, p, outage)
+		if d > 0 {
 			next = min(next, d)
+			if outage == nil {
+				outage = fmt.Errorf("%w: skipped this round after a failure", ErrUnavailable)
+			}
 		}
 	}
 	return max(next, time.Millisecond)
@@ -431,7 +436,25 @@ func (c *Client) refreshAll(ctx context.Context) time.Duration {
 // refreshOne re-reads p; it returns how soon p wants another try (0: at
 // the normal interval).
 func (c *Client) refreshOne(ctx context.Context, p *kvPath) time.Duration {
-	data, ver, err := c.readKV(ctx, p.path, 0)
+	return c.refreshWith(ctx, p, nil)
+}
+
+// refreshWith re-reads p, or, when outage is set (Vault just failed for
+// another secret of this round), records that failure for p without
+// calling Vault, so that an outage costs one timeout per round rather
+// than one per secret, and every secret's staleness bound is kept.
+func (c *Client) refreshWith(ctx context.Context, p *kvPath, outage error) time.Duration {
+	var data map[string]any
+	var ver int
+	err := outage
+	if err == nil {
+		rctx, cancel := context.WithTimeout(ctx, c.cfg.Vault.Timeout)
+		data, ver, err = c.readKV(rctx, p.path, 0)
+		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+	}
 	now := c.now()
 	p.mu.Lock()
 	if err != nil && retryable(err) {

@@ -64,6 +64,8 @@ func (c *Client) nextRenewal(t *tokenState) time.Duration {
 
 // renewOnce renews the token, or logs in again when renewal cannot help.
 func (c *Client) renewOnce(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Vault.Timeout)
+	defer cancel()
 	t := c.tok.Load()
 	if t.ttl <= 0 {
 		// Check the token is still valid.

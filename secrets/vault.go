@@ -32,6 +32,8 @@ type VaultConfig struct {
 	// Namespace is the Vault Enterprise namespace; default none.
 	Namespace string
 	// Timeout bounds each request to Vault. Default 10s; from 100ms to 5m.
+	// The client's background requests (renewal, refresh) are bounded by
+	// it whatever the Backend.
 	Timeout time.Duration
 }
 

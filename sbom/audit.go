@@ -363,3 +363,29 @@ func goTagToSemver(tag string) string {
 	}
 	return v
 }
+
+// FindingFor returns the finding record e makes for module at version:
+// its IDs, summary, severity and report URL, and the earliest fix from
+// its ranges. It does not check that version is affected; [VulnDB.Audit]
+// does. Tools that match elsewhere (govulncheck's symbol-level scan) use
+// it to report in the same terms.
+func FindingFor(e *OSV, module, version string) Finding {
+	var pkgs []string
+	for _, a := range e.Affected {
+		if a.Package.Name == module {
+			for _, p := range a.EcosystemSpecific.Imports {
+				pkgs = append(pkgs, p.Path)
+			}
+		}
+	}
+	slices.Sort(pkgs)
+	return Finding{
+		ID: e.ID, Aliases: slices.Clone(e.Aliases), Summary: e.Summary,
+		Module: module, Version: version, FixedVersion: earliestFix(module, version, e.Affected),
+		Packages: slices.Compact(pkgs), Severity: severityOf(e), URL: recordURL(e),
+	}
+}
+
+// Suppress returns the suppression of f, a finding in build b, by the
+// latest matching statement of docs (see [AuditOptions.VEX]), or nil.
+func Suppress(docs []*VEX, b *Build, f Finding) *Suppression { return suppression(docs, b, f) }

@@ -39,10 +39,12 @@ trap 'exit 129' HUP
 
 # Modules in this repository: the SDK, the benchmark-comparison module and
 # the browser suite (its own module, so that the SDK's go.mod names no
-# browser driver). scripts/vaultbuild only pins the Vault build and has no
-# Go code to check.
+# browser driver) and the paved CLI (its own module, so that govulncheck
+# never enters the SDK's go.mod; cmd/paved/go.work builds it against this
+# checkout). scripts/vaultbuild only pins the Vault build and has no Go code
+# to check.
 modules=(.)
-for m in internal/benchcmp internal/browsertest; do [ -f "$m/go.mod" ] && modules+=("$m"); done
+for m in internal/benchcmp internal/browsertest cmd/paved; do [ -f "$m/go.mod" ] && modules+=("$m"); done
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files --cached --others --exclude-standard '*.go'))
@@ -58,6 +60,7 @@ for m in "${modules[@]}"; do (cd "$m" && go vet ./...); done
 step "go vet with the Go $FLOOR_TOOLCHAIN floor toolchain"
 GOTOOLCHAIN=go$FLOOR_TOOLCHAIN go vet ./...
 [ -f internal/browsertest/go.mod ] && GOTOOLCHAIN=go$FLOOR_TOOLCHAIN go -C internal/browsertest vet ./...
+[ -f cmd/paved/go.mod ] && GOTOOLCHAIN=go$FLOOR_TOOLCHAIN go -C cmd/paved vet ./...
 
 step "staticcheck $STATICCHECK_VERSION"
 if [ ! -x "$CACHE/bin/staticcheck-$STATICCHECK_VERSION" ]; then
@@ -84,5 +87,12 @@ run go test $GO_TEST_FLAGS ./...
 step "go test $GO_TEST_FLAGS ./... in internal/browsertest (real browser)"
 # shellcheck disable=SC2086
 run go -C internal/browsertest test $GO_TEST_FLAGS ./...
+
+# The CLI: govulncheck and the in-process audit held together on the same
+# binaries and database (the whole Go vulnerability database, and Vault's
+# binary from PAVED_VAULT_BIN).
+step "go test $GO_TEST_FLAGS ./... in cmd/paved (CLI)"
+# shellcheck disable=SC2086
+run go -C cmd/paved test $GO_TEST_FLAGS ./...
 
 step "done"

@@ -2,6 +2,7 @@ package secrets_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -46,9 +47,11 @@ func TestDynamicFollowsClientRelogin(t *testing.T) {
 	defer d.Close(ctx)
 	first := d.Current()
 	e := f.Engines()
+	time.Sleep(10 * time.Millisecond)
+	armed := clock.Waiters()
 	for range 40 { // 40 minutes: past the first token's max TTL
 		clock.Advance(time.Minute)
-		time.Sleep(2 * time.Millisecond)
+		waitFor(t, "the background work to settle", func() bool { return clock.Waiters() >= armed })
 		if n := f.LiveLeases("database/creds/t/"); n > 2 {
 			t.Fatalf("%d live leases", n)
 		}
@@ -62,5 +65,63 @@ func TestDynamicFollowsClientRelogin(t *testing.T) {
 	rotations := events.count(paved.EventSecretRotation, "") - 1 // the first issue
 	if rotations > logins {
 		t.Fatalf("%d rotations for %d logins: a re-login must bring one fresh lease, not more", rotations, logins)
+	}
+}
+
+// TestDynamicNoLeaseSprawl: over two days of a lease with a 1h TTL and a
+// 24h max TTL, beside a static secret refreshed every 5 minutes, the
+// dynamic path is read exactly once per max TTL (vault#14531,
+// vault#29507): renewals extend the one lease, the static refresh never
+// touches it, and at most one lease is alive between rotations.
+func TestDynamicNoLeaseSprawl(t *testing.T) {
+	ctx := context.Background()
+	f := secretstest.New()
+	clock := f.Clock()
+	f.Put("secret/app", map[string]any{"k": "v"})
+	c, err := secrets.New(ctx, secrets.Config{Backend: f, Login: secrets.TokenLogin{Token: secrets.NewSecret(f.RootToken())},
+		OptOuts: []paved.OptOut{secrets.AllowStaticToken("unit test")}, Clock: clock, Posture: &paved.Posture{}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Static(ctx, "secret/app#k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(ctx, f.RootToken(), "database/roles/t", map[string]any{"default_ttl": "1h", "max_ttl": "24h"}); err != nil {
+		t.Fatal(err)
+	}
+	events := &eventLog{}
+	d, err := c.Dynamic(ctx, secrets.DynamicConfig{Path: "database/creds/t", Events: events, Posture: &paved.Posture{}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(ctx)
+	maxLive := 0
+	time.Sleep(10 * time.Millisecond)
+	armed := clock.Waiters() // token renewer, static refresh, lease renewal: each sleeping
+	for range 48 * 12 {      // 48h in 5-minute steps, each after every goroutine is asleep again
+		clock.Advance(5 * time.Minute)
+		waitFor(t, "the background work to settle", func() bool { return clock.Waiters() >= armed })
+		maxLive = max(maxLive, f.LiveLeases("database/creds/t/"))
+	}
+	waitFor(t, "one live lease", func() bool { return f.LiveLeases("database/creds/t/") == 1 })
+	reads := f.Count("read", "database/creds/t")
+	rotations := events.count(paved.EventSecretRotation, "") - 1
+	if reads != rotations+1 || rotations < 1 || rotations > 2 {
+		events.mu.Lock()
+		var why []string
+		for _, e := range events.ev {
+			if e.Type == paved.EventSecretRotation || e.Type == paved.EventSecretFailure || e.Reason == "capped" {
+				why = append(why, fmt.Sprintf("%s %s %s", e.Time.Format("02T15:04:05"), e.Type, e.Reason))
+			}
+		}
+		events.mu.Unlock()
+		t.Fatalf("%d reads of the dynamic path for %d rotations in 48h, want 1 + one per 24h max TTL: %v", reads, rotations, why)
+	}
+	if maxLive > 2 {
+		t.Fatalf("%d live leases at once", maxLive)
+	}
+	if f.Count("read", "secret/data/app") < 100 {
+		t.Fatalf("the static secret was refreshed only %d times", f.Count("read", "secret/data/app"))
 	}
 }

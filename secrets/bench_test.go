@@ -153,6 +153,60 @@ type bench50 struct {
 	S50 secrets.Secret `secret:"secret/paved-bench/s50#k"`
 }
 
+// bench50Keys has 50 references to keys of one secret.
+type bench50Keys struct {
+	K01 secrets.Secret `secret:"secret/paved-bench/all#k01"`
+	K02 secrets.Secret `secret:"secret/paved-bench/all#k02"`
+	K03 secrets.Secret `secret:"secret/paved-bench/all#k03"`
+	K04 secrets.Secret `secret:"secret/paved-bench/all#k04"`
+	K05 secrets.Secret `secret:"secret/paved-bench/all#k05"`
+	K06 secrets.Secret `secret:"secret/paved-bench/all#k06"`
+	K07 secrets.Secret `secret:"secret/paved-bench/all#k07"`
+	K08 secrets.Secret `secret:"secret/paved-bench/all#k08"`
+	K09 secrets.Secret `secret:"secret/paved-bench/all#k09"`
+	K10 secrets.Secret `secret:"secret/paved-bench/all#k10"`
+	K11 secrets.Secret `secret:"secret/paved-bench/all#k11"`
+	K12 secrets.Secret `secret:"secret/paved-bench/all#k12"`
+	K13 secrets.Secret `secret:"secret/paved-bench/all#k13"`
+	K14 secrets.Secret `secret:"secret/paved-bench/all#k14"`
+	K15 secrets.Secret `secret:"secret/paved-bench/all#k15"`
+	K16 secrets.Secret `secret:"secret/paved-bench/all#k16"`
+	K17 secrets.Secret `secret:"secret/paved-bench/all#k17"`
+	K18 secrets.Secret `secret:"secret/paved-bench/all#k18"`
+	K19 secrets.Secret `secret:"secret/paved-bench/all#k19"`
+	K20 secrets.Secret `secret:"secret/paved-bench/all#k20"`
+	K21 secrets.Secret `secret:"secret/paved-bench/all#k21"`
+	K22 secrets.Secret `secret:"secret/paved-bench/all#k22"`
+	K23 secrets.Secret `secret:"secret/paved-bench/all#k23"`
+	K24 secrets.Secret `secret:"secret/paved-bench/all#k24"`
+	K25 secrets.Secret `secret:"secret/paved-bench/all#k25"`
+	K26 secrets.Secret `secret:"secret/paved-bench/all#k26"`
+	K27 secrets.Secret `secret:"secret/paved-bench/all#k27"`
+	K28 secrets.Secret `secret:"secret/paved-bench/all#k28"`
+	K29 secrets.Secret `secret:"secret/paved-bench/all#k29"`
+	K30 secrets.Secret `secret:"secret/paved-bench/all#k30"`
+	K31 secrets.Secret `secret:"secret/paved-bench/all#k31"`
+	K32 secrets.Secret `secret:"secret/paved-bench/all#k32"`
+	K33 secrets.Secret `secret:"secret/paved-bench/all#k33"`
+	K34 secrets.Secret `secret:"secret/paved-bench/all#k34"`
+	K35 secrets.Secret `secret:"secret/paved-bench/all#k35"`
+	K36 secrets.Secret `secret:"secret/paved-bench/all#k36"`
+	K37 secrets.Secret `secret:"secret/paved-bench/all#k37"`
+	K38 secrets.Secret `secret:"secret/paved-bench/all#k38"`
+	K39 secrets.Secret `secret:"secret/paved-bench/all#k39"`
+	K40 secrets.Secret `secret:"secret/paved-bench/all#k40"`
+	K41 secrets.Secret `secret:"secret/paved-bench/all#k41"`
+	K42 secrets.Secret `secret:"secret/paved-bench/all#k42"`
+	K43 secrets.Secret `secret:"secret/paved-bench/all#k43"`
+	K44 secrets.Secret `secret:"secret/paved-bench/all#k44"`
+	K45 secrets.Secret `secret:"secret/paved-bench/all#k45"`
+	K46 secrets.Secret `secret:"secret/paved-bench/all#k46"`
+	K47 secrets.Secret `secret:"secret/paved-bench/all#k47"`
+	K48 secrets.Secret `secret:"secret/paved-bench/all#k48"`
+	K49 secrets.Secret `secret:"secret/paved-bench/all#k49"`
+	K50 secrets.Secret `secret:"secret/paved-bench/all#k50"`
+}
+
 // BenchmarkInject50VsOneRead: Inject of 50 KV references against the
 // Vault dev server, against one read, each on a fresh client (login
 // excluded from the timing).
@@ -167,8 +221,16 @@ func BenchmarkInject50VsOneRead(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	all := map[string]any{}
+	for i := 1; i <= 50; i++ {
+		all[fmt.Sprintf("k%02d", i)] = "v"
+	}
+	if _, err := vb.Write(context.Background(), v.Token, "secret/data/paved-bench/all", map[string]any{"data": all}); err != nil {
+		b.Fatal(err)
+	}
+	conc := 0
 	newClient := func(b *testing.B) *secrets.Client {
-		c, err := secrets.New(context.Background(), secrets.Config{Backend: vb, Login: secrets.TokenLogin{Token: secrets.NewSecret(v.Token)},
+		c, err := secrets.New(context.Background(), secrets.Config{Backend: vb, Login: secrets.TokenLogin{Token: secrets.NewSecret(v.Token)}, InjectConcurrency: conc,
 			OptOuts: []paved.OptOut{secrets.AllowStaticToken("benchmark")}, Posture: &paved.Posture{}, Logger: quietLogger(), RetryCap: time.Second})
 		if err != nil {
 			b.Fatal(err)
@@ -189,19 +251,31 @@ func BenchmarkInject50VsOneRead(b *testing.B) {
 			b.StartTimer()
 		}
 	})
-	b.Run("inject-50", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			b.StopTimer()
-			c := newClient(b)
-			var dst bench50
-			b.StartTimer()
-			if err := c.Inject(context.Background(), &dst); err != nil {
-				b.Fatal(err)
+	// inject-50 uses the default concurrency (16); inject-50-serial one
+	// read at a time, which shows how much the server overlaps.
+	for _, bc := range []struct {
+		name string
+		conc int
+		keys bool
+	}{{"inject-50", 0, false}, {"inject-50-serial", 1, false}, {"inject-50-keys-of-one-secret", 0, true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			conc = bc.conc
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				c := newClient(b)
+				var dst any = &bench50{}
+				if bc.keys {
+					dst = &bench50Keys{}
+				}
+				b.StartTimer()
+				if err := c.Inject(context.Background(), dst); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				_ = c.Close(context.Background())
+				b.StartTimer()
 			}
-			b.StopTimer()
-			_ = c.Close(context.Background())
-			b.StartTimer()
-		}
-	})
+		})
+	}
 }

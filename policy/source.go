@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -160,6 +161,15 @@ func (e *Engine) build(b *bundle.Bundle) (*snapshot, error) {
 			return nil, fmt.Errorf("query %q: %w", q.Name, err)
 		}
 		s.queries = append(s.queries, p)
+	}
+	// Evaluate each query once, its result ignored, before the snapshot
+	// serves: the first evaluation after a load pays for lazily built
+	// structures (sorted data objects, indices) and would otherwise meet
+	// the deadline with that cost. Not when a policy may reach the network.
+	if len(e.allowed) == 0 {
+		for _, p := range s.queries {
+			_, _ = s.eval(context.Background(), p, ast.NewObject(), time.Second)
+		}
 	}
 	return s, nil
 }

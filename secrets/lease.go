@@ -146,6 +146,12 @@ func (l *Lease) MarshalJSON() ([]byte, error) {
 // secrets can mint leases (vault#14531, vault#29507).
 //
 // Current is a lock-free load: renewals and rotations never block it.
+//
+// The Client's token needs, beside read on Path, update on
+// sys/leases/renew and sys/leases/revoke (Vault's default policy grants
+// renew, not revoke). A revocation the policy denies is not retried and
+// does not cause a re-login: the old lease is left to expire on its own,
+// and a secrets.failure event (reason "revoke") says so.
 type Dynamic struct {
 	ops   leaseOps
 	cfg   DynamicConfig

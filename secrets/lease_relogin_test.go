@@ -125,3 +125,55 @@ func TestDynamicNoLeaseSprawl(t *testing.T) {
 		t.Fatalf("the static secret was refreshed only %d times", f.Count("read", "secret/data/app"))
 	}
 }
+
+// TestDynamicRevokeDeniedByPolicy: a token whose policy lacks
+// sys/leases/revoke cannot revoke the old lease: the rotation still
+// completes, the failure is reported, no re-login or further rotation
+// follows, and the old lease ends at its own expiry.
+func TestDynamicRevokeDeniedByPolicy(t *testing.T) {
+	ctx := context.Background()
+	f := secretstest.New()
+	clock := f.Clock()
+	f.Deny("sys/leases/revoke")
+	secretID := f.AddAppRole("approle", "app-role")
+	file := filepath.Join(t.TempDir(), "secret-id")
+	if err := os.WriteFile(file, []byte(secretID), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	events := &eventLog{}
+	c, err := secrets.New(ctx, secrets.Config{Backend: f, Login: secrets.AppRoleLogin{RoleID: "app-role", SecretIDFile: file},
+		Clock: clock, Posture: &paved.Posture{}, Logger: slog.New(slog.DiscardHandler), Events: events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := f.Write(ctx, f.RootToken(), "database/roles/t", map[string]any{"default_ttl": "60s", "max_ttl": "60s"}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.Dynamic(ctx, secrets.DynamicConfig{Path: "database/creds/t", Events: events, Posture: &paved.Posture{},
+		Logger: slog.New(slog.DiscardHandler), Retry: backoff.Policy{Base: time.Second, Cap: 2 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(ctx)
+	logins := f.Count("write", "auth/*/login")
+	time.Sleep(10 * time.Millisecond)
+	armed := clock.Waiters()
+	// 65s in 1s steps: the renewal at 40s is capped (20s left), the
+	// rotation comes at about 53s, the first lease ends at 60s.
+	for range 65 {
+		clock.Advance(time.Second)
+		waitFor(t, "the background work to settle", func() bool { return clock.Waiters() >= armed })
+	}
+	waitFor(t, "the denied revocation", func() bool { return events.count(paved.EventSecretFailure, "revoke") >= 1 })
+	if got := events.count(paved.EventSecretRotation, "") - 1; got != 1 {
+		t.Fatalf("%d rotations, want 1", got)
+	}
+	if got := f.Count("write", "auth/*/login"); got != logins {
+		t.Fatalf("%d re-logins after a policy denial, want 0", got-logins)
+	}
+	if got := events.count(paved.EventSecretFailure, "revoke"); got != 1 {
+		t.Fatalf("%d revocation attempts, want 1 (a denial is not retried)", got)
+	}
+	waitFor(t, "the old lease's expiry", func() bool { return f.LiveLeases("database/creds/t/") == 1 })
+}

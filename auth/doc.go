@@ -84,14 +84,17 @@
 // logs. Navigations without a session, or whose session has just ended,
 // are redirected to sign in; API and XHR requests get 401 with reason
 // "no_session" or "session_expired". [Login.LogoutHandler] does
-// RP-initiated logout (POST from this origin only); with a session store
-// it deletes the session, on every replica at once (a renewal running
-// elsewhere meanwhile ends the session rather than store it again; a
-// store failure answers 503 "session_store_error"), while a copy of a
-// sealed cookie taken before logout works until its access token needs a
-// refresh (see there). Cookies and stored sessions are sealed with the
-// login's issuer and client ID as additional data, so two logins sharing
-// CookieKeys do not accept each other's.
+// RP-initiated logout (POST from this origin only; a browser's logout
+// form gets a small page that navigates to the provider, since CSP
+// form-action 'self' forbids redirecting a form there, an API client a
+// 303); with a session store it deletes the session, on every replica at
+// once (a renewal running elsewhere meanwhile ends the session rather
+// than store it again; a store failure answers 503
+// "session_store_error"), while a copy of a sealed cookie taken before
+// logout works until its access token needs a refresh (see there).
+// Cookies and stored sessions are sealed with the login's issuer and
+// client ID as additional data, so two logins sharing CookieKeys do not
+// accept each other's.
 // [Login.Require] and [Login.Protect] add requirements behind the session.
 //
 // # Service to service

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"io"
 	"log/slog"
 	"maps"
@@ -297,6 +298,10 @@ func NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error) {
 	if ep := is.discovered.RevocationEndpoint; ep != "" && checkEndpointURL(cfg.Issuer, "revocation_endpoint", ep, cfg.OptOuts) != nil {
 		cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "auth: ignoring a revocation_endpoint that is not https", slog.String("issuer", cfg.Issuer))
 		is.discovered.RevocationEndpoint = ""
+	}
+	if ep := is.discovered.EndSessionEndpoint; ep != "" && checkEndpointURL(cfg.Issuer, "end_session_endpoint", ep, cfg.OptOuts) != nil {
+		cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "auth: ignoring an end_session_endpoint that is not https; logout ends the session here only", slog.String("issuer", cfg.Issuer))
+		is.discovered.EndSessionEndpoint = ""
 	}
 	if len(is.discovered.CodeChallengeMethods) > 0 && !slices.Contains(is.discovered.CodeChallengeMethods, "S256") {
 		return nil, fmt.Errorf("auth: issuer %q does not support PKCE S256", cfg.Issuer)
@@ -658,6 +663,14 @@ func isNavigation(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
+	return isBrowserNavigation(r)
+}
+
+// isBrowserNavigation reports whether r, whatever its method, is a
+// browser navigation (a link followed, a form submitted) rather than
+// fetch/XHR or an API client: Sec-Fetch-Mode navigate, or, from a browser
+// that sends no Sec-Fetch-* headers, an Accept naming text/html.
+func isBrowserNavigation(r *http.Request) bool {
 	if r.Header.Get("X-Requested-With") != "" || r.Header.Get("Authorization") != "" {
 		return false
 	}
@@ -731,8 +744,18 @@ var logoutOrigin = http.NewCrossOriginProtection()
 // gets the answer httpx's cross-origin protection gives: 403
 // problem+json with detail "cross-origin request rejected" and reason
 // "cross_origin", and [paved.EventOriginRejected]): it clears the cookie
-// and, when the provider has an end_session_endpoint, redirects there
-// with id_token_hint (RP-initiated logout); otherwise it redirects to "/".
+// and, when the provider has an end_session_endpoint, sends the browser
+// there with id_token_hint (RP-initiated logout); otherwise it redirects
+// to "/". An API client (fetch, XHR, a request with Authorization, or one
+// whose Accept does not name text/html) gets a 303 redirect to the
+// end_session_endpoint. A browser's form submission (Sec-Fetch-Mode
+// navigate, or Accept text/html from a browser without Sec-Fetch-*) gets
+// 200 with a small HTML page that navigates to it (a script carrying
+// httpx's CSP nonce when there is one, a meta refresh, and a link): a
+// Content-Security-Policy form-action, such as httpx's ProfileHTML
+// form-action 'self', also governs the redirects answering a form, and
+// browsers refuse a redirect from a logout form to the provider's origin.
+// The site's CSP stays as it is.
 //
 // What logout revokes depends on where sessions live. With
 // LoginConfig.Store, the session is deleted from the store: every copy of
@@ -814,6 +837,45 @@ func (l *Login) LogoutHandler() http.Handler {
 				target = u.String()
 			}
 		}
+		if target != "/" && r.Method == http.MethodPost && isBrowserNavigation(r) {
+			writeLogoutPage(w, r, target)
+			return
+		}
 		http.Redirect(w, r, target, http.StatusSeeOther)
 	})
+}
+
+// logoutPage sends the browser on to the provider's end_session_endpoint
+// three ways, any one of which suffices: a nonce'd script (when the
+// server's Content-Security-Policy has a nonce, as under httpx's
+// ProfileHTML), a meta refresh (a navigation of the document's own, which
+// neither form-action nor script-src governs), and a link to click.
+// html/template escapes the URL for each context.
+var logoutPage = template.Must(template.New("logout").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="referrer" content="no-referrer">
+<meta http-equiv="refresh" content="{{.Refresh}}">
+<title>Signing out</title></head><body>
+<p>You are signed out of this application.
+<a id="paved-end-session" href="{{.URL}}">Continue to sign out at your identity provider</a>.</p>
+{{- if .Nonce}}
+<script nonce="{{.Nonce}}">location.replace({{.URL}});</script>
+{{- end}}
+</body></html>
+`))
+
+// writeLogoutPage answers a logout form with 200 and [logoutPage] rather
+// than a redirect to the provider: a Content-Security-Policy form-action
+// (httpx's ProfileHTML has form-action 'self') also governs the redirects
+// that answer a form submission, so a browser refuses a 303 to the
+// provider's origin, while a navigation the answer's page starts is no
+// form submission. The session cookie is cleared by then.
+func writeLogoutPage(w http.ResponseWriter, r *http.Request, target string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	// The URL carries id_token_hint: keep it out of Referer headers.
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(http.StatusOK)
+	_ = logoutPage.Execute(w, struct{ URL, Refresh, Nonce string }{target, "0;url=" + target, httpx.CSPNonce(r)})
 }

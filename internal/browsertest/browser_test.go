@@ -309,6 +309,19 @@ func (tb *tab) logged(parts ...string) string {
 	}
 }
 
+// findLog returns the first entry the browser logged so far that holds
+// part, or "".
+func (tb *tab) findLog(part string) string {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	for _, m := range tb.logs {
+		if strings.Contains(m, part) {
+			return m
+		}
+	}
+	return ""
+}
+
 // checkpoint keeps a screenshot of what the tab shows now, written out
 // only if the test fails.
 func (tb *tab) checkpoint(name string) {

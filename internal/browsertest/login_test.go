@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -39,7 +40,6 @@ type probe struct {
 // /probe records which cookies each request carried.
 type loginApp struct {
 	base   string
-	issuer string // the provider's origin
 	login  *auth.Login
 	logins atomic.Int64 // requests to /login
 
@@ -62,9 +62,6 @@ var appPage = template.Must(template.New("app").Parse(`<!doctype html>
 func startLoginApp(t *testing.T, ln net.Listener, scheme, host string, lc auth.LoginConfig) *loginApp {
 	t.Helper()
 	app := &loginApp{base: scheme + "://" + net.JoinHostPort(host, portOf(ln.Addr()))}
-	if u, err := url.Parse(lc.Issuer); err == nil {
-		app.issuer = u.Scheme + "://" + u.Host
-	}
 	lc.RedirectURL = app.base + "/callback"
 	lc.CookieKeys = [][]byte{[]byte("browsertest-cookie-key-32-bytes!")}
 	lc.Logger = slog.New(slog.DiscardHandler)
@@ -88,14 +85,6 @@ func startLoginApp(t *testing.T, ln net.Listener, scheme, host string, lc auth.L
 		s.Handle("POST /logout", l.LogoutHandler())
 		s.Handle("GET /app", l.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, _ := paved.PrincipalFrom(r.Context())
-			if r.URL.Query().Get("form-action") == "provider" {
-				// The logout form's POST is answered with a redirect to
-				// the provider's end_session_endpoint, and CSP
-				// form-action applies to every redirect of a form
-				// submission: the page must allow the provider's origin.
-				csp := w.Header().Get("Content-Security-Policy")
-				w.Header().Set("Content-Security-Policy", strings.Replace(csp, "form-action 'self'", "form-action 'self' "+app.issuer, 1))
-			}
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			_ = appPage.Execute(w, map[string]string{"Nonce": httpx.CSPNonce(r), "Subject": p.Subject})
 		})))
@@ -158,6 +147,14 @@ func (a *loginApp) probe(t *testing.T, via string) probe {
 			t.Fatalf("the app saw no /probe?via=%s", via)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// scripts turns the page's script execution on or off.
+func (tb *tab) scripts(on bool) {
+	tb.t.Helper()
+	if _, err := chromedp.Call(tb.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on}); err != nil {
+		tb.t.Fatalf("scripts %t: %v", on, err)
 	}
 }
 
@@ -304,45 +301,58 @@ func TestBrowserLogin(t *testing.T) {
 		}
 	})
 	t.Run("LogoutUnderFormActionSelf", func(t *testing.T) {
-		// The HTML profile's form-action 'self' also covers the redirect
-		// that answers the logout form: the browser refuses to follow it
-		// to the provider, and RP-initiated logout never reaches it.
-		logouts := idp.Logouts()
+		// The HTML profile's form-action 'self' also covers the redirects
+		// that answer the logout form, so the logout answers with a page
+		// that navigates to the provider (its nonce'd script here): the
+		// provider ends its session and sends the browser back to /bye.
 		tb.navigate(app.base + "/app")
-		tb.do(click("#logout"))
-		tb.logged("security: ", "form-action 'self'", app.base+"/logout")
-		if n := idp.Logouts() - logouts; n != 0 {
-			t.Fatalf("provider saw %d logouts", n)
-		}
-		// The redirect's Set-Cookie was applied before the refusal: the
-		// session ended here, but not at the provider, and the page stays.
-		if _, held := tb.cookies(app.base + "/")[auth.SessionCookie]; held {
-			t.Fatal("the browser still holds the session cookie")
-		}
-		if loc := eval[string](tb, `location.href`); loc != app.base+"/app" {
-			t.Fatalf("at %s, want to stay on %s/app", loc, app.base)
-		}
+		checkLogout(t, tb, app, idp)
 	})
-	t.Run("Logout", func(t *testing.T) {
-		logouts := idp.Logouts()
-		tb.navigate(app.base + "/app?form-action=provider")
-		poll[string](tb, `window.signedIn`)
-		tb.do(click("#logout"))
-		poll[bool](tb, `document.getElementById("bye") !== null`)
-		if loc := eval[string](tb, `location.href`); loc != app.base+"/bye" {
-			t.Fatalf("after logout at %s, want %s/bye", loc, app.base)
+	t.Run("LogoutWithoutScript", func(t *testing.T) {
+		// With scripts off, the page's meta refresh, which no CSP
+		// directive governs, still reaches the provider.
+		if sub := signIn(t, tb, app); sub != authtest.DefaultSubject {
+			t.Fatalf("signed in again as %q", sub)
 		}
-		if n := idp.Logouts() - logouts; n != 1 {
-			t.Fatalf("provider saw %d logouts, want 1 (RP-initiated logout)", n)
+		tb.scripts(false)
+		defer tb.scripts(true)
+		tb.navigate(app.base + "/app")
+		if eval[bool](tb, `window.signedIn !== undefined`) {
+			t.Fatal("the page's script ran with scripts disabled")
 		}
-		if _, ok := tb.cookies(app.base + "/")[auth.SessionCookie]; ok {
-			t.Fatal("the browser still holds the session cookie")
-		}
-		status := eval[int](tb, `fetch("/app/api").then(r => r.status)`, chromedp.EvalAwaitPromise)
-		if status != http.StatusUnauthorized {
-			t.Fatalf("GET /app/api after logout = %d, want 401", status)
-		}
+		checkLogout(t, tb, app, idp)
 	})
+}
+
+// checkLogout clicks the logout button of the signed-in /app page under
+// the unmodified HTML profile and asserts the browser reached the
+// provider's end_session_endpoint, came back to /bye without a CSP
+// refusal, and holds no session.
+func checkLogout(t *testing.T, tb *tab, app *loginApp, idp *authtest.Server) {
+	t.Helper()
+	logouts := idp.Logouts()
+	if action := eval[string](tb, `document.getElementById("logout").form.action`); action != app.base+"/logout" {
+		t.Fatalf("logout form posts to %s", action)
+	}
+	tb.do(click("#logout"))
+	poll[bool](tb, `document.getElementById("bye") !== null`)
+	tb.checkpoint("logged-out")
+	if loc := eval[string](tb, `location.href`); loc != app.base+"/bye" {
+		t.Fatalf("after logout at %s, want %s/bye", loc, app.base)
+	}
+	if n := idp.Logouts() - logouts; n != 1 {
+		t.Fatalf("provider saw %d logouts, want 1 (RP-initiated logout)", n)
+	}
+	if m := tb.findLog("form-action"); m != "" {
+		t.Fatalf("the browser refused a navigation: %q", m)
+	}
+	if _, ok := tb.cookies(app.base + "/")[auth.SessionCookie]; ok {
+		t.Fatal("the browser still holds the session cookie")
+	}
+	status := eval[int](tb, `fetch("/app/api").then(r => r.status)`, chromedp.EvalAwaitPromise)
+	if status != http.StatusUnauthorized {
+		t.Fatalf("GET /app/api after logout = %d, want 401", status)
+	}
 }
 
 // crossSiteLinks serves, on another site, a page with an image from and a

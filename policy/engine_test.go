@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -169,5 +170,57 @@ func TestContextCancelDenies(t *testing.T) {
 	d, err := e.Decide(ctx, "http", rbacInput("ann", []string{"admin"}, "DELETE /docs/{id}", ""))
 	if d.Allow || !errors.Is(err, ErrTimeout) {
 		t.Fatalf("decision %+v err %v", d, err)
+	}
+}
+
+func TestDirSourceAndObligations(t *testing.T) {
+	dir := t.TempDir()
+	src := `package app
+
+decision := {"allow": true, "reasons": ["ok", "logged"], "obligations": {"mask": ["/ssn"], "ttl": 30}} if input.n == 1
+decision := {"allow": false, "reasons": {"b", "a"}} if input.n == 2
+`
+	if err := os.MkdirAll(dir+"/app", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/app/app.rego", []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(context.Background(), Config{Dir: dir, Logger: discard, Posture: &paved.Posture{}, Timeout: 2 * time.Second,
+		Queries: []QueryConfig{{Name: "d", Path: "data.app.decision"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.Decide(context.Background(), "d", map[string]any{"n": 1})
+	if err != nil || !d.Allow || strings.Join(d.Reasons, ",") != "ok,logged" || d.Obligations["ttl"] == nil || fmt.Sprint(d.Obligations["mask"]) != "[/ssn]" {
+		t.Fatalf("%+v %v", d, err)
+	}
+	d, err = e.Decide(context.Background(), "d", map[string]any{"n": 2})
+	if err != nil || d.Allow || strings.Join(d.Reasons, ",") != "a,b" || d.Obligations != nil {
+		t.Fatalf("%+v %v", d, err)
+	}
+	if _, err := New(context.Background(), Config{Dir: dir + "/missing", Logger: discard, Posture: &paved.Posture{}}); !errors.Is(err, ErrLoad) {
+		t.Fatalf("missing dir: %v", err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	fsys := fstest.MapFS{"p/p.rego": {Data: []byte("package p\nallow := true\n")}}
+	cfg := Config{
+		FS: fsys, Dir: "x",
+		Queries:       []QueryConfig{{Name: "a", Path: "data.p.allow"}, {Name: "a", Path: "input.x"}, {Path: "data.p[x]"}},
+		Timeout:       time.Minute,
+		MaxInputDepth: 1,
+		CacheSize:     -1,
+		OptOuts:       []paved.OptOut{paved.NewOptOut("httpx", "allow-plain-http", "r"), AllowUnsignedBundle("no remote bundle")},
+	}
+	_, err := New(context.Background(), cfg)
+	var got []string
+	for _, ce := range paved.ConfigErrors(err) {
+		got = append(got, ce.Field)
+	}
+	want := "Config,Config.Timeout,Config.MaxInputDepth,Config.CacheSize,Config.OptOuts[0],Config.OptOuts[1],Config.Queries[1].Name,Config.Queries[1].Path,Config.Queries[2].Name,Config.Queries[2].Path"
+	if strings.Join(got, ",") != want {
+		t.Fatalf("fields\n%s\nwant\n%s\n%v", strings.Join(got, ","), want, err)
 	}
 }

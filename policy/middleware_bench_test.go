@@ -58,36 +58,30 @@ func BenchmarkMiddlewareOverhead(b *testing.B) {
 		b.Fatalf("decision %+v, want allow", d)
 	}
 	b.Run("bare-decision", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
+		reportCPU(b, func() {
 			if d, _ := q.Decide(ctx, v); !d.Allow {
 				b.Fatalf("denied: %v", d.Err)
 			}
-		}
+		})
 	})
 	b.Run("decision-from-Input", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
+		reportCPU(b, func() {
 			if d, _ := q.Decide(ctx, in); !d.Allow {
 				b.Fatalf("denied: %v", d.Err)
 			}
-		}
+		})
 	})
 	h := a.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	r := benchRequest()
 	w := &discardWriter{h: http.Header{}}
 	b.Run("middleware", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			h.ServeHTTP(w, r)
-		}
+		reportCPU(b, func() { h.ServeHTTP(w, r) })
 	})
 	b.Run("input-only", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
+		reportCPU(b, func() {
 			in, _ := a.Input(r)
 			_, _ = in.Value()
-		}
+		})
 	})
 }
 

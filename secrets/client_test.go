@@ -442,3 +442,76 @@ func totalReads(f *secretstest.Fake) int {
 	}
 	return n
 }
+
+// inflight wraps a backend and records the most reads in flight at once.
+type inflight struct {
+	secrets.Backend
+	mu       sync.Mutex
+	cur, max int
+}
+
+func (b *inflight) Read(ctx context.Context, token, path string) (*secrets.Response, error) {
+	if strings.Contains(path, "/data/") {
+		b.mu.Lock()
+		b.cur++
+		b.max = max(b.max, b.cur)
+		b.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+		defer func() { b.mu.Lock(); b.cur--; b.mu.Unlock() }()
+	}
+	return b.Backend.Read(ctx, token, path)
+}
+
+func TestInjectConcurrencyBound(t *testing.T) {
+	f := secretstest.New()
+	for _, p := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
+		f.Put("secret/"+p, map[string]any{"k": p})
+	}
+	b := &inflight{Backend: f}
+	c, err := secrets.New(context.Background(), secrets.Config{Backend: b, InjectConcurrency: 3, Posture: &paved.Posture{}, Logger: quietLogger(),
+		Login: secrets.TokenLogin{Token: secrets.NewSecret(f.RootToken())}, OptOuts: []paved.OptOut{secrets.AllowStaticToken("test")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	var dst struct {
+		A string `secret:"secret/a#k"`
+		B string `secret:"secret/b#k"`
+		C string `secret:"secret/c#k"`
+		D string `secret:"secret/d#k"`
+		E string `secret:"secret/e#k"`
+		F string `secret:"secret/f#k"`
+		G string `secret:"secret/g#k"`
+		H string `secret:"secret/h#k"`
+		I string `secret:"secret/i#k"`
+		J string `secret:"secret/j#k"`
+	}
+	if err := c.Inject(context.Background(), &dst); err != nil {
+		t.Fatal(err)
+	}
+	if dst.A != "a" || dst.J != "j" {
+		t.Fatalf("Inject filled %+v", dst)
+	}
+	if b.max < 2 || b.max > 3 {
+		t.Fatalf("%d reads in flight at most; want 2 or 3 with InjectConcurrency 3", b.max)
+	}
+}
+
+func TestKV1ChangeNotification(t *testing.T) {
+	f, c, _ := fakeClient(t, nil)
+	f.Mount("kv/", "kv", 1)
+	f.Put("kv/app", map[string]any{"k": "a", "other": "x"})
+	s, err := c.Static(context.Background(), "kv/app#k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	s.OnChange(func(o, n secrets.Secret) { got = append(got, o.Reveal()+"->"+n.Reveal()) })
+	f.Put("kv/app", map[string]any{"k": "a", "other": "y"}) // another key changed: no notification for k
+	_ = c.Refresh(context.Background())
+	f.Put("kv/app", map[string]any{"k": "b", "other": "y"})
+	_ = c.Refresh(context.Background())
+	if len(got) != 1 || got[0] != "a->b" || s.Version() != 0 {
+		t.Fatalf("changes %v, version %d; want [a->b], 0", got, s.Version())
+	}
+}

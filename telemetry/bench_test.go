@@ -65,15 +65,22 @@ func BenchmarkHTTP(b *testing.B) {
 		defer mp.Shutdown(context.Background())
 		runHandler(b, otelhttp.NewHandler(benchMux(), "server", otelhttp.WithTracerProvider(tp), otelhttp.WithMeterProvider(mp)))
 	})
-	b.Run("paved-10pct", func(b *testing.B) {
-		tel, err := Setup(context.Background(), Config{Getenv: noEnv, Logger: quiet(), Posture: &paved.Posture{}, LeaveGlobals: true, LeaveDefaultSink: true,
-			SampleRatio: 0.1, MetricReaders: []sdkmetric.Reader{sdkmetric.NewManualReader()}, hooks: &testHooks{spans: tracetest.NewNoopExporter()}})
-		if err != nil {
-			b.Fatal(err)
+	for _, sizes := range []bool{false, true} {
+		name := "paved-10pct"
+		if sizes {
+			name += "-bodysizes" // the same measurements as otelhttp's
 		}
-		defer tel.Shutdown(context.Background())
-		runHandler(b, tel.Middleware(benchMux()))
-	})
+		b.Run(name, func(b *testing.B) {
+			tel, err := Setup(context.Background(), Config{Getenv: noEnv, Logger: quiet(), Posture: &paved.Posture{}, LeaveGlobals: true, LeaveDefaultSink: true,
+				SampleRatio: 0.1, MetricReaders: []sdkmetric.Reader{sdkmetric.NewManualReader()}, hooks: &testHooks{spans: tracetest.NewNoopExporter()},
+				HTTP: HTTPConfig{BodySizes: sizes}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer tel.Shutdown(context.Background())
+			runHandler(b, tel.Middleware(benchMux()))
+		})
+	}
 }
 
 // BenchmarkEmit measures a security event on its way to the metrics

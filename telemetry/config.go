@@ -172,6 +172,11 @@ type HTTPConfig struct {
 	// UntracedPaths are request paths served without spans or metrics.
 	// /livez and /readyz are always among them.
 	UntracedPaths []string
+	// BodySizes adds http.server.request.body.size and
+	// http.server.response.body.size (both still in development in the
+	// semantic conventions). Default off: each costs a measurement per
+	// request.
+	BodySizes bool
 }
 
 // signal is one of traces, metrics, logs.

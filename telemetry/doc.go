@@ -38,7 +38,7 @@
 // [Telemetry.Middleware] gives each request a server span named by its
 // route ("GET /orders/{id}") and records the stable HTTP metrics of the
 // semantic conventions (http.server.request.duration, plus
-// http.server.active_requests and the body sizes), attributed by
+// http.server.active_requests; the body sizes with Config.HTTP.BodySizes), attributed by
 // http.route from r.Pattern, never by the raw path. Wrap the handler you
 // give httpx (httpx.Config.Handler) or each route: /livez and /readyz are
 // then answered by httpx before it, and are skipped by the middleware too.

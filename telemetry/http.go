@@ -29,6 +29,7 @@ type httpMetrics struct {
 	routes      *table[routeKey]
 	activeAttrs *table[pair] // method, scheme
 	untraced    map[string]bool
+	bodySizes   bool
 }
 
 type routeKey struct {
@@ -38,7 +39,7 @@ type routeKey struct {
 
 func (t *Telemetry) httpInstruments() error {
 	m := t.meter
-	h := &httpMetrics{untraced: map[string]bool{}}
+	h := &httpMetrics{untraced: map[string]bool{}, bodySizes: t.s.cfg.HTTP.BodySizes}
 	for _, p := range t.s.untraced {
 		h.untraced[p] = true
 	}
@@ -134,8 +135,8 @@ func protoVersion(r *http.Request) string {
 
 // Middleware returns next wrapped in the HTTP instrumentation: a server
 // span per request named "METHOD route", and the semantic conventions'
-// http.server.request.duration, http.server.request.body.size,
-// http.server.response.body.size and http.server.active_requests,
+// http.server.request.duration and http.server.active_requests (and,
+// with Config.HTTP.BodySizes, the request and response body sizes),
 // attributed by the route pattern (r.Pattern, which http.ServeMux sets)
 // and never by the raw path. /livez, /readyz and Config.HTTP.UntracedPaths
 // are served untouched. An inbound traceparent is linked to the span, not
@@ -203,10 +204,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		b := hm.routes.get(routeKey{method: m, pattern: r.Pattern, scheme: scheme, proto: protoVersion(r), status: status})
 		hm.duration.Record(ctx, time.Since(start).Seconds(), b.rec...)
-		if r.ContentLength >= 0 {
-			hm.reqSize.Record(ctx, r.ContentLength, b.rec...)
+		if hm.bodySizes {
+			if r.ContentLength >= 0 {
+				hm.reqSize.Record(ctx, r.ContentLength, b.rec...)
+			}
+			hm.respSize.Record(ctx, written, b.rec...)
 		}
-		hm.respSize.Record(ctx, written, b.rec...)
 		hm.active.Add(ctx, -1, active.add...)
 		if span != nil {
 			if span.IsRecording() {

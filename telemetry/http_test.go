@@ -31,7 +31,7 @@ func serve(h http.Handler, method, target string, hdr map[string]string) *httpte
 }
 
 func TestHTTPMetricsByRoute(t *testing.T) {
-	rg := newRig(t, Config{})
+	rg := newRig(t, Config{HTTP: HTTPConfig{BodySizes: true}})
 	h := rg.tel.Middleware(testMux())
 	for i := range 3 {
 		serve(h, "GET", fmt.Sprintf("/orders/%d", i), nil)

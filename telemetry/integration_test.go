@@ -96,9 +96,10 @@ func waitFor(t *testing.T, what string, f func() bool) {
 	}
 }
 
-// TestIntegrationCollector sends traces, metrics and logs by OTLP gRPC and
-// by OTLP HTTP to the real OpenTelemetry Collector, then reads what its
-// file exporter wrote.
+// TestIntegrationCollector sends traces, metrics and logs by OTLP gRPC
+// (configured in code) and by OTLP HTTP (configured by OTEL_* variables) to
+// the real OpenTelemetry Collector, then reads what its file exporter
+// wrote.
 func TestIntegrationCollector(t *testing.T) {
 	env := testenv.Require(t, "PAVED_OTELCOL_GRPC_ENDPOINT", "PAVED_OTELCOL_HTTP_ENDPOINT", "PAVED_OTELCOL_DIR")
 	for _, proto := range []string{telemetry.ProtocolGRPC, telemetry.ProtocolHTTP} {
@@ -109,12 +110,20 @@ func TestIntegrationCollector(t *testing.T) {
 			}
 			name := fmt.Sprintf("paved-it-%s-%d", strings.ReplaceAll(proto, "/", "-"), time.Now().UnixNano())
 			p := &paved.Posture{}
-			tel, err := telemetry.Setup(context.Background(), telemetry.Config{
-				ServiceName: name, Environment: "integration", Exporter: telemetry.ExporterOTLP,
-				OTLP:           telemetry.OTLPConfig{Endpoint: endpoint, Protocol: proto},
+			cfg := telemetry.Config{
+				ServiceName: name, Environment: "integration",
 				MetricInterval: 500 * time.Millisecond, Logger: quietLogger(), Posture: p,
 				LeaveGlobals: true, LeaveDefaultSink: true, Getenv: func(string) (string, bool) { return "", false },
-			})
+			}
+			if proto == telemetry.ProtocolGRPC {
+				// Configured in code.
+				cfg.Exporter, cfg.OTLP = telemetry.ExporterOTLP, telemetry.OTLPConfig{Endpoint: endpoint, Protocol: proto}
+			} else {
+				// Configured by the standard variables only.
+				env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL": proto, "OTEL_TRACES_SAMPLER": "parentbased_always_on"}
+				cfg.Getenv = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+			}
+			tel, err := telemetry.Setup(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

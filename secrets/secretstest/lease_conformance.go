@@ -61,7 +61,8 @@ type EngineTarget struct {
 //   - PKI: a certificate from a PKI role served by a live httpx server and
 //     accepted by a client that trusts only the mount's CA, refused by a
 //     client that does not, and rotated at 2/3 of its lifetime without a
-//     restart;
+//     restart; on a real clock, mutual TLS with ClientCAs = the mount's CA
+//     and the source as the client's certificate;
 //   - Transit: encrypt and decrypt, key rotation with versioned
 //     ciphertexts, rewrap, a minimum decryption version, sign and verify,
 //     HMAC, malformed values refused.
@@ -305,6 +306,11 @@ func pkiCase(t *testing.T, tgt EngineTarget) {
 	if got := events.count(paved.EventCertificateExpiry); got != 1 {
 		t.Fatalf("%d certificate-expiry events at issue, want 1", got)
 	}
+	if tgt.Clock == nil {
+		// httpx verifies client certificates on the system clock: a
+		// fake's certificates are valid on its own clock only.
+		tgt.mutualTLS(t, p)
+	}
 	// Rotation at 2/3 of 7s: about 4.7s after issue; the next handshake
 	// gets the new certificate, with no restart.
 	tgt.sleepUntil(t, "a certificate rotation", 250*time.Millisecond, 20*time.Second, func() bool { return p.Issued() >= 2 })
@@ -320,6 +326,53 @@ func pkiCase(t *testing.T, tgt EngineTarget) {
 	}
 	if err := p.Check(ctx); err != nil {
 		t.Fatalf("Check: %v", err)
+	}
+}
+
+// mutualTLS (real clocks only) serves with ClientCAs = the mount's CA: a client presenting
+// the source's certificate (GetClientCertificate) gets through, one
+// without a certificate does not.
+func (tgt EngineTarget) mutualTLS(t *testing.T, p *secrets.PKI) {
+	t.Helper()
+	srv, err := httpx.New(httpx.Config{Certificates: p, ClientCAs: p.CAPool(), Posture: &paved.Posture{}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.HandleFunc("GET /who", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.TLS.PeerCertificates[0].Subject.CommonName)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ctx, ln) }()
+	defer func() { cancel(); <-errc }()
+	select {
+	case <-srv.Ready():
+	case err := <-errc:
+		t.Fatalf("Serve: %v", err)
+	}
+	call := func(withCert bool) (string, error) {
+		cfg := &tls.Config{RootCAs: p.CAPool()}
+		if withCert {
+			cfg.GetClientCertificate = p.GetClientCertificate
+		}
+		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}}
+		resp, err := c.Get("https://" + ln.Addr().String() + "/who")
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b), nil
+	}
+	if who, err := call(true); err != nil || who != "localhost" {
+		t.Fatalf("mTLS with the source's client certificate: %q, %v", who, err)
+	}
+	if _, err := call(false); err == nil {
+		t.Fatal("mTLS server accepted a client without a certificate")
 	}
 }
 

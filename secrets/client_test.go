@@ -515,3 +515,53 @@ func TestKV1ChangeNotification(t *testing.T) {
 		t.Fatalf("changes %v, version %d; want [a->b], 0", got, s.Version())
 	}
 }
+
+func TestPostureAndEvents(t *testing.T) {
+	f := secretstest.New()
+	sid := f.AddAppRole("approle", "r")
+	p := &paved.Posture{}
+	ev := &coreEvents{}
+	file := writeFile(t, sid)
+	c, err := secrets.New(context.Background(), secrets.Config{Name: "app", Backend: f, Clock: f.Clock(), Events: ev, Posture: p, Logger: quietLogger(),
+		Login: secrets.AppRoleLogin{RoleID: "r", SecretIDFile: file}, RetryBase: time.Second, RetryCap: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	controls := func() map[string]paved.Control {
+		m := map[string]paved.Control{}
+		for _, ctl := range p.Report().Controls {
+			if ctl.Component == secrets.Component && ctl.Instance == "app" {
+				m[ctl.Name] = ctl
+			}
+		}
+		return m
+	}
+	m := controls()
+	if !m["auth-method"].Enabled || m["auth-method"].Detail != "approle" || !m["token-renewal"].Enabled || !m["staleness-bound"].Enabled {
+		t.Fatalf("controls %+v", m)
+	}
+	// A failing renewal shows in posture and as a failure event.
+	f.SetDown(true)
+	advance(t, f, 1, 41*time.Minute)
+	eventually(t, "renewal failure", func() bool { return ev.count(paved.EventSecretFailure) >= 1 })
+	eventually(t, "posture degraded", func() bool {
+		ctl := controls()["token-renewal"]
+		return !ctl.Enabled && strings.Contains(ctl.Detail, "degraded since")
+	})
+	f.SetDown(false)
+	advance(t, f, 1, 2*time.Second)
+	eventually(t, "renewal recovered", func() bool { return controls()["token-renewal"].Enabled })
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	for _, e := range ev.events {
+		if e.Component != secrets.Component {
+			t.Errorf("event %s from component %q", e.Type, e.Component)
+		}
+		for _, a := range e.Attrs {
+			if strings.Contains(a.Value.String(), "hvs.") || strings.Contains(a.Value.String(), sid) {
+				t.Errorf("event %s carries a credential in %s", e.Type, a.Key)
+			}
+		}
+	}
+}

@@ -447,3 +447,47 @@ func (m *runtimeMem) read() {
 	runtime.ReadMemStats(&s)
 	m.heap = s.HeapAlloc
 }
+
+// BenchmarkAudit300 audits a synthetic 300-module build (300 module paths
+// that have records, each at v0.0.1, so most match) against the database
+// in $PAVED_VULNDB (the whole Go database: the golang.org/x/vulndb
+// module's data/osv, or a govulncheck layout): "open" includes indexing
+// the database, "audit" reuses an opened one.
+func BenchmarkAudit300(b *testing.B) {
+	dir := os.Getenv("PAVED_VULNDB")
+	if dir == "" {
+		b.Skip("set PAVED_VULNDB to a vulnerability database directory")
+	}
+	db, err := OpenVulnDB(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	paths := make([]string, 0, len(db.byModule))
+	for p := range db.byModule {
+		if p != StdlibModule && p != ToolchainModule {
+			paths = append(paths, p)
+		}
+	}
+	slices.Sort(paths)
+	var mods []string
+	for _, p := range paths[:300] {
+		mods = append(mods, p+"@v0.0.1")
+	}
+	build := auditBuild(b, "go1.26.8", "linux", mods...)
+	b.Run("audit", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			db.Audit(build, AuditOptions{})
+		}
+	})
+	b.Run("open+audit", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			db, err := OpenVulnDB(dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			db.Audit(build, AuditOptions{})
+		}
+	})
+}

@@ -209,6 +209,9 @@ func TestUsage(t *testing.T) {
 		{"sbom bad format", []string{"sbom", "-format", "xml", notGo}, exitError, "not_executable"},
 		{"provenance not a Go binary", []string{"provenance", notGo}, exitError, "not_executable"},
 		{"audit -h", []string{"audit", "-h"}, exitOK, "-fail-on"},
+		{"vulndb without -o", []string{"vulndb", fixtureDB}, exitError, "-o DIR is required"},
+		{"vulndb of an empty dir", []string{"vulndb", "-o", filepath.Join(t.TempDir(), "out"), t.TempDir()}, exitError, "unusable vulnerability database"},
+		{"vulndb", []string{"vulndb", "-o", filepath.Join(t.TempDir(), "out"), fixtureDB}, exitOK, "10 records for 5 modules written"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pavedroad/paved"
@@ -195,3 +196,35 @@ func TestResourceFromBuildAndEnvironment(t *testing.T) {
 		t.Errorf("environment = %q", v.AsString())
 	}
 }
+
+func TestStdoutExporter(t *testing.T) {
+	var buf syncBuffer
+	tel, err := Setup(context.Background(), Config{Exporter: ExporterStdout, Stdout: &buf, Getenv: noEnv, Logger: quiet(),
+		Posture: &paved.Posture{}, LeaveGlobals: true, LeaveDefaultSink: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(tel.Middleware(testMux()), "GET", "/orders/7", nil)
+	tel.Logger(nil).Info("hello from the bridge")
+	if err := tel.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{`"Name":"GET /orders/{id}"`, `"Name":"http.server.request.duration"`, `"Value":"hello from the bridge"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %s", want)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

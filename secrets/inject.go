@@ -94,8 +94,13 @@ func (c *Client) Inject(ctx context.Context, dst any) error {
 	sem := make(chan struct{}, c.cfg.InjectConcurrency)
 	var wg sync.WaitGroup
 	for i, t := range targets {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			fails[i] = &Error{Op: "inject", Reason: ReasonUnavailable, Field: t.field, Ref: t.ref.String(), Err: ctx.Err()}
+			continue
+		}
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()

@@ -100,7 +100,11 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 	}
 
 	var closers []func(context.Context) error
+	prevMP := otel.GetMeterProvider()
 	fail := func(err error) (*Telemetry, error) {
+		if !cfg.LeaveGlobals && t.mp != nil {
+			otel.SetMeterProvider(prevMP)
+		}
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 		defer cancel()
 		for _, c := range closers {

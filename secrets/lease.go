@@ -305,7 +305,8 @@ func (d *Dynamic) Check(context.Context) error {
 }
 
 // Close stops renewing and revokes the current lease (and waits for pending
-// revocations) within ctx.
+// revocations) within ctx. Close it before the Client: the revocation
+// runs with the Client's token.
 func (d *Dynamic) Close(ctx context.Context) error {
 	var err error
 	d.once.Do(func() {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -235,7 +236,21 @@ func symbolAudit(ctx context.Context, b *sbom.Build, dir string, docs []*sbom.VE
 	if err != nil {
 		return nil, err
 	}
-	records, findings, err := runGovulncheck(ctx, "-mode", "binary", "-db", "file://"+filepath.ToSlash(db.Source()), b.Path)
+	source := db.Source()
+	if n, _ := db.Warnings(); n > 0 {
+		// govulncheck gives up on a database with one malformed record:
+		// hand it a copy without them.
+		clean, err := os.MkdirTemp("", "paved-vulndb")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(clean)
+		if err := db.WriteGovulncheckDB(clean); err != nil {
+			return nil, err
+		}
+		source = clean
+	}
+	records, findings, err := runGovulncheck(ctx, "-mode", "binary", "-db", "file://"+filepath.ToSlash(source), b.Path)
 	if err != nil {
 		return nil, err
 	}

@@ -303,3 +303,36 @@ func TestAuditSARIF(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditMalformedRecords: a database with malformed records is still
+// used, in both modes, and the skipped records are counted.
+func TestAuditMalformedRecords(t *testing.T) {
+	vuln := testBinary(t, vulnerableText)
+	db := t.TempDir()
+	entries, err := os.ReadDir(fixtureDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(fixtureDB, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(db, e.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, data := range map[string]string{"GO-9999-0001.json": `{"id": "GO-9999-0001", "affected": [`, "GO-9999-0002.json": `{"id": "GO-1234-5678", "affected": [{"package": {"name": "x"}}]}`} {
+		if err := os.WriteFile(filepath.Join(db, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, mode := range []string{"symbol", "module"} {
+		code, out, stderr := runCLI(t, "audit", "-mode", mode, "-db", db, "-format", "json", vuln)
+		r := decodeResult(t, out)
+		if code != exitFindings || r.Warnings != 2 || !slices.ContainsFunc(r.Findings, func(f auditFinding) bool { return f.ID == "GO-2022-1059" }) ||
+			!strings.Contains(stderr, "2 malformed database or VEX records skipped") {
+			t.Errorf("%s mode: exit %d, warnings %d %q, findings %q, stderr %q", mode, code, r.Warnings, r.Messages, ids(r.Findings), stderr)
+		}
+	}
+}

@@ -19,8 +19,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -89,10 +91,72 @@ func run(m *testing.M) int {
 	defer func() {
 		if suite.stop != nil {
 			suite.stop()
-			_ = os.RemoveAll(suite.profile)
+		}
+		if suite.profile != "" {
+			if err := removeProfile(suite.profile); err != nil {
+				fmt.Fprintln(os.Stderr, "browsertest: the browser profile stays behind:", err)
+			}
 		}
 	}()
 	return m.Run()
+}
+
+// profilePrefix names the suite's browser profiles under os.TempDir.
+const profilePrefix = "paved-chromium-"
+
+// ownerFile, in a profile, holds the PID of the test binary that made it.
+const ownerFile = "paved-owner"
+
+// newProfile makes a browser profile directory under root, after removing
+// the profiles that earlier runs left behind: a run that ends in a panic
+// (go test -timeout) or a kill skips its deferred cleanup, and Chromium
+// profiles weigh megabytes. The browser itself dies with the run
+// (chromedp starts it with Pdeathsig).
+func newProfile(root string) (string, error) {
+	sweepProfiles(root)
+	dir, err := os.MkdirTemp(root, profilePrefix)
+	if err != nil {
+		return "", err
+	}
+	return dir, os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o600)
+}
+
+// sweepProfiles removes the profiles under root whose owner is no longer
+// running. A profile without an owner file is left alone: another program
+// may be making it.
+func sweepProfiles(root string) {
+	dirs, _ := filepath.Glob(filepath.Join(root, profilePrefix+"*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, ownerFile))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || processAlive(pid) {
+			continue
+		}
+		_ = os.RemoveAll(d)
+	}
+}
+
+// processAlive reports whether a process with pid exists.
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// removeProfile removes the profile directory, trying again for a few
+// seconds: a Chromium helper process can still write there for a moment
+// after the browser exits.
+func removeProfile(dir string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := os.RemoveAll(dir)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // spki returns the base64 SHA-256 hash of cert's SubjectPublicKeyInfo, as
@@ -175,16 +239,22 @@ func requireBrowser(t *testing.T) context.Context {
 
 func startBrowser() {
 	bin, err := chromiumPath()
+	if err != nil && os.Getenv(EnvChromium) != "" {
+		// A browser named and missing is a mistake to show, not a
+		// reason to skip.
+		suite.err = err
+		return
+	}
 	if err != nil {
 		suite.skip = err.Error()
 		return
 	}
-	profile, err := os.MkdirTemp("", "paved-chromium-")
+	profile, err := newProfile(os.TempDir())
+	suite.profile = profile
 	if err != nil {
 		suite.err = err
 		return
 	}
-	suite.profile = profile
 	if err := writeProfilePrefs(profile); err != nil {
 		suite.err = err
 		return
@@ -225,13 +295,23 @@ func writeProfilePrefs(profile string) error {
 // tab is one test's page, in a browser context of its own (cookies, HSTS
 // state, cache), with the screenshots it took along the way.
 type tab struct {
-	t   *testing.T
+	t   *testing.T // failures go here: see in
 	ctx context.Context
+	*tabLog
+}
 
+// tabLog is what a tab collected, shared by its copies for subtests.
+type tabLog struct {
 	mu    sync.Mutex
 	shots []shot
 	logs  []string // the browser's log entries, "source: text"
 }
+
+// in returns tb for the subtest t: the same page, with failures reported
+// on t. A subtest must not fail through its parent's tab: FailNow from
+// the subtest's goroutine on the parent ends the subtest as "called
+// FailNow on a parent test", not with the failure's message.
+func (tb *tab) in(t *testing.T) *tab { return &tab{t: t, ctx: tb.ctx, tabLog: tb.tabLog} }
 
 type shot struct {
 	name string
@@ -250,7 +330,7 @@ func openTab(t *testing.T, opts ...chromedp.ContextOption) *tab {
 	b := requireBrowser(t)
 	tctx, cancelT := context.WithTimeout(b, tabTimeout)
 	ctx, cancel := chromedp.NewContext(tctx, opts...)
-	tb := &tab{t: t, ctx: ctx}
+	tb := &tab{t: t, ctx: ctx, tabLog: &tabLog{}}
 	t.Cleanup(func() {
 		if t.Failed() {
 			tb.checkpoint("final")

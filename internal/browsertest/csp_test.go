@@ -162,7 +162,7 @@ func TestIndexScreenshot(t *testing.T) {
 	// Write them as a failing test would, to a directory of this test's.
 	root := t.TempDir()
 	t.Setenv(EnvArtifacts, root)
-	st := &tab{t: t, ctx: tb.ctx, shots: shots}
+	st := &tab{t: t, ctx: tb.ctx, tabLog: &tabLog{shots: shots}}
 	st.writeArtifacts()
 	files, _ := filepath.Glob(filepath.Join(root, "TestIndexScreenshot-*", "01-index.png"))
 	if len(files) != 1 {

@@ -1,12 +1,14 @@
 package browsertest_test
 
 import (
+	"context"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -41,7 +43,11 @@ func TestHSTS(t *testing.T) {
 		if resp := tb.navigate(base + "/"); resp.Status != http.StatusOK || resp.SecurityState != "secure" {
 			t.Fatalf("https:// = %d, security state %q; want 200 over a connection the browser calls secure", resp.Status, resp.SecurityState)
 		}
-		redirects := chromedp.Events(tb.ctx, network.RequestWillBeSent)
+		// Bounded: without the internal redirect the loop below would
+		// wait for the tab's whole timeout.
+		ectx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+		defer cancel()
+		redirects := chromedp.Events(ectx, network.RequestWillBeSent)
 		resp := tb.navigate(plain)
 		if resp.Status != http.StatusOK || resp.URL != base+"/later" {
 			t.Fatalf("http:// after HSTS = %d %s, want 200 from %s/later", resp.Status, resp.URL, base)
@@ -50,9 +56,10 @@ func TestHSTS(t *testing.T) {
 			t.Fatalf("location.protocol = %q", p)
 		}
 		// Chromium's internal redirect names its reason.
+		seen := false
 		for ev, err := range redirects {
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("no redirect of %s seen: %v", plain, err)
 			}
 			if ev.RedirectResponse == nil || ev.RedirectResponse.URL != plain {
 				continue
@@ -61,7 +68,11 @@ func TestHSTS(t *testing.T) {
 			if ev.RedirectResponse.Status != http.StatusTemporaryRedirect || reason != "HSTS" {
 				t.Fatalf("redirect of %s = %d, reason %q; want the browser's 307 for HSTS", plain, ev.RedirectResponse.Status, reason)
 			}
+			seen = true
 			break
+		}
+		if !seen {
+			t.Fatalf("no redirect of %s seen", plain)
 		}
 	})
 }

@@ -253,6 +253,7 @@ func TestBrowserLogin(t *testing.T) {
 	first := checkSessionCookie(t, tb, app)
 
 	t.Run("HostPrefixEnforced", func(t *testing.T) {
+		tb := tb.in(t)
 		tb.navigate(app.base + "/cookies")
 		jar := tb.cookies(app.base + "/app")
 		if _, ok := jar["__Host-browsertest-bad"]; ok {
@@ -263,6 +264,7 @@ func TestBrowserLogin(t *testing.T) {
 		}
 	})
 	t.Run("SameSiteLax", func(t *testing.T) {
+		tb := tb.in(t)
 		tb.navigate(other + "/links?to=" + url.QueryEscape(app.base+"/probe"))
 		img := app.probe(t, "img")
 		tb.do(click("#nav"))
@@ -281,6 +283,7 @@ func TestBrowserLogin(t *testing.T) {
 		}
 	})
 	t.Run("RenewalKeepsSession", func(t *testing.T) {
+		tb := tb.in(t)
 		refreshes := idp.RefreshRequests()
 		d := 2 * time.Minute // past the access token's minute
 		offset.Add(int64(d))
@@ -300,7 +303,28 @@ func TestBrowserLogin(t *testing.T) {
 			t.Fatal("the browser still holds the cookie from before the renewal")
 		}
 	})
+	t.Run("CrossSiteLogoutRefused", func(t *testing.T) {
+		tb := tb.in(t)
+		// Another site submits a logout form to the app (logout CSRF):
+		// the browser sends it, and paved refuses it, so the browser
+		// keeps its session and the provider hears of nothing.
+		logouts := idp.Logouts()
+		tb.navigate(other + "/logout-form?to=" + url.QueryEscape(app.base+"/logout"))
+		poll[bool](tb, `location.href === `+jsString(app.base+"/logout")+` && document.body !== null && document.body.textContent.includes("cross-origin request rejected")`)
+		tb.checkpoint("cross-site-logout")
+		if _, held := tb.cookies(app.base + "/")[auth.SessionCookie]; !held {
+			t.Fatal("a cross-site form logged the browser out (its session cookie is gone)")
+		}
+		if n := idp.Logouts() - logouts; n != 0 {
+			t.Fatalf("provider saw %d logouts from a cross-site form", n)
+		}
+		tb.navigate(app.base + "/app")
+		if sub := poll[string](tb, `window.signedIn`); sub != authtest.DefaultSubject {
+			t.Fatalf("after the cross-site logout signed in as %q", sub)
+		}
+	})
 	t.Run("LogoutUnderFormActionSelf", func(t *testing.T) {
+		tb := tb.in(t)
 		// The HTML profile's form-action 'self' also covers the redirects
 		// that answer the logout form, so the logout answers with a page
 		// that navigates to the provider (its nonce'd script here): the
@@ -309,6 +333,7 @@ func TestBrowserLogin(t *testing.T) {
 		checkLogout(t, tb, app, idp)
 	})
 	t.Run("LogoutWithoutScript", func(t *testing.T) {
+		tb := tb.in(t)
 		// With scripts off, the page's meta refresh, which no CSP
 		// directive governs, still reaches the provider.
 		if sub := signIn(t, tb, app); sub != authtest.DefaultSubject {
@@ -335,7 +360,24 @@ func checkLogout(t *testing.T, tb *tab, app *loginApp, idp *authtest.Server) {
 		t.Fatalf("logout form posts to %s", action)
 	}
 	tb.do(click("#logout"))
-	poll[bool](tb, `document.getElementById("bye") !== null`)
+	// Until the browser shows /bye, a form-action refusal in its log is
+	// the verdict: fail on it at once.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if m := tb.findLog("form-action"); m != "" {
+			t.Fatalf("the browser refused the logout's navigation: %q", m)
+		}
+		ctx, cancel := context.WithTimeout(tb.ctx, time.Second)
+		bye, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("bye") !== null`))
+		cancel()
+		if err == nil && bye {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no /bye page within 15s after logout (last: %v)", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	tb.checkpoint("logged-out")
 	if loc := eval[string](tb, `location.href`); loc != app.base+"/bye" {
 		t.Fatalf("after logout at %s, want %s/bye", loc, app.base)
@@ -355,13 +397,22 @@ func checkLogout(t *testing.T, tb *tab, app *loginApp, idp *authtest.Server) {
 	}
 }
 
+// jsString quotes s as a JavaScript string literal.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
 // crossSiteLinks serves, on another site, a page with an image from and a
-// link to ?to.
+// link to ?to, and a page that submits a form to ?to.
 func crossSiteLinks() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /links", func(w http.ResponseWriter, r *http.Request) {
 		to := r.URL.Query().Get("to")
 		html(w, `<img src="`+template.HTMLEscapeString(to+"?via=img")+`"><a id=nav href="`+template.HTMLEscapeString(to+"?via=nav")+`">to paved</a>`)
+	})
+	mux.HandleFunc("GET /logout-form", func(w http.ResponseWriter, r *http.Request) {
+		html(w, `<form id=f method=post action="`+template.HTMLEscapeString(r.URL.Query().Get("to"))+`"></form><script>document.getElementById("f").submit()</script>`)
 	})
 	return mux
 }

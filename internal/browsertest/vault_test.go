@@ -170,6 +170,7 @@ func TestBrowserLoginVault(t *testing.T) {
 	checkSessionCookie(t, tb, app)
 
 	t.Run("Logout", func(t *testing.T) {
+		tb := tb.in(t)
 		tb.do(click("#logout"))
 		poll[bool](tb, `document.getElementById("home") !== null`)
 		if _, ok := tb.cookies(app.base + "/")[auth.SessionCookie]; ok {

@@ -252,6 +252,7 @@ func (p *PKI) Close(context.Context) error {
 func (p *PKI) run(ctx context.Context) {
 	defer close(p.done)
 	attempt := 0
+	late := 0 // certificates in a row issued past their 2/3 mark
 	var timed *pkiCert
 	var expiry <-chan time.Time
 	for {
@@ -291,6 +292,15 @@ func (p *PKI) run(ctx context.Context) {
 			continue
 		}
 		attempt = 0
+		if life := nc.leaf.NotAfter.Sub(nc.leaf.NotBefore); !nc.leaf.NotBefore.Add(life * 2 / 3).After(p.clock.Now()) {
+			// Born past its 2/3 mark (the CA expires soon and caps it):
+			// issuing again at once would loop, so back off instead.
+			late++
+			attempt = late
+			p.log().WarnContext(ctx, "secrets: certificate issued with under 1/3 of its lifetime left (CA expiring?)", "certificate", p.name, "expires", nc.leaf.NotAfter)
+		} else {
+			late = 0
+		}
 		p.cur.Store(nc)
 		p.issues.Add(1)
 		p.failing.Store(nil)

@@ -169,3 +169,43 @@ func TestPKIConfigErrors(t *testing.T) {
 		t.Fatalf("%d issue attempts for a refused role, want 1", got)
 	}
 }
+
+// TestPKIBornLateBacksOff: a certificate issued already past its 2/3 mark
+// (a CA about to expire caps them so) is not re-issued in a tight loop:
+// the source backs off between issues.
+func TestPKIBornLateBacksOff(t *testing.T) {
+	f := newPKIFixture(t)
+	ctx := context.Background()
+	if _, err := f.b.Write(ctx, "root", "pki/roles/late", map[string]any{"max_ttl": "24h", "not_before_duration": "1h"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.config()
+	cfg.Role, cfg.TTL = "late", 10*time.Minute
+	p, err := f.ops.PKI(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	time.Sleep(20 * time.Millisecond) // a loop without sleeping would issue thousands by now
+	if n := p.Issued(); n > 2 {
+		t.Fatalf("%d issues without the clock moving, want at most 2", n)
+	}
+	// Each further issue waits a backoff step (base 1s, cap 4s): fire
+	// the pending backoff timer, 6 times.
+	start := f.clock.Now()
+	for i := range 6 {
+		waitFor(t, "a backoff timer", func() bool { d, ok := f.clock.Next(); return ok && d <= 4*time.Second })
+		if n := p.Issued(); n != 2+i {
+			t.Fatalf("%d issues after %d backoff steps, want %d", n, i, 2+i)
+		}
+		d, _ := f.clock.Next()
+		if d < 500*time.Millisecond {
+			t.Fatalf("backoff step %d is %s, want at least half the 1s base", i, d)
+		}
+		f.clock.Advance(d)
+		waitFor(t, "the next issue", func() bool { return p.Issued() == 3+i })
+	}
+	if el := f.clock.Now().Sub(start); el < 6*time.Second/2 {
+		t.Fatalf("6 issues in %s of backoff", el)
+	}
+}

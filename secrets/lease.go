@@ -39,7 +39,9 @@ type DynamicConfig struct {
 	// [Dynamic.Current] and the old lease is revoked. Returning an error
 	// keeps the old one, revokes the new one and retries later with
 	// backoff. It runs on the renewal goroutine, never concurrently with
-	// itself. Default: none (readers of Current see the new lease at once).
+	// itself, and not once Close has begun; its ctx ends when Close
+	// begins (the new lease is then revoked, whatever it returns).
+	// Default: none (readers of Current see the new lease at once).
 	OnRotate func(ctx context.Context, old, new *Lease) error
 	// Name names this secret in events, logs and the posture report.
 	// Default: Path.
@@ -483,11 +485,16 @@ func (d *Dynamic) rotate(ctx context.Context, reason string) {
 			d.noteFailure(ctx, err, "fetch")
 			continue
 		}
+		if ctx.Err() != nil {
+			// Closed during the fetch: the new lease is never used.
+			d.discard(ctx, nl)
+			return
+		}
 		old := d.cur.Load()
 		if d.cfg.OnRotate != nil {
 			if err := d.callback(ctx, old, nl); err != nil {
 				d.noteFailure(ctx, err, "rotate_callback")
-				_ = d.revokeNow(ctx, nl)
+				d.discard(ctx, nl)
 				if ctx.Err() != nil {
 					return
 				}
@@ -535,6 +542,17 @@ func (d *Dynamic) revokeNow(ctx context.Context, l *Lease) error {
 	}
 	d.emit(ctx, paved.EventSecretFailure, paved.OutcomeFailure, "revoke", 0)
 	return fmt.Errorf("secrets: revoking the lease of %s: %w", d.name, err)
+}
+
+// discard revokes nl, a lease that was never put in use: at once, or in
+// the background (where Close waits for it) when ctx has ended (Close
+// cancelled it: a revocation with it would not be sent, and the lease
+// would outlive the process) or the revocation failed.
+func (d *Dynamic) discard(ctx context.Context, nl *Lease) {
+	if ctx.Err() == nil && d.revokeNow(ctx, nl) == nil {
+		return
+	}
+	d.revokeLater(nl)
 }
 
 // revokeLater revokes l in the background, retrying with backoff while the

@@ -3,6 +3,7 @@ package secrets_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -33,6 +34,10 @@ func (b *engineBackend) do(ctx context.Context, op, token, path string, data map
 	b.mu.Unlock()
 	if down != nil {
 		return nil, down
+	}
+	if err := ctx.Err(); err != nil {
+		// As the Vault backend does: an ended context sends nothing.
+		return nil, fmt.Errorf("%w: %s %s: %w", secrets.ErrUnavailable, op, path, err)
 	}
 	if path == "auth/token/lookup-self" {
 		return &secrets.Response{Data: map[string]any{"ttl": json.Number("0"), "renewable": false, "policies": []any{"root"}}}, nil

@@ -398,3 +398,44 @@ func TestDynamicPostureAndCounts(t *testing.T) {
 		t.Fatalf("%d lease-count events, want 3 (start, rotation, Close)", got)
 	}
 }
+
+// TestDynamicCloseDuringRotation: Close while OnRotate runs (it gives up
+// when its context ends, as a pool's Ping does) leaves no lease in Vault:
+// the rejected new lease is revoked although the renewal context is
+// cancelled, and OnRotate is not called again after Close.
+func TestDynamicCloseDuringRotation(t *testing.T) {
+	f := newDynFixture(t, 60*time.Second, 60*time.Second)
+	ctx := context.Background()
+	cfg := f.config()
+	entered := make(chan struct{}, 4)
+	var calls atomic.Int64
+	cfg.OnRotate = func(ctx context.Context, _, _ *secrets.Lease) error {
+		calls.Add(1)
+		entered <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	d, err := f.ops.Dynamic(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step(t, f.clock, 1, 40*time.Second) // capped: 20s left
+	waitFor(t, "the capped renewal", func() bool { return f.events.count(paved.EventSecretRenewal, "capped") == 1 })
+	step(t, f.clock, 1, 14*time.Second) // rotation
+	<-entered
+	if n := f.leases(); n != 2 {
+		t.Fatalf("%d leases during the rotation, want 2", n)
+	}
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.leases(); n != 0 {
+		t.Fatalf("%d leases left in Vault after Close, want 0", n)
+	}
+	if n := d.LiveLeases(); n != 0 {
+		t.Fatalf("LiveLeases %d after Close, want 0", n)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("OnRotate called %d times, want 1", n)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -24,6 +26,9 @@ func TestRefusedBuiltinsRejectedAtLoad(t *testing.T) {
 		{"http.send", `http.send({"method": "GET", "url": "http://127.0.0.1:1/"})`},
 		{"net.lookup_ip_addr", `net.lookup_ip_addr("example.com")`},
 		{"opa.runtime", `opa.runtime()`},
+		// Both resolve a "file://" $ref from the host's disk.
+		{"json.match_schema", `json.match_schema({}, {"$ref": "file:///etc/hostname"})`},
+		{"json.verify_schema", `json.verify_schema({"$ref": "file:///etc/hostname"})`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			src := fmt.Sprintf("package p\n\nx := %s\n", tt.call)
@@ -43,6 +48,30 @@ func TestRefusedBuiltinsRejectedAtLoad(t *testing.T) {
 				t.Fatalf("opt-outs %+v", r.OptOuts)
 			}
 		})
+	}
+}
+
+// An allowed json.match_schema reads the host's files: the reason it is
+// refused by default. If OPA ever stops resolving file:// references this
+// test fails, and the refusal can be reconsidered.
+func TestSchemaBuiltinReadsHostFiles(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "host.json")
+	if err := os.WriteFile(f, []byte(`{"type": "object", "required": ["from-the-host-disk"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := fmt.Sprintf("package p\n\nd := {\"allow\": true, \"reasons\": [sprintf(\"%%v\", [json.match_schema({}, {\"$ref\": %q})])]}\n", "file://"+f)
+	cfg := Config{FS: moduleFS(src), Logger: discard, Posture: &paved.Posture{}}
+	if _, err := New(context.Background(), cfg); !errors.Is(err, ErrLoad) || !strings.Contains(err.Error(), "undefined function json.match_schema (refused") {
+		t.Fatalf("default: %v", err)
+	}
+	cfg.OptOuts = []paved.OptOut{AllowBuiltin("json.match_schema", "schemas are all inline in the bundle")}
+	e, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.Decide(context.Background(), "data.p.d", nil)
+	if err != nil || len(d.Reasons) != 1 || !strings.Contains(d.Reasons[0], "from-the-host-disk is required") {
+		t.Fatalf("%+v %v", d.Reasons, err)
 	}
 }
 

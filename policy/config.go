@@ -74,6 +74,14 @@ type Config struct {
 	// OPA's capabilities allow_net: a name matches exactly, on any port.
 	// Empty means none: an allowed http.send reaches no host. Setting it
 	// without AllowBuiltin("http.send", ...) is an error.
+	//
+	// The list names hosts, not services: OPA ignores the port, so
+	// "127.0.0.1" or "localhost" lets a policy reach every local port (a
+	// Redis on 6379, an admin endpoint), and "localhost" also every Unix
+	// socket (http.send's "unix://localhost/?socket=/path"). An allowed
+	// http.send can also read the host's files and environment through
+	// its tls_*_file and tls_*_env_variable options. Redirects are checked
+	// against the list at each hop.
 	HTTPSendHosts []string
 
 	// DecisionLog, when set, receives every decision (policy-edge's

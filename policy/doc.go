@@ -32,9 +32,11 @@
 // loaded.
 //
 // Built-ins that reach the network or the host (http.send,
-// net.lookup_ip_addr, opa.runtime) are refused when a policy loads, unless
-// the service opts in by name with [AllowBuiltin]; an allowed http.send
-// reaches only the hosts in [Config.HTTPSendHosts] (OPA's allow_net).
+// net.lookup_ip_addr, opa.runtime, and json.match_schema and
+// json.verify_schema, which read a "file://" $ref from disk) are refused
+// when a policy loads, unless the service opts in by name with
+// [AllowBuiltin]; an allowed http.send reaches only the hosts in
+// [Config.HTTPSendHosts] (OPA's allow_net), on any port.
 //
 // Decisions of a query declared Pure are cached by input in a bounded
 // cache, which each newly loaded policy starts empty. A hit costs no

@@ -31,8 +31,9 @@ func AllowUnsignedBundle(reason string) paved.OptOut {
 // AllowBuiltin returns the opt-out that lets policies call the built-in
 // function name, one of those refused by default because it reaches the
 // network or the host ([RefusedBuiltins]): "http.send",
-// "net.lookup_ip_addr", "opa.runtime". An allowed http.send may only reach
-// the hosts in [Config.HTTPSendHosts]. Put it in [Config.OptOuts].
+// "net.lookup_ip_addr", "opa.runtime", "json.match_schema",
+// "json.verify_schema". An allowed http.send may only reach the hosts in
+// [Config.HTTPSendHosts]. Put it in [Config.OptOuts].
 func AllowBuiltin(name, reason string) paved.OptOut {
 	return paved.NewOptOut(Component, OptOutAllowBuiltin+":"+name, reason)
 }
@@ -48,9 +49,18 @@ func allowedBuiltin(o paved.OptOut) (string, bool) {
 
 // RefusedBuiltins lists the built-in functions a policy may not call
 // unless the service opts in by name with [AllowBuiltin]: each reaches the
-// network (http.send, net.lookup_ip_addr) or reveals the host's
-// environment and configuration (opa.runtime). A policy that calls one is
-// rejected when it is loaded, never at evaluation time.
+// network (http.send, net.lookup_ip_addr), reveals the host's environment
+// and configuration (opa.runtime), or reads the host's files
+// (json.match_schema and json.verify_schema resolve a schema's
+// "file://..." $ref with os.Open, whatever allow_net says, and put what
+// they read into their result; a schema from input makes that the
+// caller's choice). A policy that calls one is rejected when it is loaded,
+// never at evaluation time.
+//
+// The other built-ins are pure, or non-deterministic without reaching out
+// (time.now_ns, rand.intn, uuid.rfc4122: see [QueryConfig.Pure]); print
+// is compiled out, and trace writes only to a tracer, which the engine
+// never sets.
 func RefusedBuiltins() []string {
-	return []string{"http.send", "net.lookup_ip_addr", "opa.runtime"}
+	return []string{"http.send", "net.lookup_ip_addr", "opa.runtime", "json.match_schema", "json.verify_schema"}
 }

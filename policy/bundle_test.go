@@ -302,6 +302,13 @@ func TestRemoteBundleLastGoodStays(t *testing.T) {
 	if err := fetch(); err == nil || !errors.Is(e.Check(ctx), httpx.ErrDegraded) {
 		t.Fatalf("slow: %v", err)
 	}
+	// A client of the service's own without a Timeout: the fetch is
+	// bounded all the same.
+	e.remote.client = &http.Client{}
+	e.remote.timeout = 50 * time.Millisecond
+	if err := fetch(); err == nil || !errors.Is(e.Check(ctx), httpx.ErrDegraded) {
+		t.Fatalf("slow, client without timeout: %v", err)
+	}
 	srv.mu.Lock()
 	srv.delay = 0
 	srv.mu.Unlock()

@@ -132,7 +132,8 @@ type BundleConfig struct {
 	// loopback host. The bundle must be signed with one of Keys unless
 	// OptOuts holds [AllowUnsignedBundle].
 	URL string
-	// Client fetches URL; a client with a 10s timeout when nil.
+	// Client fetches URL; a client with a 10s timeout when nil. A Client
+	// without a Timeout of its own has each fetch bounded by 10s.
 	Client *http.Client
 	// Header is added to each fetch (an Authorization for the server).
 	Header http.Header

@@ -24,6 +24,8 @@ type remoteSource struct {
 	backoff  backoff.Policy
 	etag     string // of the active bundle
 	failures int
+	// timeout bounds a fetch when client has no Timeout of its own.
+	timeout time.Duration
 }
 
 func newRemote(e *Engine) *remoteSource {
@@ -31,7 +33,7 @@ func newRemote(e *Engine) *remoteSource {
 	if c == nil {
 		c = &http.Client{Timeout: DefaultFetchTimeout}
 	}
-	return &remoteSource{e: e, client: c, poll: e.cfg.Bundle.PollInterval,
+	return &remoteSource{e: e, client: c, poll: e.cfg.Bundle.PollInterval, timeout: DefaultFetchTimeout,
 		backoff: backoff.Policy{Base: time.Second, Cap: e.cfg.Bundle.PollInterval}}
 }
 
@@ -53,6 +55,13 @@ func (r *remoteSource) fetch(ctx context.Context) error {
 
 func (r *remoteSource) fetchOnce(ctx context.Context) error {
 	cfg := r.e.cfg.Bundle
+	if r.client.Timeout == 0 {
+		// A server that never answers must not hold the poll (and
+		// readiness, which reports the last fetch) forever.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.timeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.URL, nil)
 	if err != nil {
 		return err

@@ -41,8 +41,11 @@ type AuthorizerConfig struct {
 
 	// Headers names the request headers copied into input.headers, under
 	// their lower-case names; several values of one are joined with ", ".
-	// Default none. Credentials (Authorization, Proxy-Authorization,
-	// Cookie) are refused: the verified caller is input.principal.
+	// Default none. Credentials are refused, by the rule httpx's access
+	// log redacts them by: Authorization, Proxy-Authorization, Cookie,
+	// X-Api-Key, X-Auth-Token, X-Csrf-Token, X-Xsrf-Token and any name
+	// holding token, secret, key, auth, cookie, session, passw, credential
+	// or signature. The verified caller is input.principal.
 	Headers []string
 	// MaxHeaderValueBytes bounds each selected header's joined value.
 	// Default 1 KiB; from 1 byte to 64 KiB. A longer one denies the
@@ -127,7 +130,7 @@ func NewAuthorizer(cfg AuthorizerConfig) (*Authorizer, error) {
 		case canon == "" || strings.ContainsAny(canon, " \t:\r\n"):
 			c.Add(field, fmt.Sprintf("%q is not a header name", h), `want a name such as "X-Tenant"`)
 			continue
-		case canon == "Authorization" || canon == "Proxy-Authorization" || canon == "Cookie":
+		case credentialHeader(canon):
 			c.Add(field, fmt.Sprintf("%s carries credentials", canon), "remove it: the verified caller is input.principal (paved.PrincipalFrom), and decision logs must not hold credentials")
 			continue
 		case seen[canon]:
@@ -356,6 +359,24 @@ func patternWildcards(pattern string) []string {
 			names = append(names, name)
 		}
 	}
+}
+
+// credentialHeader reports whether the canonical header name h carries a
+// credential: the rule httpx's access log redacts headers by, so that no
+// header the access log hides reaches a policy input, and through it a
+// decision log.
+func credentialHeader(h string) bool {
+	switch h {
+	case "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "X-Auth-Token", "X-Csrf-Token", "X-Xsrf-Token":
+		return true
+	}
+	l := strings.ToLower(h)
+	for _, w := range []string{"token", "secret", "key", "auth", "cookie", "session", "passw", "credential", "signature"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
 }
 
 type decisionKey struct{}

@@ -358,7 +358,7 @@ func TestNewAuthorizerConfigErrors(t *testing.T) {
 		Engine:              e,
 		Query:               "not a ref",
 		Routes:              map[string]string{"GET /x": "also bad"},
-		Headers:             []string{"Authorization", "cookie", "X-A", "x-a", "bad name"},
+		Headers:             []string{"Authorization", "cookie", "X-A", "x-a", "bad name", "x-api-key", "X-Amz-Security-Token", "X-Session-Id", "X-Request-Id"},
 		MaxHeaderValueBytes: 1 << 20,
 	})
 	var fields []string
@@ -368,6 +368,7 @@ func TestNewAuthorizerConfigErrors(t *testing.T) {
 	want := []string{
 		"AuthorizerConfig.MaxHeaderValueBytes",
 		"AuthorizerConfig.Headers[0]", "AuthorizerConfig.Headers[1]", "AuthorizerConfig.Headers[3]", "AuthorizerConfig.Headers[4]",
+		"AuthorizerConfig.Headers[5]", "AuthorizerConfig.Headers[6]", "AuthorizerConfig.Headers[7]",
 		"AuthorizerConfig.Query", `AuthorizerConfig.Routes["GET /x"]`,
 	}
 	if strings.Join(fields, ",") != strings.Join(want, ",") {

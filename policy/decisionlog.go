@@ -122,13 +122,20 @@ func parsePointer(p string) ([]string, error) {
 	}
 	toks := strings.Split(p[1:], "/")
 	for i, t := range toks {
-		if strings.ContainsRune(strings.ReplaceAll(strings.ReplaceAll(t, "~0", ""), "~1", ""), '~') {
-			return nil, fmt.Errorf("%q has a ~ that is not ~0 or ~1", p)
+		for j := 0; j < len(t); j++ {
+			if t[j] == '~' && (j+1 == len(t) || (t[j+1] != '0' && t[j+1] != '1')) {
+				return nil, fmt.Errorf("%q has a ~ that is not ~0 or ~1", p)
+			}
 		}
 		toks[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
 	}
 	if toks[0] != "input" && toks[0] != "result" {
 		return nil, fmt.Errorf("%q is not under /input or /result", p)
+	}
+	// The authorizer puts headers under their lower-case names: a mask
+	// spelled as the header is on the wire would never match.
+	if len(toks) > 2 && toks[0] == "input" && toks[1] == "headers" && toks[2] != strings.ToLower(toks[2]) {
+		return nil, fmt.Errorf("%q names a header in upper case; input.headers holds lower-case names", p)
 	}
 	return toks, nil
 }

@@ -168,12 +168,12 @@ func TestDecisionLogDisabledLoggerCostsNothing(t *testing.T) {
 }
 
 func TestNewDecisionLogMaskErrors(t *testing.T) {
-	_, err := policy.NewDecisionLog(policy.DecisionLogConfig{Mask: []string{"input/a", "/other/a", "/input/a~2b", "/input/ok"}})
+	_, err := policy.NewDecisionLog(policy.DecisionLogConfig{Mask: []string{"input/a", "/other/a", "/input/a~2b", "/input/ok", "/input/~~01", "/input/a~", "/input/headers/X-Api-Key", "/input/~01"}})
 	var fields []string
 	for _, ce := range paved.ConfigErrors(err) {
 		fields = append(fields, ce.Field)
 	}
-	if strings.Join(fields, ",") != "DecisionLogConfig.Mask[0],DecisionLogConfig.Mask[1],DecisionLogConfig.Mask[2]" {
+	if strings.Join(fields, ",") != "DecisionLogConfig.Mask[0],DecisionLogConfig.Mask[1],DecisionLogConfig.Mask[2],DecisionLogConfig.Mask[4],DecisionLogConfig.Mask[5],DecisionLogConfig.Mask[6]" {
 		t.Fatalf("fields %v (%v)", fields, err)
 	}
 }

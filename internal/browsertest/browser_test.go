@@ -460,14 +460,21 @@ func (tb *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 }
 
 // load is navigate that returns the error rather than failing the test.
+// A navigation that ends without a response (chromedp can miss it when
+// the tab leaves a browser error page) is an error too, never a nil
+// response.
 func (tb *tab) load(u string) (*network.Response, error) {
-	return chromedp.Run(tb.ctx, chromedp.NavigateResponse(u))
+	resp, err := chromedp.Run(tb.ctx, chromedp.NavigateResponse(u))
+	if err == nil && resp == nil {
+		err = fmt.Errorf("navigate %s: no response", u)
+	}
+	return resp, err
 }
 
 // navigate loads u as a top-level navigation and returns the response.
 func (tb *tab) navigate(u string) *network.Response {
 	tb.t.Helper()
-	resp, err := chromedp.Run(tb.ctx, chromedp.NavigateResponse(u))
+	resp, err := tb.load(u)
 	if err != nil {
 		tb.t.Fatalf("navigate %s: %v", u, err)
 	}

@@ -59,7 +59,7 @@ var appPage = template.Must(template.New("app").Parse(`<!doctype html>
 // certificate on host, or "http" on 127.0.0.1 as a redirect URI
 // registered at Vault requires). lc lacks RedirectURL, CookieKeys and
 // the plumbing, which this fills in.
-func startLoginApp(t *testing.T, ln net.Listener, scheme, host string, lc auth.LoginConfig) *loginApp {
+func startLoginApp(t *testing.T, ln net.Listener, scheme, host string, lc auth.LoginConfig, serverOptOuts ...paved.OptOut) *loginApp {
 	t.Helper()
 	app := &loginApp{base: scheme + "://" + net.JoinHostPort(host, portOf(ln.Addr()))}
 	lc.RedirectURL = app.base + "/callback"
@@ -72,9 +72,9 @@ func startLoginApp(t *testing.T, ln net.Listener, scheme, host string, lc auth.L
 		t.Fatalf("NewLogin: %v", err)
 	}
 	app.login = l
-	cfg := httpx.Config{Headers: httpx.ProfileHTML}
+	cfg := httpx.Config{Headers: httpx.ProfileHTML, OptOuts: serverOptOuts}
 	if scheme == "http" {
-		cfg.OptOuts = []paved.OptOut{httpx.AllowPlainHTTP("the redirect URI registered at the integration Vault is http://127.0.0.1")}
+		cfg.OptOuts = append(cfg.OptOuts, httpx.AllowPlainHTTP("the redirect URI registered at the integration Vault is http://127.0.0.1"))
 	}
 	startPavedOn(t, ln, scheme, host, cfg, func(s *httpx.Server) {
 		s.Handle("GET /login", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -304,24 +304,7 @@ func TestBrowserLogin(t *testing.T) {
 		}
 	})
 	t.Run("CrossSiteLogoutRefused", func(t *testing.T) {
-		tb := tb.in(t)
-		// Another site submits a logout form to the app (logout CSRF):
-		// the browser sends it, and paved refuses it, so the browser
-		// keeps its session and the provider hears of nothing.
-		logouts := idp.Logouts()
-		tb.navigate(other + "/logout-form?to=" + url.QueryEscape(app.base+"/logout"))
-		poll[bool](tb, `location.href === `+jsString(app.base+"/logout")+` && document.body !== null && document.body.textContent.includes("cross-origin request rejected")`)
-		tb.checkpoint("cross-site-logout")
-		if _, held := tb.cookies(app.base + "/")[auth.SessionCookie]; !held {
-			t.Fatal("a cross-site form logged the browser out (its session cookie is gone)")
-		}
-		if n := idp.Logouts() - logouts; n != 0 {
-			t.Fatalf("provider saw %d logouts from a cross-site form", n)
-		}
-		tb.navigate(app.base + "/app")
-		if sub := poll[string](tb, `window.signedIn`); sub != authtest.DefaultSubject {
-			t.Fatalf("after the cross-site logout signed in as %q", sub)
-		}
+		checkCrossSiteLogoutRefused(t, tb.in(t), app, idp, other)
 	})
 	t.Run("LogoutUnderFormActionSelf", func(t *testing.T) {
 		tb := tb.in(t)
@@ -347,6 +330,46 @@ func TestBrowserLogin(t *testing.T) {
 		}
 		checkLogout(t, tb, app, idp)
 	})
+}
+
+// checkCrossSiteLogoutRefused: another site submits a logout form to the
+// signed-in app (logout CSRF). The browser sends it, paved refuses it, so
+// the browser keeps its session and the provider hears of nothing.
+func checkCrossSiteLogoutRefused(t *testing.T, tb *tab, app *loginApp, idp *authtest.Server, other string) {
+	t.Helper()
+	logouts := idp.Logouts()
+	tb.navigate(other + "/logout-form?to=" + url.QueryEscape(app.base+"/logout"))
+	poll[bool](tb, `location.href === `+jsString(app.base+"/logout")+` && document.body !== null && document.body.textContent.includes("cross-origin request rejected")`)
+	tb.checkpoint("cross-site-logout")
+	if _, held := tb.cookies(app.base + "/")[auth.SessionCookie]; !held {
+		t.Fatal("a cross-site form logged the browser out (its session cookie is gone)")
+	}
+	if n := idp.Logouts() - logouts; n != 0 {
+		t.Fatalf("provider saw %d logouts from a cross-site form", n)
+	}
+	tb.navigate(app.base + "/app")
+	if sub := poll[string](tb, `window.signedIn`); sub != authtest.DefaultSubject {
+		t.Fatalf("after the cross-site logout signed in as %q", sub)
+	}
+}
+
+// TestBrowserLogoutCSRFWithoutServerProtection: with httpx's cross-origin
+// protection turned off (an opt-out), LogoutHandler's own origin check
+// still refuses a cross-site logout form in the browser.
+func TestBrowserLogoutCSRFWithoutServerProtection(t *testing.T) {
+	tb := newTab(t)
+	ln := listen(t)
+	base := "https://localhost:" + portOf(ln.Addr())
+	idp := authtest.NewServer(t, authtest.Config{PostLogoutRedirectURIs: []string{base + "/bye"}})
+	app := startLoginApp(t, ln, "https", "localhost", auth.LoginConfig{
+		Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClientSecret: idp.ClientSecret(), HTTPClient: idp.Client(),
+		PostLogoutRedirectURL: base + "/bye",
+	}, httpx.DisableCrossOriginProtection("browser test: the logout handler's own check alone"))
+	other := startOther(t, crossSiteLinks())
+	if sub := signIn(t, tb, app); sub != authtest.DefaultSubject {
+		t.Fatalf("signed in as %q", sub)
+	}
+	checkCrossSiteLogoutRefused(t, tb, app, idp, other)
 }
 
 // checkLogout clicks the logout button of the signed-in /app page under

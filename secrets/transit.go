@@ -120,8 +120,10 @@ func (t *Transit) Decrypt(ctx context.Context, key, ciphertext string) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	s, ok := out["plaintext"].(string) // "" for an empty plaintext
-	if !ok && out["plaintext"] != nil {
+	// Vault always answers a string ("" for an empty plaintext); an answer
+	// without one is not an empty plaintext.
+	s, ok := out["plaintext"].(string)
+	if !ok {
 		return nil, fmt.Errorf("%w: transit decrypt answered without plaintext", ErrInvalidRequest)
 	}
 	pt, err := base64.StdEncoding.DecodeString(s)

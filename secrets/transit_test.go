@@ -97,3 +97,42 @@ func (c *countingBackend) Write(ctx context.Context, token, path string, data ma
 	c.calls++
 	return c.engineBackend.Write(ctx, token, path, data)
 }
+
+// blankTransit answers every transit request with an empty response, as
+// a proxy or a misrouted mount may (Vault's api returns a nil secret for
+// 204).
+type blankTransit struct{ engineBackend }
+
+func (b *blankTransit) Write(ctx context.Context, token, path string, data map[string]any) (*secrets.Response, error) {
+	if strings.HasPrefix(path, "transit/") {
+		return &secrets.Response{}, nil
+	}
+	return b.engineBackend.Write(ctx, token, path, data)
+}
+
+// TestTransitEmptyAnswerFails: an answer without its field is an error,
+// never an empty plaintext or a valid signature.
+func TestTransitEmptyAnswerFails(t *testing.T) {
+	e := secretstest.NewEngines(secretstest.NewClock(time.Time{}))
+	tr := secrets.NewTokenOps(&blankTransit{engineBackend{e: e}}, "root").Transit("")
+	ctx := context.Background()
+	if pt, err := tr.Decrypt(ctx, "paved", "vault:v1:AAAA"); !errors.Is(err, secrets.ErrInvalidRequest) {
+		t.Errorf("Decrypt of an empty answer: %q, %v; want ErrInvalidRequest", pt, err)
+	}
+	if ok, err := tr.Verify(ctx, "paved", []byte("x"), "vault:v1:AAAA"); ok || !errors.Is(err, secrets.ErrInvalidRequest) {
+		t.Errorf("Verify of an empty answer: %v, %v", ok, err)
+	}
+	if ok, err := tr.VerifyHMAC(ctx, "paved", []byte("x"), "vault:v1:AAAA"); ok || !errors.Is(err, secrets.ErrInvalidRequest) {
+		t.Errorf("VerifyHMAC of an empty answer: %v, %v", ok, err)
+	}
+	for name, f := range map[string]func() (string, error){
+		"Encrypt": func() (string, error) { return tr.Encrypt(ctx, "paved", []byte("x")) },
+		"Rewrap":  func() (string, error) { return tr.Rewrap(ctx, "paved", "vault:v1:AAAA") },
+		"Sign":    func() (string, error) { return tr.Sign(ctx, "paved", []byte("x")) },
+		"HMAC":    func() (string, error) { return tr.HMAC(ctx, "paved", []byte("x")) },
+	} {
+		if v, err := f(); v != "" || !errors.Is(err, secrets.ErrInvalidRequest) {
+			t.Errorf("%s of an empty answer: %q, %v", name, v, err)
+		}
+	}
+}

@@ -403,7 +403,10 @@ func (c *Client) updatePosture() {
 		detail += "; degraded since " + h.since.UTC().Format(time.RFC3339)
 	}
 	c.reg.SetControl("token-renewal", t != nil && (t.renewable || t.ttl == 0) && ok, detail)
-	tls := c.cfg.Backend != nil || !hasPrefixFold(c.cfg.Vault.Address, "http:")
+	tls := true // an in-memory backend has no transport
+	if ac := APIClient(c.b); ac != nil {
+		tls = !hasPrefixFold(ac.Address(), "http:")
+	}
 	c.reg.SetControl("transport-tls", tls, c.target())
 	c.reg.SetControl("staleness-bound", true, "static secrets served at most "+c.cfg.MaxStale.String()+" past their last good read; refresh every "+c.cfg.RefreshInterval.String())
 }

@@ -3,6 +3,7 @@ package secrets
 import (
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -129,16 +130,20 @@ func (cfg *Config) validate() (Config, error) {
 		if addr == "" {
 			addr = os.Getenv("VAULT_ADDR")
 		}
-		switch u, err := url.Parse(addr); {
-		case addr == "":
-			chk.Add("Vault.Address", "empty and VAULT_ADDR not set", `set it, such as "https://vault.internal:8200"`)
-		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-			chk.Add("Vault.Address", "not an http(s) URL", `want such as "https://vault.internal:8200"`)
-		case u.Scheme == "http" && !loopback(u.Hostname()) && !opt[OptOutAllowPlainHTTP]:
-			chk.Add("Vault.Address", "plain http to a non-loopback host",
-				`use https, or add secrets.AllowPlainHTTP("`+optOutConstructors[OptOutAllowPlainHTTP].example+`")`)
-		default:
+		if checkVaultAddress(&chk, "Vault.Address", addr, opt[OptOutAllowPlainHTTP]) {
 			c.Vault.Address = addr
+		}
+		switch {
+		case c.Vault.TLS != nil && c.Vault.TLS.InsecureSkipVerify:
+			chk.Add("Vault.TLS", "InsecureSkipVerify turns off the verification of Vault's certificate", "trust Vault's CA with RootCAs instead")
+		case c.Vault.TLS == nil && envSkipVerify():
+			chk.Add("Vault.TLS", "VAULT_SKIP_VERIFY turns off the verification of Vault's certificate", "unset it and trust Vault's CA with VAULT_CACERT or Vault.TLS.RootCAs")
+		}
+	} else if ac := APIClient(c.Backend); ac != nil {
+		// A Backend over the caller's *api.Client gets the same checks.
+		checkVaultAddress(&chk, "Backend", ac.Address(), opt[OptOutAllowPlainHTTP])
+		if tr, ok := ac.CloneConfig().HttpClient.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil && tr.TLSClientConfig.InsecureSkipVerify {
+			chk.Add("Backend", "its api.Client skips the verification of Vault's certificate (VAULT_SKIP_VERIFY or TLSConfig.Insecure)", "trust Vault's CA instead")
 		}
 	}
 	durRange(&chk, "Vault.Timeout", &c.Vault.Timeout, DefaultVaultTimeout, 100*time.Millisecond, 5*time.Minute)
@@ -187,6 +192,31 @@ func intRange(chk *paved.ConfigCheck, field string, v *int, def, lo, hi int) {
 	if *v < lo || *v > hi {
 		chk.Add(field, "out of range", "want from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi)+" (0 means "+strconv.Itoa(def)+")")
 	}
+}
+
+// checkVaultAddress adds the faults of Vault's address addr to chk and
+// reports whether it is good: an http(s) URL, https unless the host is a
+// loopback one or plainOK (the AllowPlainHTTP opt-out).
+func checkVaultAddress(chk *paved.ConfigCheck, field, addr string, plainOK bool) bool {
+	switch u, err := url.Parse(addr); {
+	case addr == "":
+		chk.Add(field, "empty and VAULT_ADDR not set", `set it, such as "https://vault.internal:8200"`)
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		chk.Add(field, "not an http(s) URL", `want such as "https://vault.internal:8200"`)
+	case u.Scheme == "http" && !loopback(u.Hostname()) && !plainOK:
+		chk.Add(field, "plain http to a non-loopback host",
+			`use https, or add secrets.AllowPlainHTTP("`+optOutConstructors[OptOutAllowPlainHTTP].example+`")`)
+	default:
+		return true
+	}
+	return false
+}
+
+// envSkipVerify reports whether VAULT_SKIP_VERIFY asks the api client not
+// to verify Vault's certificate (read as api.Config.ReadEnvironment does).
+func envSkipVerify() bool {
+	v, err := strconv.ParseBool(os.Getenv("VAULT_SKIP_VERIFY"))
+	return err == nil && v
 }
 
 func loopback(host string) bool {

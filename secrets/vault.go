@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/pavedroad/paved/httpx"
 )
 
 // VaultConfig says how to reach a Vault server; it is used when
@@ -26,8 +28,11 @@ type VaultConfig struct {
 	// TLS configures the connection: the CA that signs Vault's
 	// certificate (RootCAs), and for the TLS certificate login method,
 	// the client certificate (Certificates or GetClientCertificate).
-	// Default: the system roots, TLS 1.2 or newer. A MinVersion lower
-	// than TLS 1.2 is raised to it.
+	// Default: the system roots (or VAULT_CACERT and the other VAULT_*
+	// TLS variables the api client reads), TLS 1.2 or newer. A MinVersion
+	// lower than TLS 1.2 is raised to it; no CipherSuites means paved's
+	// (httpx's ECDHE AEAD suites). InsecureSkipVerify, here or through
+	// VAULT_SKIP_VERIFY, is refused.
 	TLS *tls.Config
 	// Namespace is the Vault Enterprise namespace; default none.
 	Namespace string
@@ -78,8 +83,20 @@ func NewVaultBackend(cfg VaultConfig) (Backend, error) {
 	} else {
 		tc = &tls.Config{}
 	}
+	if tc.InsecureSkipVerify {
+		return nil, errors.New("secrets: VAULT_SKIP_VERIFY or TLS.InsecureSkipVerify turns off the verification of Vault's certificate: refused; trust Vault's CA with VAULT_CACERT or TLS.RootCAs")
+	}
 	if tc.MinVersion < tls.VersionTLS12 {
 		tc.MinVersion = tls.VersionTLS12
+	}
+	if tc.CipherSuites == nil {
+		// paved's TLS 1.2 floor: the ECDHE AEAD suites of httpx.
+		tc.CipherSuites = httpx.TLSConfig(nil, nil, 0).CipherSuites
+	}
+	if len(tc.NextProtos) == 0 {
+		// api configured HTTP/2 on the transport; a caller's TLS config
+		// must still offer it, so that concurrent reads share a connection.
+		tc.NextProtos = []string{"h2", "http/1.1"}
 	}
 	tr.TLSClientConfig = tc
 	// Keep enough idle connections for Inject's concurrent reads.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pavedroad/paved"
@@ -66,6 +67,7 @@ type Telemetry struct {
 	shutdownOnce sync.Once
 	shutdownErr  error
 	prevSink     paved.Sink
+	closed       atomic.Bool // Shutdown has begun: no more events
 }
 
 // Setup validates cfg and the OTEL_* variables and starts telemetry. It
@@ -249,17 +251,29 @@ func (t *Telemetry) registerControls() {
 // Shutdown flushes every provider and stops them, within the earlier of
 // ctx's deadline and Config.ShutdownTimeout; past it, it returns an error
 // wrapping context.DeadlineExceeded and whatever was not exported is
-// dropped. It restores the default sink Setup replaced. Later calls return
-// the first call's result. A nil *Telemetry returns nil.
+// dropped. ctx's cancellation alone does not cut the flush short. From its
+// start, t takes no more events (Enabled reports false) and the default
+// sink Setup replaced is restored (skipping any Telemetry already shut
+// down, as when two Setups are shut down in the order they started).
+// Later calls return the first call's result. A nil *Telemetry returns
+// nil.
 func (t *Telemetry) Shutdown(ctx context.Context) error {
 	if t == nil {
 		return nil
 	}
 	t.shutdownOnce.Do(func() {
+		t.closed.Store(true)
 		if paved.DefaultSink() == paved.Sink(t) {
-			paved.SetDefaultSink(t.prevSink)
+			paved.SetDefaultSink(liveSink(t.prevSink))
 		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.s.cfg.ShutdownTimeout)
+		// Not ctx's cancellation: a program often shuts down with the
+		// context its stop signal cancelled, and still wants its flush;
+		// but ctx's deadline, when earlier than ShutdownTimeout, bounds it.
+		deadline := time.Now().Add(t.s.cfg.ShutdownTimeout)
+		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+			deadline = d
+		}
+		ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 		defer cancel()
 		var (
 			mu   sync.Mutex
@@ -305,6 +319,18 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 		}
 	})
 	return t.shutdownErr
+}
+
+// liveSink returns s, or, when s is a Telemetry already shut down, the
+// first live sink it had replaced.
+func liveSink(s paved.Sink) paved.Sink {
+	for {
+		t, ok := s.(*Telemetry)
+		if !ok || t == nil || !t.closed.Load() {
+			return s
+		}
+		s = t.prevSink
+	}
 }
 
 // TracerProvider returns the tracer provider (a no-op one when traces are

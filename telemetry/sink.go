@@ -171,16 +171,17 @@ func (t *Telemetry) instruments() error {
 
 var _ paved.Sink = (*Telemetry)(nil)
 
-// Enabled reports whether t records events: when metrics or logs are on.
+// Enabled reports whether t records events: when metrics or logs are on,
+// until Shutdown.
 func (t *Telemetry) Enabled(context.Context, paved.EventType) bool {
-	return t != nil && (t.metrics || t.logs)
+	return t != nil && (t.metrics || t.logs) && !t.closed.Load()
 }
 
 // Emit records e as metrics (no allocation for a known attribute set) and,
 // for failures, denials and platform events, as a log record. An event's
 // Subject never reaches a metric, nor a log without AllowSubjectInLogs.
 func (t *Telemetry) Emit(ctx context.Context, e paved.Event) {
-	if t == nil {
+	if t == nil || t.closed.Load() {
 		return
 	}
 	if t.metrics {

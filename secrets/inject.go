@@ -20,7 +20,9 @@ var secretType = reflect.TypeFor[Secret]()
 // the value from logs). Every tagged field is required: a missing secret
 // or key is an error naming the field and the reference, unless the tag
 // says `secret:"...,optional"`, which leaves the field as it was.
-// Untagged struct fields (not pointers) are walked into.
+// Untagged struct fields (not pointers) are walked into; a tagged field
+// that cannot be set (unexported, or inside an unexported struct field) is
+// an error.
 //
 // References are read concurrently, at most Config.InjectConcurrency at
 // once, and keys of one secret share one read. Inject returns every
@@ -48,7 +50,11 @@ func (c *Client) Inject(ctx context.Context, dst any) error {
 			name := prefix + f.Name
 			tag, ok := f.Tag.Lookup(TagName)
 			if !ok {
-				if f.Type.Kind() == reflect.Struct && f.Type != secretType && f.IsExported() {
+				// Walk into unexported struct fields too: an embedded
+				// struct of an unexported type has settable fields, and a
+				// tagged field that cannot be set must be an error, not
+				// silently left empty.
+				if f.Type.Kind() == reflect.Struct && f.Type != secretType {
 					walk(v.Field(i), name+".")
 				}
 				continue
@@ -64,8 +70,8 @@ func (c *Client) Inject(ctx context.Context, dst any) error {
 					errs = append(errs, &Error{Op: "inject", Reason: ReasonBadTarget, Field: name, Err: fmt.Errorf("unknown tag option %q (want optional)", o)})
 				}
 			}
-			if !f.IsExported() {
-				errs = append(errs, &Error{Op: "inject", Reason: ReasonBadTarget, Field: name, Err: errors.New("unexported field")})
+			if !v.Field(i).CanSet() {
+				errs = append(errs, &Error{Op: "inject", Reason: ReasonBadTarget, Field: name, Err: errors.New("unexported field, or inside an unexported struct field: Inject cannot set it")})
 				continue
 			}
 			if f.Type != secretType && f.Type.Kind() != reflect.String && (f.Type.Kind() != reflect.Slice || f.Type.Elem().Kind() != reflect.Uint8) {

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -424,5 +425,91 @@ func TestUnsignedRemoteOptOut(t *testing.T) {
 		if c.Name == "bundle-signature" && c.Enabled {
 			t.Fatalf("control %+v", c)
 		}
+	}
+}
+
+// A bundle server on loopback that redirects to plain http elsewhere: the
+// engine's own client refuses the redirect before following it, and the
+// final URL of a service's own client is checked all the same. Unsigned
+// (opted out), so that only the transport protects the bundle.
+func TestRemoteRedirectOffLoopbackRefused(t *testing.T) {
+	srv := &bundleServer{}
+	srv.set(makeBundle(t, "r1", true, "", ""), http.StatusOK)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://bundles.example/b.tar.gz", http.StatusFound)
+	})
+	mux.Handle("/", srv)
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	cfg := bundleConfig("", ts.URL+"/moved", nil)
+	cfg.OptOuts = []paved.OptOut{AllowUnsignedBundle("bundle server is a sidecar on loopback")}
+	// Every host name dials the test server, as a DNS or proxy an
+	// attacker controls would.
+	dialAll := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "tcp", ts.Listener.Addr().String())
+	}}
+	for _, tt := range []struct {
+		name   string
+		client func(e *Engine) *http.Client
+	}{
+		{"engine's client", func(e *Engine) *http.Client {
+			c := *e.remote.client
+			c.Transport = dialAll
+			return &c
+		}},
+		{"service's client", func(*Engine) *http.Client { return &http.Client{Transport: dialAll, Timeout: 5 * time.Second} }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg.Posture = &paved.Posture{}
+			e, err := New(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.remote.client = tt.client(e)
+			before := srv.requests.Load()
+			err = e.remote.fetch(context.Background())
+			if err == nil || !strings.Contains(err.Error(), "neither https nor loopback") {
+				t.Fatalf("fetch: %v", err)
+			}
+			if _, ok := e.Revision(); ok {
+				t.Fatal("a bundle loaded through the redirect")
+			}
+			// The engine's client never sent the request off loopback.
+			if n := srv.requests.Load() - before; tt.name == "engine's client" && n != 0 {
+				t.Fatalf("%d requests followed the redirect", n)
+			}
+		})
+	}
+}
+
+func TestRunTwiceRefused(t *testing.T) {
+	srv := &bundleServer{}
+	srv.set(nil, http.StatusNotFound)
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	a, _ := testKeys(t)
+	e, err := New(context.Background(), bundleConfig("", ts.URL+"/b.tar.gz", map[string]VerificationKey{"a": {Key: a.pub}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	for !e.remote.running.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	if err := e.Run(ctx); err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Fatalf("second Run: %v", err)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
+	}
+	// Once it has returned, Run may be called again.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if err := e.Run(ctx2); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run after Run: %v", err)
 	}
 }

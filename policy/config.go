@@ -129,7 +129,7 @@ type BundleConfig struct {
 	File string
 	// URL is the bundle's address on an HTTP bundle server, polled every
 	// PollInterval with If-None-Match. https is required, except on a
-	// loopback host. The bundle must be signed with one of Keys unless
+	// loopback host, and so is it of every redirect. The bundle must be signed with one of Keys unless
 	// OptOuts holds [AllowUnsignedBundle].
 	URL string
 	// Client fetches URL; a client with a 10s timeout when nil. A Client

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/pavedroad/paved"
@@ -26,12 +27,15 @@ type remoteSource struct {
 	failures int
 	// timeout bounds a fetch when client has no Timeout of its own.
 	timeout time.Duration
+	// running is set while Run polls: a second Run would race on etag
+	// and failures.
+	running atomic.Bool
 }
 
 func newRemote(e *Engine) *remoteSource {
 	c := e.cfg.Bundle.Client
 	if c == nil {
-		c = &http.Client{Timeout: DefaultFetchTimeout}
+		c = &http.Client{Timeout: DefaultFetchTimeout, CheckRedirect: checkBundleRedirect}
 	}
 	return &remoteSource{e: e, client: c, poll: e.cfg.Bundle.PollInterval, timeout: DefaultFetchTimeout,
 		backoff: backoff.Policy{Base: time.Second, Cap: e.cfg.Bundle.PollInterval}}
@@ -79,6 +83,11 @@ func (r *remoteSource) fetchOnce(ctx context.Context) error {
 		return fmt.Errorf("fetch bundle: %w", err)
 	}
 	defer resp.Body.Close()
+	// A redirect (followed by a Client of the service's own) must keep to
+	// what Bundle.URL may be: https, or http on a loopback host.
+	if resp.Request != nil && resp.Request.URL != nil && !secureBundleURL(resp.Request.URL) {
+		return fmt.Errorf("fetch bundle: redirected to %s, neither https nor loopback", redactURL(resp.Request.URL.String()))
+	}
 	switch resp.StatusCode {
 	case http.StatusNotModified:
 		return nil
@@ -108,12 +117,17 @@ func (r *remoteSource) fetchOnce(ctx context.Context) error {
 // Run polls the bundle server until ctx ends: every PollInterval while
 // fetches succeed, after a jittered backoff from 1s up to PollInterval
 // while they fail. It returns nil at once for a local source, whose policy
-// New loaded, and ctx's error otherwise.
+// New loaded, and ctx's error otherwise. One Run at a time: a second one
+// while the first polls returns an error at once.
 func (e *Engine) Run(ctx context.Context) error {
 	r := e.remote
 	if r == nil {
 		return nil
 	}
+	if !r.running.CompareAndSwap(false, true) {
+		return errors.New("policy: Engine.Run is already running")
+	}
+	defer r.running.Store(false)
 	for {
 		wait := r.poll
 		if r.failures > 0 {
@@ -195,6 +209,23 @@ func validateBundle(c *paved.ConfigCheck, cfg *Config) {
 	}
 }
 
+// secureBundleURL reports whether u is https, or http on a loopback host.
+func secureBundleURL(u *url.URL) bool {
+	return u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname()))
+}
+
+// checkBundleRedirect refuses a redirect off https (or off loopback http),
+// before the request, and its Header, are sent.
+func checkBundleRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if !secureBundleURL(req.URL) {
+		return fmt.Errorf("redirect to %s refused: neither https nor loopback", redactURL(req.URL.String()))
+	}
+	return nil
+}
+
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
@@ -212,5 +243,3 @@ func redactURL(s string) string {
 	u.RawQuery = ""
 	return u.String()
 }
-
-var _ = errors.New

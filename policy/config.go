@@ -111,7 +111,8 @@ type QueryConfig struct {
 	// Path is the data reference whose value is the decision, such as
 	// "data.httpapi.authz.decision". It evaluates to a boolean (allow), or
 	// to an object with a boolean "allow", optional "reasons" (an array or
-	// set of strings) and optional "obligations" (an object).
+	// set of strings) and optional "obligations" (an object; anything
+	// else denies with [CauseError], as the service could not meet it).
 	Path string
 	// Pure declares that the decision depends only on its input and the
 	// loaded policy and data: its decisions are cached by input, and the

@@ -179,6 +179,7 @@ func TestDirSourceAndObligations(t *testing.T) {
 
 decision := {"allow": true, "reasons": ["ok", "logged"], "obligations": {"mask": ["/ssn"], "ttl": 30}} if input.n == 1
 decision := {"allow": false, "reasons": {"b", "a"}} if input.n == 2
+decision := {"allow": true, "obligations": ["/ssn"]} if input.n == 3
 `
 	if err := os.MkdirAll(dir+"/app", 0o755); err != nil {
 		t.Fatal(err)
@@ -198,6 +199,14 @@ decision := {"allow": false, "reasons": {"b", "a"}} if input.n == 2
 	d, err = e.Decide(context.Background(), "d", map[string]any{"n": 2})
 	if err != nil || d.Allow || strings.Join(d.Reasons, ",") != "a,b" || d.Obligations != nil {
 		t.Fatalf("%+v %v", d, err)
+	}
+	// Obligations that are not a JSON object deny: the service could not
+	// meet them.
+	for _, n := range []int{3} {
+		d, err = e.Decide(context.Background(), "d", map[string]any{"n": n})
+		if d.Allow || d.Cause != CauseError || !errors.Is(err, ErrEvaluation) || !strings.Contains(err.Error(), "obligations") {
+			t.Fatalf("n=%d: %+v %v", n, d, err)
+		}
 	}
 	if _, err := New(context.Background(), Config{Dir: dir + "/missing", Logger: discard, Posture: &paved.Posture{}}); !errors.Is(err, ErrLoad) {
 		t.Fatalf("missing dir: %v", err)

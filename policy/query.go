@@ -278,13 +278,18 @@ func interpret(v ast.Value) (result, error) {
 				r.reasons = []string{string(l)}
 			}
 		}
+		// Obligations the service cannot read are obligations it would not
+		// meet: an allow must not go through without them.
 		if ob := x.Get(obligationsKey); ob != nil {
-			if o, ok := ob.Value.(ast.Object); ok {
-				j, err := ast.JSON(o)
-				if err == nil {
-					r.obligations, _ = j.(map[string]any)
-				}
+			o, ok := ob.Value.(ast.Object)
+			if !ok {
+				return result{}, &Error{Cause: CauseError, Err: fmt.Errorf("%w: obligations is %s, not an object", ErrEvaluation, ast.ValueName(ob.Value))}
 			}
+			j, err := ast.JSON(o)
+			if err != nil {
+				return result{}, &Error{Cause: CauseError, Err: fmt.Errorf("%w: obligations are not JSON: %w", ErrEvaluation, err)}
+			}
+			r.obligations, _ = j.(map[string]any)
 		}
 		return r, nil
 	}

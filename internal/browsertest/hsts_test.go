@@ -34,13 +34,13 @@ func TestHSTS(t *testing.T) {
 		// The TLS port answers plain HTTP with Go's own 400: the browser
 		// went out over http, as it must before it has seen the header.
 		resp, err := tb.load(plain)
-		if err != nil || resp.Status != http.StatusBadRequest || resp.URL != plain || resp.SecurityState != "insecure" {
+		if err != nil || resp == nil || resp.Status != http.StatusBadRequest || resp.URL != plain || resp.SecurityState != "insecure" {
 			t.Fatalf("http:// before HSTS = %+v, %v; want Go's 400 for plain HTTP", resp, err)
 		}
 	})
 	t.Run("Upgrade", func(t *testing.T) {
 		tb := newTab(t)
-		if resp := tb.navigate(base + "/"); resp.Status != http.StatusOK || resp.SecurityState != "secure" {
+		if resp := tb.response(base + "/"); resp.Status != http.StatusOK || resp.SecurityState != "secure" {
 			t.Fatalf("https:// = %d, security state %q; want 200 over a connection the browser calls secure", resp.Status, resp.SecurityState)
 		}
 		// Bounded: without the internal redirect the loop below would
@@ -48,7 +48,7 @@ func TestHSTS(t *testing.T) {
 		ectx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
 		defer cancel()
 		redirects := chromedp.Events(ectx, network.RequestWillBeSent)
-		resp := tb.navigate(plain)
+		resp := tb.response(plain)
 		if resp.Status != http.StatusOK || resp.URL != base+"/later" {
 			t.Fatalf("http:// after HSTS = %d %s, want 200 from %s/later", resp.Status, resp.URL, base)
 		}
@@ -100,9 +100,9 @@ func TestTLSTrustIsExplicit(t *testing.T) {
 	}
 	_, base := startPaved(t, "localhost", httpx.Config{}, func(s *httpx.Server) {})
 	// A tab of its own: leaving the certificate error page, chromedp can
-	// miss the next navigation's response.
+	// miss the next navigation's response (see load).
 	tb = newTab(t)
-	if resp, err := tb.load(base + "/livez"); err != nil || resp.SecurityState != "secure" {
+	if resp, err := tb.load(base + "/livez"); err != nil || resp == nil || resp.SecurityState != "secure" {
 		t.Fatalf("pinned dev certificate: %+v, %v", resp, err)
 	}
 }

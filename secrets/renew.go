@@ -112,22 +112,27 @@ func (c *Client) reloginFrom(ctx context.Context, t *tokenState, why string) err
 		return errors.New("secrets: " + why + " and a fixed token cannot be replaced")
 	}
 	c.loginMu.Lock()
-	defer c.loginMu.Unlock()
 	if c.gen.Load() != t.gen {
+		c.loginMu.Unlock()
 		return nil
 	}
 	c.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "secrets: logging in again", slog.String("cause", why), slog.String("method", c.method))
-	old := t.token
-	if err := c.loginLocked(ctx); err != nil {
+	err := c.loginLocked(ctx)
+	c.loginMu.Unlock()
+	if err != nil {
 		return err
 	}
-	// The old token is no longer used; revoke it unless it is already gone.
+	// The old token is no longer used; revoke it unless it is already
+	// gone. This runs here, in the renewal loop that Close waits for (a
+	// goroutine of its own would outlive Close), bounded by Vault.Timeout
+	// and not cut short by Close.
 	if why == "max TTL near" || why == "token not renewable" {
-		go func() {
-			rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = revokeSelf(rctx, c.b, old)
-		}()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Vault.Timeout)
+		defer cancel()
+		if err := revokeSelf(rctx, c.b, t.token); err != nil {
+			c.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "secrets: revoking the superseded token failed; it lives until its TTL ends",
+				slog.String("accessor", t.accessor), slog.String("error", errClass(err)))
+		}
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -146,7 +148,11 @@ type testHooks struct {
 }
 
 // OTLPConfig configures the OTLP exporters. Each zero field takes the
-// matching OTEL_EXPORTER_OTLP_* variable.
+// matching OTEL_EXPORTER_OTLP_* variable. The exporters read
+// OTEL_EXPORTER_OTLP_[SIGNAL_]CERTIFICATE, CLIENT_CERTIFICATE, CLIENT_KEY
+// and COMPRESSION from the process environment themselves; Setup refuses
+// a file that cannot be read or parsed and an unknown compression, which
+// the exporters would only log.
 type OTLPConfig struct {
 	// Endpoint is the collector's base URL ("https://collector:4317"
 	// for gRPC, "https://collector:4318" for HTTP, where /v1/traces,
@@ -520,6 +526,12 @@ func (s *settings) resolveTarget(c *paved.ConfigCheck, sig signal) exportTarget 
 			}
 		}
 	}
+	s.checkTLSFiles(c, name)
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_" + name + "_COMPRESSION"} {
+		if v, ok := s.env(k); ok && v != "gzip" && v != "none" {
+			c.Add(k, fmt.Sprintf("%q is not a compression the exporters offer", v), `want "gzip" or "none"`)
+		}
+	}
 	if t.kind == ExporterOTLP && t.endpoint == nil {
 		// The OTel default endpoints, on loopback.
 		port := "4318"
@@ -532,6 +544,36 @@ func (s *settings) resolveTarget(c *paved.ConfigCheck, sig signal) exportTarget 
 		}
 	}
 	return t
+}
+
+// checkTLSFiles checks the certificate variables the OTLP exporters read
+// themselves: on a file they cannot use, they only log and carry on
+// without it (no private CA, no client certificate), so Setup refuses it.
+func (s *settings) checkTLSFiles(c *paved.ConfigCheck, name string) {
+	for _, p := range []string{"OTEL_EXPORTER_OTLP_", "OTEL_EXPORTER_OTLP_" + name + "_"} {
+		if v, ok := s.env(p + "CERTIFICATE"); ok {
+			b, err := os.ReadFile(v)
+			switch {
+			case err != nil:
+				c.Add(p+"CERTIFICATE", fmt.Sprintf("%q cannot be read: %v", v, err), "give the path of a readable PEM file of the collector's CA certificates")
+			case !x509.NewCertPool().AppendCertsFromPEM(b):
+				c.Add(p+"CERTIFICATE", fmt.Sprintf("%q holds no PEM certificate", v), "give the path of a PEM file of the collector's CA certificates")
+			}
+		}
+		cert, certOK := s.env(p + "CLIENT_CERTIFICATE")
+		key, keyOK := s.env(p + "CLIENT_KEY")
+		switch {
+		case certOK && !keyOK:
+			c.Add(p+"CLIENT_KEY", "not set, beside "+p+"CLIENT_CERTIFICATE", "give the client certificate's private key file too, or neither")
+		case keyOK && !certOK:
+			c.Add(p+"CLIENT_CERTIFICATE", "not set, beside "+p+"CLIENT_KEY", "give the client certificate file too, or neither")
+		case certOK && keyOK:
+			if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
+				c.Add(p+"CLIENT_CERTIFICATE", fmt.Sprintf("%q and %s's file are not a usable certificate and key: %v", cert, p+"CLIENT_KEY", err),
+					"give PEM files of a client certificate and its private key")
+			}
+		}
+	}
 }
 
 func checkProtocol(c *paved.ConfigCheck, key, v string) string {

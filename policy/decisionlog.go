@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/httpx"
 )
@@ -31,7 +33,9 @@ type DecisionLogConfig struct {
 	// a name; a number selects an array element. A masked field that is
 	// present is dropped and its pointer listed in the record's "erased"
 	// attribute, as OPA's decision logs do; "/input" or "/result" drops
-	// the whole document.
+	// the whole document. With any mask set, an evaluation error is
+	// logged by its location and code only, since a built-in's message
+	// quotes its operands.
 	Mask []string
 
 	// SampleAllowed logs one allowed decision in SampleAllowed, evenly
@@ -189,7 +193,7 @@ func (l *DecisionLog) LogDecision(ctx context.Context, d Decision, input ast.Val
 	if d.Cause != "" {
 		attrs = append(attrs, slog.String("cause", d.Cause))
 		if d.Err != nil {
-			attrs = append(attrs, slog.String("error", d.Err.Error()))
+			attrs = append(attrs, slog.String("error", l.errorText(d.Err)))
 		}
 	}
 	if id := httpx.RequestIDFrom(ctx); id != "" {
@@ -202,6 +206,22 @@ func (l *DecisionLog) LogDecision(ctx context.Context, d Decision, input ast.Val
 		attrs = append(attrs, slog.Any("erased", erased))
 	}
 	l.logger.LogAttrs(ctx, level, "policy decision", attrs...)
+}
+
+// errorText is err's text for the record. With masks set, an evaluation
+// error keeps only its location and code: a built-in's message quotes its
+// operands ("parsing time \"...\""), which may be the very input fields
+// the masks remove.
+func (l *DecisionLog) errorText(err error) string {
+	var te *topdown.Error
+	if len(l.masks) == 0 || !errors.As(err, &te) {
+		return err.Error()
+	}
+	loc := ""
+	if te.Location != nil {
+		loc = te.Location.String() + ": "
+	}
+	return loc + te.Code + " (message withheld: it may quote masked input)"
 }
 
 // resultDoc is the result of d as a JSON document: allow, and the reasons

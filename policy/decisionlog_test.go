@@ -213,3 +213,40 @@ func TestDecisionLogThroughAuthorizer(t *testing.T) {
 func httpRequest(method, target string) *http.Request {
 	return httptest.NewRequest(method, target, nil)
 }
+
+// A built-in's error quotes its operand: with masks set, the record keeps
+// the error's location and code, not the masked value it quotes.
+func TestDecisionLogErrorDoesNotQuoteMaskedInput(t *testing.T) {
+	e := newEngine(t, fstest.MapFS{"p.rego": {Data: []byte("package p\n\nallow if time.parse_rfc3339_ns(input.secret) > 0\n")}})
+	in := map[string]any{"secret": "hunter2-value"}
+	for _, tt := range []struct {
+		mask []string
+		want string
+	}{
+		{nil, `/p.rego:3: eval_builtin_error: time.parse_rfc3339_ns: parsing time "hunter2-value"`},
+		{[]string{"/input/secret"}, "/p.rego:3: eval_builtin_error (message withheld: it may quote masked input)"},
+	} {
+		var buf bytes.Buffer
+		dl, err := policy.NewDecisionLog(policy.DecisionLogConfig{Logger: slog.New(slog.NewJSONHandler(&buf, nil)), Mask: tt.mask})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := e.Decide(context.Background(), "data.p.allow", in)
+		if d.Cause != policy.CauseError {
+			t.Fatalf("%+v", d)
+		}
+		iv, _ := ast.InterfaceToValue(in)
+		dl.LogDecision(context.Background(), d, iv)
+		lines := logLines(t, &buf)
+		if len(lines) != 1 {
+			t.Fatalf("%d records", len(lines))
+		}
+		got, _ := lines[0]["error"].(string)
+		if !strings.Contains(got, tt.want) {
+			t.Fatalf("mask %v: error %q, want it to contain %q", tt.mask, got, tt.want)
+		}
+		if tt.mask != nil && strings.Contains(buf.String(), "hunter2") {
+			t.Fatalf("the masked value is in the record: %s", buf.String())
+		}
+	}
+}

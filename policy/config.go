@@ -118,7 +118,11 @@ type QueryConfig struct {
 	// loaded policy and data: its decisions are cached by input, and the
 	// cache is cleared whenever a policy loads. A policy that calls a
 	// non-deterministic built-in (time.now_ns, rand.intn, http.send...)
-	// from any module makes a Pure query fail the load.
+	// from any module makes a Pure query fail the load. The
+	// [Authorizer]'s input holds input.time, in nanoseconds, so that no two
+	// requests share an entry: for a Pure query behind it, set
+	// AuthorizerConfig.Now to a func returning the zero time (input.time
+	// is then left out), or to a truncated time.
 	Pure bool
 }
 

@@ -54,7 +54,8 @@ func (e *Engine) Decide(ctx context.Context, name string, input any) (Decision, 
 // an [ast.Value] (fastest), an *[Input] or [Input], a json.RawMessage, or
 // JSON-like Go values (map[string]any...). The error is non-nil exactly
 // when the decision's Cause is set, and is then the decision's Err; the
-// decision denies.
+// decision denies. An [ast.Value] input must not be changed afterwards: a
+// Pure query's cache keeps it, to compare later inputs with.
 func (q *Query) Decide(ctx context.Context, input any) (Decision, error) {
 	start := time.Now()
 	e := q.e

@@ -32,7 +32,7 @@ type Static struct {
 }
 
 type staticValue struct {
-	val     Secret
+	val     Secret // with err set: the last good value (past the staleness bound), never served
 	version int
 	err     error
 }
@@ -46,7 +46,10 @@ func (s *Static) Ref() Ref { return s.ref }
 // key deleted. It never blocks and does not allocate.
 func (s *Static) Value() (Secret, error) {
 	v := s.cur.Load()
-	return v.val, v.err
+	if v.err != nil {
+		return Secret{}, v.err
+	}
+	return v.val, nil
 }
 
 // Version returns the KV v2 version the current value came from (0 for
@@ -467,7 +470,10 @@ func (c *Client) refreshWith(ctx context.Context, p *kvPath, outage error) time.
 			for _, s := range p.keys {
 				e := *serr
 				e.Ref = s.ref.String()
-				s.cur.Store(&staticValue{err: &e})
+				// Keep the last good value, unserved, so that recovery
+				// notifies only a real change, with the right old value.
+				old := s.cur.Load()
+				s.cur.Store(&staticValue{val: old.val, version: old.version, err: &e})
 			}
 			c.cfg.Logger.LogAttrs(ctx, slog.LevelError, "secrets: static secret past its staleness bound; reads fail", slog.String("path", p.path))
 		}
@@ -507,8 +513,8 @@ func (c *Client) refreshWith(ctx context.Context, p *kvPath, outage error) time.
 			continue
 		}
 		nv := NewSecret(stringify(v))
-		if old.err == nil && old.val.Equal(nv) {
-			if old.version != ver {
+		if old.val.v != nil && old.val.Equal(nv) {
+			if old.version != ver || old.err != nil {
 				s.cur.Store(&staticValue{val: old.val, version: ver})
 			}
 			continue

@@ -1,5 +1,6 @@
 # RBAC on routes, plus owner-only access to a document: the example policy
-# of the policy package's tests and benchmarks (a copy of the quickstart's).
+# of the policy package's tests and benchmarks, modelled on the quickstart's (the
+# sidecar comparison, BenchmarkQuickstartVsSidecar, uses the quickstart's own).
 package httpapi.authz
 
 default allow := false

@@ -97,9 +97,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// QueueSize bounds the span and log queues in front of the
 	// exporters: when the exporter is slow or unreachable, further spans
-	// and records are dropped (and counted in
-	// otel.sdk.processor.*.processed with error.type queue_full), never
-	// waited for. Default OTEL_BSP_MAX_QUEUE_SIZE / OTEL_BLRP_MAX_QUEUE_SIZE,
+	// and records are dropped, never waited for. The SDK counts the drops
+	// in otel.sdk.processor.*.processed with error.type queue_full
+	// through OpenTelemetry's global meter provider: in this Telemetry's
+	// metrics unless LeaveGlobals is set. Default OTEL_BSP_MAX_QUEUE_SIZE / OTEL_BLRP_MAX_QUEUE_SIZE,
 	// else 2048; from 16 to 1,048,576.
 	QueueSize int
 	// MaxAttributeSets bounds the distinct attribute sets each paved

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"go/ast"
 	"go/constant"
+	"go/token"
 	"go/version"
 	"strings"
 
@@ -57,9 +58,9 @@ var HTTPClient = &analysis.Analyzer{
 
 func runHTTPClient(pass *analysis.Pass) (any, error) {
 	x := index(pass)
-	inspectorOf(pass).Preorder([]ast.Node{(*ast.CallExpr)(nil), (*ast.CompositeLit)(nil), (*ast.SelectorExpr)(nil)}, func(n ast.Node) {
-		if isTestFile(pass, n) {
-			return
+	inspectorOf(pass).WithStack([]ast.Node{(*ast.CallExpr)(nil), (*ast.CompositeLit)(nil), (*ast.SelectorExpr)(nil)}, func(n ast.Node, push bool, stack []ast.Node) bool {
+		if !push || isTestFile(pass, n) {
+			return true
 		}
 		switch n := n.(type) {
 		case *ast.CallExpr:
@@ -67,16 +68,39 @@ func runHTTPClient(pass *analysis.Pass) (any, error) {
 				report(pass, x, n.Pos(), RuleHTTPClient, "http."+fn.Name()+" uses http.DefaultClient, which has no timeout")
 			}
 		case *ast.SelectorExpr:
-			if obj := pass.TypesInfo.Uses[n.Sel]; obj != nil && obj.Pkg() != nil && obj.Pkg().Path() == "net/http" && obj.Name() == "DefaultClient" {
+			if obj := pass.TypesInfo.Uses[n.Sel]; obj != nil && obj.Pkg() != nil && obj.Pkg().Path() == "net/http" && obj.Name() == "DefaultClient" && !returned(stack) {
 				report(pass, x, n.Pos(), RuleHTTPClient, "http.DefaultClient has no timeout")
 			}
 		case *ast.CompositeLit:
-			if isNamed(pass.TypesInfo.TypeOf(n), "net/http", "Client") && fields(n)["Timeout"] == nil {
+			if isNamed(pass.TypesInfo.TypeOf(n), "net/http", "Client") && fields(n)["Timeout"] == nil && !returned(stack) {
 				report(pass, x, n.Pos(), RuleHTTPClient, "http.Client without Timeout waits for a stalled server for ever")
 			}
 		}
+		return true
 	})
 	return nil, nil
+}
+
+// returned reports whether the innermost node of stack is a function's
+// result (possibly through &): a constructor hands the client to its
+// caller, whose deadline or Timeout governs it.
+func returned(stack []ast.Node) bool {
+	for i := len(stack) - 2; i >= 0; i-- {
+		switch p := stack[i].(type) {
+		case *ast.ReturnStmt:
+			return true
+		case *ast.UnaryExpr:
+			if p.Op == token.AND {
+				continue
+			}
+			return false
+		case *ast.ParenExpr:
+			continue
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // TLSConfig reports tls.Config values weaker than Go's defaults:

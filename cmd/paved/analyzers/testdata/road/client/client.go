@@ -12,3 +12,13 @@ func client() {
 	_, _ = ok.Get("https://example.com")
 	_, _ = http.Get("https://example.com") // want `PAV101: http.Get uses http.DefaultClient`
 }
+
+// Constructors hand the client to a caller whose Timeout or deadline governs it.
+func NewClient(rt http.RoundTripper) *http.Client { return &http.Client{Transport: rt} }
+
+func fallback() *http.Client { return http.DefaultClient }
+
+func use() {
+	c := http.DefaultClient // want `PAV101: http.DefaultClient has no timeout`
+	_ = c
+}

@@ -68,7 +68,8 @@ type PKIConfig struct {
 // keeps serving the current one until it expires, then fails closed. The
 // private key stays in memory. [PKI.CAPool] is the issuing CA, for mTLS.
 //
-// GetCertificate is a lock-free load: rotations never block handshakes.
+// GetCertificate is a lock-free load and a clock read: rotations never
+// block handshakes.
 type PKI struct {
 	ops   leaseOps
 	cfg   PKIConfig
@@ -191,8 +192,13 @@ func newPKI(ctx context.Context, ops leaseOps, cfg PKIConfig) (*PKI, error) {
 // GetCertificate returns the current certificate, or an error wrapping
 // [ErrCertificateExpired] once it has expired. It does not allocate.
 func (p *PKI) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	// The flag alone is not enough: its timer stops at Close and runs
+	// late after a suspend (timers follow the monotonic clock). The time
+	// is read first: the certificate loaded after it is the one current
+	// then or a newer one, never one a rotation replaced before.
+	now := p.clock.Now()
 	c := p.cur.Load()
-	if c.expired.Load() {
+	if c.expired.Load() || !now.Before(c.leaf.NotAfter) {
 		return nil, ErrCertificateExpired
 	}
 	return c.cert, nil

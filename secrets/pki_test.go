@@ -209,3 +209,28 @@ func TestPKIBornLateBacksOff(t *testing.T) {
 		t.Fatalf("6 issues in %s of backoff", el)
 	}
 }
+
+// TestPKIExpiredAfterClose: with no rotation goroutine left (Close), or
+// its timer late (a suspended host: timers run on the monotonic clock),
+// GetCertificate still fails closed once NotAfter has passed.
+func TestPKIExpiredAfterClose(t *testing.T) {
+	f := newPKIFixture(t)
+	ctx := context.Background()
+	p, err := f.ops.PKI(ctx, f.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := p.GetCertificate(nil); err != nil || c == nil {
+		t.Fatalf("GetCertificate after Close, before NotAfter: cert %t, %v", c != nil, err)
+	}
+	f.clock.Advance(91 * time.Minute)
+	if c, err := p.GetCertificate(nil); c != nil || !errors.Is(err, secrets.ErrCertificateExpired) {
+		t.Fatalf("GetCertificate past NotAfter: cert %t, %v; want ErrCertificateExpired", c != nil, err)
+	}
+	if _, err := p.GetClientCertificate(nil); !errors.Is(err, secrets.ErrCertificateExpired) {
+		t.Fatalf("GetClientCertificate past NotAfter: %v", err)
+	}
+}

@@ -42,6 +42,12 @@ type HandlerConfig struct {
 	// Verifier's Middleware() (with a scope requirement if you like).
 	// Required unless OptOuts holds [AllowPublicSBOM]; giving both is an
 	// error.
+	//
+	// The handler trusts Protect: a middleware that calls the next handler
+	// on failure (an "optional authentication" middleware that only
+	// annotates the request, a logging wrapper) serves the SBOM to anyone,
+	// and nothing here can tell. Protect must answer an unauthenticated
+	// request itself (401/403) without calling next.
 	Protect httpx.Middleware
 	// OptOuts may hold [AllowPublicSBOM].
 	OptOuts []paved.OptOut
@@ -318,27 +324,32 @@ func (h *handler) remember(accept string, rep *representation) {
 }
 
 // negotiate picks the representation the Accept header values prefer.
+// Each representation takes the q value of the most specific media range
+// that matches it (RFC 9110 §12.5.1), so that "application/spdx+json;q=0,
+// */*" refuses SPDX JSON and serves the next format; among equal q values
+// the one matched by the more specific range wins, then the first listed.
 func (h *handler) negotiate(accept []string) *representation {
 	var best *representation
-	bestQ, bestSpec := -1.0, -1
-	for _, line := range accept {
-		for part := range strings.SplitSeq(line, ",") {
-			mt, q := parseMediaRange(part)
-			if mt == "" || q <= 0 {
-				continue
-			}
-			for _, rep := range h.reps {
-				spec := matchSpecificity(mt, rep.mediaType)
-				if spec < 0 {
+	bestQ, bestSpec := 0.0, -1
+	for _, rep := range h.reps {
+		q, spec := 0.0, -1
+		for _, line := range accept {
+			for part := range strings.SplitSeq(line, ",") {
+				mt, pq := parseMediaRange(part)
+				if mt == "" || pq < 0 {
 					continue
 				}
-				if q > bestQ || q == bestQ && spec > bestSpec {
-					best, bestQ, bestSpec = rep, q, spec
-				}
-				if spec < 2 {
-					break // a wildcard: the first representation is preferred
+				s := matchSpecificity(mt, rep.mediaType)
+				if s > spec || s == spec && pq > q {
+					q, spec = pq, s
 				}
 			}
+		}
+		if spec < 0 || q <= 0 {
+			continue
+		}
+		if q > bestQ || q == bestQ && spec > bestSpec {
+			best, bestQ, bestSpec = rep, q, spec
 		}
 	}
 	return best

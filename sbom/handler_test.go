@@ -119,6 +119,13 @@ func TestHandlerNegotiation(t *testing.T) {
 		{"text/html", "", 406, "application/problem+json"},
 		{"application/spdx+json;q=0", "", 406, "application/problem+json"},
 		{"application/spdx+json;q=2", "", 406, "application/problem+json"},
+		// q=0 refuses a format even when a wildcard matches it too: the
+		// most specific range decides (RFC 9110 §12.5.1).
+		{"application/spdx+json;q=0, */*", "", 200, "text/spdx; charset=utf-8"},
+		{"*/*, application/spdx+json;q=0, text/spdx;q=0", "", 200, "application/vnd.cyclonedx+json; version=1.6"},
+		{"application/json;q=0, */*;q=0.5", "", 200, "text/spdx; charset=utf-8"},
+		{"text/*;q=0.5, text/spdx;q=0, */*;q=0.1", "", 200, MediaTypeSPDXJSON},
+		{"*/*;q=0", "", 406, "application/problem+json"},
 		{"text/html", "format=cyclonedx-json", 200, "application/vnd.cyclonedx+json; version=1.6"},
 		{"", "format=spdx-tv", 200, "text/spdx; charset=utf-8"},
 		{"", "format=provenance", 200, MediaTypeInToto},

@@ -298,7 +298,8 @@ func vexIdentifiers(raws []json.RawMessage) ([]string, string) {
 
 // suppression returns the suppression of f in b by the latest statement
 // that names f's vulnerability (by ID or alias) and a product of b, or nil
-// when there is none or the latest is not not_affected.
+// when there is none or the latest is not not_affected (at equal times,
+// affected, fixed or under_investigation beats not_affected).
 //
 // A statement's product matches when it is the build's main module or
 // command ("pkg:golang/example.com/app", with or without its version) and
@@ -319,7 +320,12 @@ func suppression(docs []*VEX, b *Build, f Finding) *Suppression {
 			if !ok {
 				continue
 			}
-			if best == nil || !s.Timestamp.Before(best.Timestamp) {
+			// The latest statement wins. At the same time (statements that
+			// inherit one document's timestamp, documents without one), one
+			// that does not suppress wins over not_affected: conflicting
+			// statements fail closed, whatever their order.
+			if best == nil || s.Timestamp.After(best.Timestamp) ||
+				s.Timestamp.Equal(best.Timestamp) && best.Status == VEXNotAffected {
 				best, bestDoc, bestProduct = s, d, p
 			}
 		}

@@ -61,6 +61,14 @@ func TestVEXSuppressesExactlyWhatItNames(t *testing.T) {
 			`{"vulnerability": {"name": "GO-2022-1059"}, "timestamp": "2026-11-02T00:00:00Z", "products": [{"@id": "pkg:golang/example.com/app"}], ` + notAffected + `}`,
 			`{"vulnerability": {"name": "GO-2022-1059"}, "timestamp": "2026-11-01T00:00:00Z", "products": [{"@id": "pkg:golang/example.com/app"}], "status": "affected"}`,
 		}, []string{"GO-2022-1059"}},
+		{"same time: affected beats not_affected, whatever the order", []string{
+			`{"vulnerability": {"name": "GO-2022-1059"}, "products": [{"@id": "pkg:golang/example.com/app"}], "status": "affected"}`,
+			`{"vulnerability": {"name": "GO-2022-1059"}, "products": [{"@id": "pkg:golang/example.com/app"}], ` + notAffected + `}`,
+		}, nil},
+		{"same time: under_investigation beats not_affected", []string{
+			`{"vulnerability": {"name": "GO-2022-1059"}, "products": [{"@id": "pkg:golang/golang.org/x/text"}], ` + notAffected + `}`,
+			`{"vulnerability": {"name": "GO-2022-1059"}, "products": [{"@id": "pkg:golang/example.com/app"}], "status": "under_investigation"}`,
+		}, nil},
 		{"without justification: skipped", []string{
 			`{"vulnerability": {"name": "GO-2022-1059"}, "products": [{"@id": "pkg:golang/example.com/app"}], "status": "not_affected", "impact_statement": "trust me"}`,
 		}, nil},

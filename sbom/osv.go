@@ -65,10 +65,14 @@ type OSVRange struct {
 }
 
 // OSVRangeEvent opens (Introduced, "0" for the beginning of time) or
-// closes (Fixed) a range of affected versions. Versions carry no "v".
+// closes (Fixed, the first version not affected; LastAffected, the last
+// version affected) a range of affected versions. Versions carry no "v".
+// The Go vulnerability database writes only Introduced and Fixed;
+// LastAffected is read for records from other OSV databases.
 type OSVRangeEvent struct {
-	Introduced string `json:"introduced,omitempty"`
-	Fixed      string `json:"fixed,omitempty"`
+	Introduced   string `json:"introduced,omitempty"`
+	Fixed        string `json:"fixed,omitempty"`
+	LastAffected string `json:"last_affected,omitempty"`
 }
 
 // OSVEcosystemSpecific holds the affected packages and symbols.
@@ -119,14 +123,16 @@ func osvSemver(v string) string {
 func osvLess(a, b string) bool { return semver.Compare(osvSemver(a), osvSemver(b)) < 0 }
 
 // Contains reports whether version (with or without a "v" prefix) lies in
-// the range: a SEMVER range is a union of left-closed, right-open
-// intervals [introduced, fixed), "0" meaning the beginning of time, and a
-// range without events covers every version. A range of another type
+// the range: a SEMVER range is a union of intervals [introduced, fixed)
+// or [introduced, last_affected], "0" meaning the beginning of time, and
+// a range without events covers every version. A range of another type
 // contains nothing.
 //
 // Events are read in version order whatever their order in the record,
-// which is how govulncheck reads them; events that neither introduce nor
-// fix (last_affected, limit) are ignored, which errs towards affected.
+// which is how govulncheck reads them. last_affected closes an interval
+// as the OSV schema says (govulncheck, whose database never writes it,
+// ignores it and so reports every later version); limit, which the schema
+// defines for GIT ranges only, is ignored.
 func (r OSVRange) Contains(version string) bool {
 	if r.Type != "SEMVER" {
 		return false
@@ -146,6 +152,8 @@ func (r OSVRange) Contains(version string) bool {
 			affected = e.Introduced == "0" || !osvLess(version, e.Introduced)
 		case affected && e.Fixed != "":
 			affected = osvLess(version, e.Fixed)
+		case affected && e.LastAffected != "":
+			affected = !osvLess(e.LastAffected, version)
 		}
 	}
 	return affected
@@ -162,7 +170,7 @@ func compareOSVEvents(a, b OSVRangeEvent) int {
 	case bz:
 		return 1
 	}
-	return semver.Compare(osvSemver(cmp.Or(a.Fixed, a.Introduced)), osvSemver(cmp.Or(b.Fixed, b.Introduced)))
+	return semver.Compare(osvSemver(cmp.Or(a.Fixed, a.LastAffected, a.Introduced)), osvSemver(cmp.Or(b.Fixed, b.LastAffected, b.Introduced)))
 }
 
 // osvAffects reports whether version is in any SEMVER range of ranges. No
@@ -243,6 +251,9 @@ func (e *OSV) validate() string {
 				}
 				if ev.Fixed != "" && !semver.IsValid(osvSemver(ev.Fixed)) {
 					return "invalid fixed version " + quoteShort(ev.Fixed)
+				}
+				if ev.LastAffected != "" && !semver.IsValid(osvSemver(ev.LastAffected)) {
+					return "invalid last_affected version " + quoteShort(ev.LastAffected)
 				}
 			}
 		}

@@ -14,9 +14,12 @@ func TestOSVRangeContains(t *testing.T) {
 		var out []OSVRangeEvent
 		for _, p := range pairs {
 			kind, v, _ := strings.Cut(p, ":")
-			if kind == "i" {
+			switch kind {
+			case "i":
 				out = append(out, OSVRangeEvent{Introduced: v})
-			} else {
+			case "l":
+				out = append(out, OSVRangeEvent{LastAffected: v})
+			default:
 				out = append(out, OSVRangeEvent{Fixed: v})
 			}
 		}
@@ -44,6 +47,13 @@ func TestOSVRangeContains(t *testing.T) {
 		{"unsorted events, fixed", OSVRange{Type: "SEMVER", Events: ev("i:1.19.0", "f:1.19.1", "i:0", "f:1.18.6")}, "v1.18.6", false},
 		{"reintroduced, no fix", OSVRange{Type: "SEMVER", Events: ev("i:1.0.0", "f:2.0.0", "i:3.0.0")}, "v3.0.0", true},
 		{"pseudo-version", OSVRange{Type: "SEMVER", Events: ev("i:0", "f:1.5.1-0.20210113180018-fc664697ed2c")}, "v1.5.0", true},
+		{"at last_affected", OSVRange{Type: "SEMVER", Events: ev("i:1.0.0", "l:1.2.0")}, "v1.2.0", true},
+		{"above last_affected", OSVRange{Type: "SEMVER", Events: ev("i:1.0.0", "l:1.2.0")}, "v1.2.1", false},
+		{"last_affected, reintroduced", OSVRange{Type: "SEMVER", Events: ev("i:2.0.0", "l:1.2.0", "i:0")}, "v2.1.0", true},
+		{"between last_affected and reintroduction", OSVRange{Type: "SEMVER", Events: ev("i:2.0.0", "l:1.2.0", "i:0")}, "v1.5.0", false},
+		{"pseudo-version below fix", OSVRange{Type: "SEMVER", Events: ev("i:0", "f:0.0.0-20220906165146-f3363e06e74c")}, "v0.0.0-20220722155237-a158d28d115b", true},
+		{"+incompatible", OSVRange{Type: "SEMVER", Events: ev("i:0", "f:2.3.0+incompatible")}, "v2.2.0+incompatible", true},
+		{"release candidate below fix", OSVRange{Type: "SEMVER", Events: ev("i:1.26.0-0", "f:1.26.0-rc.2")}, "v1.26.0-rc.1", true},
 		{"not semver type", OSVRange{Type: "ECOSYSTEM", Events: ev("i:0")}, "v1.0.0", false},
 		{"invalid version sorts first", OSVRange{Type: "SEMVER", Events: ev("i:1.0.0")}, "garbage", false},
 	}
@@ -153,7 +163,7 @@ func FuzzOSVRangeContains(f *testing.F) {
 	f.Add("", "x", "1.0.0-rc.1+meta", "v1.0.0", uint8(7))
 	f.Fuzz(func(t *testing.T, a, b, c, version string, order uint8) {
 		// Anything at all: no panic.
-		raw := OSVRange{Type: "SEMVER", Events: []OSVRangeEvent{{Introduced: a}, {Fixed: b}, {Introduced: c}, {Fixed: version}}}
+		raw := OSVRange{Type: "SEMVER", Events: []OSVRangeEvent{{Introduced: a}, {Fixed: b}, {Introduced: c}, {Fixed: version}, {LastAffected: b}}}
 		_ = raw.Contains(version)
 		_ = earliestFix("m", version, []OSVAffected{{Package: OSVPackage{Name: "m"}, Ranges: []OSVRange{raw}}})
 

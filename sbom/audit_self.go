@@ -186,6 +186,9 @@ func AuditSelf(ctx context.Context, cfg AuditConfig) (*AuditReport, error) {
 	for _, f := range report.Suppressed {
 		_ = reg.AddOptOut(paved.NewOptOut(Component, SuppressionOptOutName(f.ID), f.Module+"@"+f.Version+": "+f.Suppression.Reason()))
 	}
+	// The gate's opt-out and every suppression are logged at start-up,
+	// like every other opt-out.
+	paved.PostureOrDefault(cfg.Posture).LogOptOuts(ctx, logger)
 	if report.Warnings > 0 {
 		logger.LogAttrs(ctx, slog.LevelWarn, "sbom: malformed vulnerability or VEX records skipped", slog.Int("count", report.Warnings), slog.Any("first", report.Messages))
 	}

@@ -388,15 +388,24 @@ func TestAuditSelf(t *testing.T) {
 	if c := strings.Count(logs.String(), "sbom: known vulnerability"); c != 2 {
 		t.Errorf("%d finding log lines, want 2:\n%s", c, logs.String())
 	}
+	// The suppression is an opt-out: logged at start-up, with its reason.
+	if c := strings.Count(logs.String(), "paved: secure default opted out"); c != 1 || !strings.Contains(logs.String(), "suppress-GO-2022-1059") {
+		t.Errorf("%d opt-out log lines, want 1 naming suppress-GO-2022-1059:\n%s", c, logs.String())
+	}
 
-	// The opt-out lets the service start, and says so in the posture.
+	// The opt-out lets the service start, and says so in the posture and
+	// the log.
 	posture = paved.Posture{}
+	logs.Reset()
 	r, err = AuditSelf(context.Background(), AuditConfig{
-		VulnDB: openFixture(t), Build: b, Posture: &posture, Logger: slog.New(slog.DiscardHandler),
+		VulnDB: openFixture(t), Build: b, Posture: &posture, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		OptOuts: []paved.OptOut{AllowVulnerableStart("the fix ships tomorrow, SEC-42")},
 	})
 	if err != nil || len(r.Findings) != 3 {
 		t.Fatalf("with the opt-out: %v, %d findings", err, len(r.Findings))
+	}
+	if !strings.Contains(logs.String(), "paved: secure default opted out") || !strings.Contains(logs.String(), "the fix ships tomorrow, SEC-42") {
+		t.Errorf("the allow-vulnerable-start opt-out is not logged:\n%s", logs.String())
 	}
 	rep = posture.Report()
 	if rep.OptOuts[0].Name != OptOutAllowVulnerableStart || rep.Controls[1].Name != "vulnerability-gate" || rep.Controls[1].Enabled {

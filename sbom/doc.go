@@ -57,6 +57,22 @@
 // ([BuilderFromEnv], read in the pipeline step that built the binary); it
 // is then recorded with its source and marked as not verified.
 //
-// The package also audits a build's modules against a local vulnerability
-// database, offline (see the audit types).
+// # Vulnerability audit
+//
+// [OpenVulnDB] opens a local Go vulnerability database (the
+// golang.org/x/vulndb module's data/osv, or a govulncheck database),
+// keeping only an index in memory; [VulnDB.Audit] matches a build's
+// modules and standard library against it with Go semver ranges, offline,
+// with the module-level findings of `govulncheck -scan module`. A
+// malformed record is skipped and counted, never fatal. OpenVEX
+// not_affected statements with a justification suppress the findings they
+// name ([AuditOptions.VEX]); at equal times a conflicting statement that
+// does not suppress wins.
+//
+// [AuditSelf] runs the audit at start-up and fails it at
+// [AuditConfig.FailOn] (default high) unless [AllowVulnerableStart] is
+// given. The Go database scores nothing, so its findings are
+// [SeverityUnknown], which ranks as high: by default any known
+// vulnerability stops the start. Each suppression is an opt-out in the
+// posture report and the start-up log.
 package sbom

@@ -82,19 +82,22 @@ func (g *generation) leave() { g.mu.RUnlock() }
 // those connections to be released (also within timeout). g stays locked:
 // it is never used again.
 func (g *generation) retire(timeout time.Duration) {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
+	// One deadline for both waits: its Done stays closed once passed (a
+	// timer's channel fires once, so a second wait on it would block
+	// until the pool closed, however long a held connection takes).
+	deadline, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
 	locked := make(chan struct{})
 	go func() { g.mu.Lock(); close(locked) }()
 	select {
 	case <-locked:
-	case <-t.C:
+	case <-deadline.Done():
 	}
 	closed := make(chan struct{})
 	go func() { g.pool.Close(); close(closed) }()
 	select {
 	case <-closed:
-	case <-t.C:
+	case <-deadline.Done():
 	}
 }
 

@@ -143,9 +143,13 @@ func (c *Client) Close(ctx context.Context) error {
 	c.closeMu.Do(func() {
 		c.cancel()
 		c.wg.Wait()
+		// Under loginMu: a re-login that began before Close has installed
+		// its token, and none begins after (they check c.ctx under it).
+		c.loginMu.Lock()
 		if t := c.tok.Load(); t != nil && c.method != "token" {
 			err = revokeSelf(ctx, c.b, t.token)
 		}
+		c.loginMu.Unlock()
 		c.setHealth(false, "closed")
 	})
 	return err
@@ -249,6 +253,11 @@ func (c *Client) do(ctx context.Context, op string, fn func(token string) (*Resp
 	if t == nil {
 		return nil, &Error{Op: op, Reason: ReasonClosed, Err: errors.New("secrets: client has no token")}
 	}
+	if c.ctx.Err() != nil {
+		// Closed: the token is revoked, and a re-login would mint one
+		// that nothing revokes.
+		return nil, &Error{Op: op, Reason: ReasonClosed}
+	}
 	r, err := fn(t.token)
 	if err == nil || !errors.Is(err, ErrPermissionDenied) || c.method == "token" || !c.tokenInvalid(ctx, err, t.token) {
 		c.observe(err)
@@ -301,6 +310,9 @@ func (c *Client) relogin(ctx context.Context, seen uint64, why string) error {
 	if c.gen.Load() != seen {
 		return nil
 	}
+	if c.ctx.Err() != nil {
+		return &Error{Op: "login", Reason: ReasonClosed}
+	}
 	if err := c.sleep(ctx, c.bo.Delay(0)); err != nil {
 		return err
 	}
@@ -312,6 +324,9 @@ func (c *Client) relogin(ctx context.Context, seen uint64, why string) error {
 func (c *Client) login(ctx context.Context) error {
 	c.loginMu.Lock()
 	defer c.loginMu.Unlock()
+	if c.ctx.Err() != nil {
+		return &Error{Op: "login", Reason: ReasonClosed}
+	}
 	return c.loginLocked(ctx)
 }
 

@@ -112,7 +112,7 @@ func (c *Client) reloginFrom(ctx context.Context, t *tokenState, why string) err
 		return errors.New("secrets: " + why + " and a fixed token cannot be replaced")
 	}
 	c.loginMu.Lock()
-	if c.gen.Load() != t.gen {
+	if c.gen.Load() != t.gen || c.ctx.Err() != nil {
 		c.loginMu.Unlock()
 		return nil
 	}

@@ -1,0 +1,86 @@
+package secrets_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/pavedroad/paved"
+	"github.com/pavedroad/paved/secrets"
+	"github.com/pavedroad/paved/secrets/secretstest"
+)
+
+// TestNoGoroutineAfterClose: a client that logged in, read, injected,
+// logged in again and refreshed leaves no goroutine behind after Close.
+func TestNoGoroutineAfterClose(t *testing.T) {
+	ctx := context.Background()
+	before := runtime.NumGoroutine()
+	for range 3 {
+		f := secretstest.New()
+		f.Put("secret/app", map[string]any{"k": "v"})
+		sid := f.AddAppRole("approle", "r")
+		c, err := secrets.New(ctx, secrets.Config{Backend: f, Events: paved.NopSink{}, Posture: &paved.Posture{}, Logger: quietLogger(),
+			Login: secrets.AppRoleLogin{RoleID: "r", SecretIDFile: writeFile(t, sid)}, RefreshInterval: time.Second, MaxStale: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dst struct {
+			K secrets.Secret `secret:"secret/app#k"`
+		}
+		if err := c.Inject(ctx, &dst); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Login(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines after Close, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestNoLoginAfterClose: a call through a closed client (here transit)
+// fails with ReasonClosed; it does not log in again, which would mint a
+// token that nothing revokes.
+func TestNoLoginAfterClose(t *testing.T) {
+	ctx := context.Background()
+	f := secretstest.New()
+	f.Mount("transit/", "transit", 0)
+	sid := f.AddAppRole("approle", "r")
+	c, err := secrets.New(ctx, secrets.Config{Backend: f, Events: paved.NopSink{}, Posture: &paved.Posture{}, Logger: quietLogger(),
+		Login: secrets.AppRoleLogin{RoleID: "r", SecretIDFile: writeFile(t, sid)}, RetryBase: time.Millisecond, RetryCap: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := c.Transit("transit")
+	if _, err := tr.Encrypt(ctx, "k", []byte("x")); err != nil {
+		t.Fatalf("Encrypt before Close: %v", err)
+	}
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = tr.Encrypt(ctx, "k", []byte("x"))
+	var e *secrets.Error
+	if !errors.As(err, &e) || e.Reason != secrets.ReasonClosed {
+		t.Fatalf("Encrypt after Close = %v; want reason %s", err, secrets.ReasonClosed)
+	}
+	if n := f.Count("write", "auth/*/login"); n != 1 {
+		t.Fatalf("%d logins; want 1 (none after Close)", n)
+	}
+	if n := f.Tokens(); n != 0 {
+		t.Fatalf("%d live tokens after Close; want 0", n)
+	}
+}

@@ -72,7 +72,9 @@ func mutations() []mutation {
 			psc(p).WindowsOptions = &corev1.WindowsSecurityContextOptions{HostProcess: ptr(v)}
 		})
 		add(fmt.Sprintf("container hostProcess=%v", v), func(p *corev1.Pod) {
-			first(p, func(c *corev1.Container) { sc(c).WindowsOptions = &corev1.WindowsSecurityContextOptions{HostProcess: ptr(v)} })
+			first(p, func(c *corev1.Container) {
+				sc(c).WindowsOptions = &corev1.WindowsSecurityContextOptions{HostProcess: ptr(v)}
+			})
 		})
 		add(fmt.Sprintf("privileged=%v", v), func(p *corev1.Pod) { first(p, func(c *corev1.Container) { sc(c).Privileged = ptr(v) }) })
 		add(fmt.Sprintf("allowPrivilegeEscalation=%v", v), func(p *corev1.Pod) {
@@ -89,10 +91,14 @@ func mutations() []mutation {
 		add("add "+string(cp), func(p *corev1.Pod) { first(p, func(c *corev1.Container) { caps(c).Add = append(caps(c).Add, cp) }) })
 	}
 	add("drop nothing", func(p *corev1.Pod) { first(p, func(c *corev1.Container) { caps(c).Drop = nil }) })
-	add("drop NET_RAW", func(p *corev1.Pod) { first(p, func(c *corev1.Container) { caps(c).Drop = []corev1.Capability{"NET_RAW"} }) })
+	add("drop NET_RAW", func(p *corev1.Pod) {
+		first(p, func(c *corev1.Container) { caps(c).Drop = []corev1.Capability{"NET_RAW"} })
+	})
 	add("drop ALL", func(p *corev1.Pod) { each(p, func(c *corev1.Container) { caps(c).Drop = []corev1.Capability{"ALL"} }) })
 	vol := func(name string, src corev1.VolumeSource) {
-		add("volume "+name, func(p *corev1.Pod) { p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: name, VolumeSource: src}) })
+		add("volume "+name, func(p *corev1.Pod) {
+			p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: name, VolumeSource: src})
+		})
 	}
 	vol("hostpath", corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/etc"}})
 	vol("nfs", corev1.VolumeSource{NFS: &corev1.NFSVolumeSource{Server: "nfs", Path: "/"}})
@@ -103,7 +109,9 @@ func mutations() []mutation {
 	vol("image", corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: "x:1"}})
 	for _, hp := range []int32{0, 8080} {
 		add(fmt.Sprintf("hostPort %d", hp), func(p *corev1.Pod) {
-			first(p, func(c *corev1.Container) { c.Ports = append(c.Ports, corev1.ContainerPort{ContainerPort: 80, HostPort: hp}) })
+			first(p, func(c *corev1.Container) {
+				c.Ports = append(c.Ports, corev1.ContainerPort{ContainerPort: 80, HostPort: hp})
+			})
 		})
 	}
 	for _, v := range []string{"unconfined", "runtime/default", "localhost/prof", ""} {

@@ -137,7 +137,9 @@ func (c *Client) target() string {
 }
 
 // Close stops the background work and revokes the client token (which
-// revokes the leases it created). It is safe to call more than once.
+// revokes the leases it created), unless the token is the caller's own
+// ([TokenLogin]): that one is left as it was. Calls through a closed
+// client fail with [ReasonClosed]. It is safe to call more than once.
 func (c *Client) Close(ctx context.Context) error {
 	var err error
 	c.closeMu.Do(func() {

@@ -19,7 +19,8 @@
 // retry sleeps (internal/backoff, capped at Config.RetryCap); a storm of
 // refused requests causes one login, and a 403 from a policy (rather than
 // an invalid token) causes none. [Client.Close] revokes the token, and
-// with it every lease it created.
+// with it every lease it created (a [TokenLogin] token, the caller's own,
+// is left alive).
 //
 // # Static secrets
 //

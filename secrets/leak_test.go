@@ -84,3 +84,22 @@ func TestNoLoginAfterClose(t *testing.T) {
 		t.Fatalf("%d live tokens after Close; want 0", n)
 	}
 }
+
+// TestCloseLeavesTheCallersToken: a TokenLogin token is the caller's:
+// Close does not revoke it.
+func TestCloseLeavesTheCallersToken(t *testing.T) {
+	ctx := context.Background()
+	f := secretstest.New()
+	tok := f.CreateToken([]string{"default"}, time.Hour, 0, true)
+	c, err := secrets.New(ctx, secrets.Config{Backend: f, Events: paved.NopSink{}, Posture: &paved.Posture{}, Logger: quietLogger(),
+		Login: secrets.TokenLogin{Token: secrets.NewSecret(tok)}, OptOuts: []paved.OptOut{secrets.AllowStaticToken("test")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Read(ctx, tok, "auth/token/lookup-self"); err != nil {
+		t.Fatalf("the caller's token after Close: %v", err)
+	}
+}

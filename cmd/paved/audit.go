@@ -237,7 +237,13 @@ func symbolAudit(ctx context.Context, b *sbom.Build, dir string, docs []*sbom.VE
 		return nil, err
 	}
 	source := db.Source()
-	if n, _ := db.Warnings(); n > 0 {
+	// The index checks only a record's ID and modules; its ranges are
+	// checked when it is read. The module-level audit reads exactly the
+	// records of the binary's modules, and counts those it skips: a
+	// record with an invalid version would otherwise reach govulncheck,
+	// which reads it as matching nothing, silently.
+	check := db.Audit(b, sbom.AuditOptions{})
+	if check.Warnings > 0 {
 		// govulncheck gives up on a database with one malformed record:
 		// hand it a copy without them.
 		clean, err := os.MkdirTemp("", "paved-vulndb")
@@ -292,7 +298,7 @@ func symbolAudit(ctx context.Context, b *sbom.Build, dir string, docs []*sbom.VE
 		}
 	}
 	res := &auditResult{Database: db.Source() + " (" + db.Layout() + " layout, " + fmt.Sprint(db.Len()) + " records)", Findings: []auditFinding{}}
-	res.Warnings, res.Messages = db.Warnings()
+	res.Warnings, res.Messages = check.Warnings, check.Messages
 	for _, k := range order {
 		af := *byKey[k]
 		slices.Sort(af.Symbols)

@@ -324,7 +324,12 @@ func TestAuditMalformedRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for name, data := range map[string]string{"GO-9999-0001.json": `{"id": "GO-9999-0001", "affected": [`, "GO-9999-0002.json": `{"id": "GO-1234-5678", "affected": [{"package": {"name": "x"}}]}`} {
+	// GO-9999-0003 passes the index (an ID, a module) but not the read
+	// (an invalid version in its range): it is skipped and counted too.
+	badRange := `{"id": "GO-9999-0003", "affected": [{"package": {"name": "golang.org/x/text"}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "not-a-version"}]}],
+	  "ecosystem_specific": {"imports": [{"path": "golang.org/x/text/language", "symbols": ["ParseAcceptLanguage"]}]}}]}`
+	for name, data := range map[string]string{"GO-9999-0001.json": `{"id": "GO-9999-0001", "affected": [`, "GO-9999-0002.json": `{"id": "GO-1234-5678", "affected": [{"package": {"name": "x"}}]}`,
+		"GO-9999-0003.json": badRange} {
 		if err := os.WriteFile(filepath.Join(db, name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -332,9 +337,30 @@ func TestAuditMalformedRecords(t *testing.T) {
 	for _, mode := range []string{"symbol", "module"} {
 		code, out, stderr := runCLI(t, "audit", "-mode", mode, "-db", db, "-format", "json", vuln)
 		r := decodeResult(t, out)
-		if code != exitFindings || r.Warnings != 2 || !slices.ContainsFunc(r.Findings, func(f auditFinding) bool { return f.ID == "GO-2022-1059" }) ||
-			!strings.Contains(stderr, "2 malformed database or VEX records skipped") {
+		if code != exitFindings || r.Warnings != 3 || !slices.ContainsFunc(r.Findings, func(f auditFinding) bool { return f.ID == "GO-2022-1059" }) ||
+			!strings.Contains(stderr, "3 malformed database or VEX records skipped") {
 			t.Errorf("%s mode: exit %d, warnings %d %q, findings %q, stderr %q", mode, code, r.Warnings, r.Messages, ids(r.Findings), stderr)
+		}
+	}
+
+	// The only malformed record is one the index accepts: symbol mode
+	// counts it too (it handed govulncheck the database as it was, and
+	// said nothing).
+	only := t.TempDir()
+	for _, e := range entries {
+		data, _ := os.ReadFile(filepath.Join(fixtureDB, e.Name()))
+		if err := os.WriteFile(filepath.Join(only, e.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(only, "GO-9999-0003.json"), []byte(badRange), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"symbol", "module"} {
+		code, out, stderr := runCLI(t, "audit", "-mode", mode, "-db", only, "-format", "json", vuln)
+		r := decodeResult(t, out)
+		if code != exitFindings || r.Warnings != 1 || !strings.Contains(stderr, "1 malformed database or VEX records skipped") {
+			t.Errorf("%s mode, one malformed range: exit %d, warnings %d %q, stderr %q", mode, code, r.Warnings, r.Messages, stderr)
 		}
 	}
 }

@@ -133,6 +133,10 @@ func RunConformance(t *testing.T, env Env) {
 				got, err := c.Get(ctx, tc.ref)
 				if tc.reason != "" {
 					wantReason(t, err, tc.reason)
+					var e *secrets.Error
+					if errors.As(err, &e); tc.reason != secrets.ReasonBadReference && e.Ref != tc.ref {
+						t.Fatalf("error %v names the reference %q; want %q", err, e.Ref, tc.ref)
+					}
 					return
 				}
 				if err != nil || got.Reveal() != tc.want {
@@ -315,8 +319,8 @@ func RunConformance(t *testing.T, env Env) {
 		}
 		err := c.Inject(ctx, &bad)
 		var e *secrets.Error
-		if !errors.As(err, &e) || e.Reason != secrets.ReasonMissingKey || e.Field != "Missing" {
-			t.Fatalf("Inject of a missing key: %v; want reason %s naming the field", err, secrets.ReasonMissingKey)
+		if !errors.As(err, &e) || e.Reason != secrets.ReasonMissingKey || e.Field != "Missing" || e.Ref != "secret/paved-conformance/inject#nokey" {
+			t.Fatalf("Inject of a missing key: %v; want reason %s naming the field and the reference", err, secrets.ReasonMissingKey)
 		}
 		if !bad.Password.IsZero() {
 			t.Fatal("Inject filled fields although a required one failed")

@@ -75,7 +75,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	b := c0.Backend
 	if b == nil {
-		b, err = NewVaultBackend(c0.Vault)
+		b, err = newVaultBackend(c0.Vault, c0.InjectConcurrency)
 		if err != nil {
 			return nil, &paved.ConfigError{Component: Component, Field: "Config.Vault", Problem: err.Error(), Err: err}
 		}

@@ -59,6 +59,12 @@ func VaultBackend(c *api.Client) Backend { return &vaultBackend{c: c} }
 // NewVaultBackend builds the [Backend] of the Vault that cfg describes,
 // with api's own retries off (the [Client] backs off itself).
 func NewVaultBackend(cfg VaultConfig) (Backend, error) {
+	return newVaultBackend(cfg, DefaultInjectConcurrency)
+}
+
+// newVaultBackend is NewVaultBackend keeping up to conns idle connections,
+// so that conns concurrent reads (Inject's) reuse theirs.
+func newVaultBackend(cfg VaultConfig, conns int) (Backend, error) {
 	ac := api.DefaultConfig()
 	if ac.Error != nil {
 		return nil, ac.Error
@@ -100,7 +106,7 @@ func NewVaultBackend(cfg VaultConfig) (Backend, error) {
 	}
 	tr.TLSClientConfig = tc
 	// Keep enough idle connections for Inject's concurrent reads.
-	tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, DefaultInjectConcurrency)
+	tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, conns)
 	c, err := api.NewClient(ac)
 	if err != nil {
 		return nil, err

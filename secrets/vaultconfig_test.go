@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 
@@ -104,5 +105,27 @@ func TestVaultTLSFloor(t *testing.T) {
 				t.Fatalf("TLS config: min %x, suites %v, ALPN %v; want 1.2, %v, h2", c.MinVersion, c.CipherSuites, c.NextProtos, want)
 			}
 		})
+	}
+}
+
+// TestVaultIdleConnsFollowInjectConcurrency: the client keeps as many idle
+// connections to Vault as Inject reads at once, so that its concurrent
+// reads reuse them rather than dial anew (net/http keeps 2 by default).
+func TestVaultIdleConnsFollowInjectConcurrency(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"data":{"ttl":0,"renewable":false,"accessor":"acc"}}`))
+	}))
+	defer srv.Close()
+	c, err := secrets.New(context.Background(), secrets.Config{Vault: secrets.VaultConfig{Address: srv.URL}, InjectConcurrency: 64,
+		Login: secrets.TokenLogin{Token: secrets.NewSecret("t")}, OptOuts: []paved.OptOut{secrets.AllowStaticToken("test")},
+		Posture: &paved.Posture{}, Logger: quietLogger(), Events: paved.NopSink{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	tr := secrets.APIClient(c.Backend()).CloneConfig().HttpClient.Transport.(*http.Transport)
+	if tr.MaxIdleConnsPerHost != 64 {
+		t.Fatalf("MaxIdleConnsPerHost = %d; want 64 (InjectConcurrency)", tr.MaxIdleConnsPerHost)
 	}
 }

@@ -140,7 +140,8 @@ func (l *Lease) MarshalJSON() ([]byte, error) {
 
 // A Dynamic keeps one dynamic secret valid: it renews the lease at about 2/3
 // of each granted duration, fetches a fresh secret when the lease cannot be
-// renewed further (max TTL), when Vault refuses a renewal, or after the
+// renewed further (max TTL: with a third of the lease's duration left),
+// when Vault refuses a renewal, or after the
 // backend logs in again (leases die with the token that created them), and
 // revokes the old lease once the new one is in use. It never holds more
 // than two leases (the one in use and, during a rotation, its successor),
@@ -381,7 +382,7 @@ func (d *Dynamic) run(ctx context.Context) {
 		if attempt > 0 {
 			wait = min(d.cfg.Retry.Delay(attempt-1), max(l.Expires().Sub(d.clock.Now()), time.Millisecond))
 		} else {
-			wait = max(d.grantAt.Add(d.grantTTL*2/3).Sub(d.clock.Now()), 0)
+			wait = max(d.grantAt.Add(d.due(l)).Sub(d.clock.Now()), 0)
 		}
 		select {
 		case <-ctx.Done():
@@ -416,6 +417,20 @@ func (d *Dynamic) run(ctx context.Context) {
 			attempt++
 		}
 	}
+}
+
+// due is when, after the last grant, l is renewed (at 2/3 of the grant)
+// or, when the grant was the last (capped at max TTL), rotated: with a
+// third of the lease's duration left, the margin a renewal has, so the
+// swap has that long before the old lease ends. Vault caps a renewal at
+// max TTL minus now, at least the third of a duration the renewal left,
+// so that moment has not passed; 2/3 of a capped grant could leave a
+// fraction of a second.
+func (d *Dynamic) due(l *Lease) time.Duration {
+	if d.final {
+		return max(d.grantTTL-l.duration/3, 0)
+	}
+	return d.grantTTL * 2 / 3
 }
 
 func cond(c bool, a, b string) string {

@@ -159,8 +159,9 @@ func TestDynamicRevokeDeniedByPolicy(t *testing.T) {
 	logins := f.Count("write", "auth/*/login")
 	time.Sleep(10 * time.Millisecond)
 	armed := clock.Waiters()
-	// 65s in 1s steps: the renewal at 40s is capped (20s left), the
-	// rotation comes at about 53s, the first lease ends at 60s.
+	// 65s in 1s steps: the renewal at 40s is capped (20s left, a third
+	// of the duration), the rotation comes at once, the first lease ends
+	// at 60s.
 	for range 65 {
 		clock.Advance(time.Second)
 		waitFor(t, "the background work to settle", func() bool { return clock.Waiters() >= armed })

@@ -106,8 +106,8 @@ func TestDynamicRotatesBeforeMaxTTL(t *testing.T) {
 	if got, want := first.Expires(), f.clock.Now().Add(50*time.Second); !got.Equal(want) {
 		t.Fatalf("capped lease expires %v, want %v", got, want)
 	}
-	// 2/3 of the 50s left: 33.3s.
-	step(t, f.clock, 1, 33*time.Second)
+	// With a third of the 60s duration left: 30s after the capped renewal.
+	step(t, f.clock, 1, 29*time.Second)
 	if len(rotations) != 0 {
 		t.Fatal("rotated too early")
 	}
@@ -206,9 +206,8 @@ func TestDynamicCallbackFailureKeepsOld(t *testing.T) {
 	}
 	defer d.Close(ctx)
 	first := d.Current()
-	step(t, f.clock, 1, 40*time.Second) // renewal capped to 20s left: final
+	step(t, f.clock, 1, 40*time.Second) // renewal capped to 20s left (a third of 60s): rotation at once; callback fails
 	waitFor(t, "the capped renewal", func() bool { return f.events.count(paved.EventSecretRenewal, "capped") == 1 })
-	step(t, f.clock, 1, 14*time.Second) // rotation; callback fails
 	waitFor(t, "the failed callback", func() bool { return f.events.count(paved.EventSecretFailure, "rotate_callback") == 1 })
 	waitFor(t, "the rejected lease's revocation", func() bool { return f.leases() == 1 })
 	if d.Current() != first {
@@ -388,8 +387,7 @@ func TestDynamicPostureAndCounts(t *testing.T) {
 	if f.events.count(paved.EventLeaseCount, "live") != 1 {
 		t.Fatal("no lease-count event at start")
 	}
-	step(t, f.clock, 1, 40*time.Second) // capped: 20s left
-	step(t, f.clock, 1, 14*time.Second) // rotation
+	step(t, f.clock, 1, 40*time.Second) // capped: 20s left, a third of 60s: rotation at once
 	waitFor(t, "the rotation's lease count", func() bool { return f.events.count(paved.EventLeaseCount, "live") == 2 })
 	if err := d.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -419,9 +417,7 @@ func TestDynamicCloseDuringRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step(t, f.clock, 1, 40*time.Second) // capped: 20s left
-	waitFor(t, "the capped renewal", func() bool { return f.events.count(paved.EventSecretRenewal, "capped") == 1 })
-	step(t, f.clock, 1, 14*time.Second) // rotation
+	step(t, f.clock, 1, 40*time.Second) // capped: 20s left, a third of 60s: rotation at once
 	<-entered
 	if n := f.leases(); n != 2 {
 		t.Fatalf("%d leases during the rotation, want 2", n)

@@ -156,6 +156,11 @@ func (c *Client) StaticRef(ctx context.Context, r Ref) (*Static, error) {
 		}
 	}
 	if p.err != nil {
+		if ok && ctx.Err() == nil && errors.Is(p.err, context.Canceled) {
+			// The first reader gave up (its request ended), not Vault:
+			// read with this caller's own context.
+			return c.StaticRef(ctx, r)
+		}
 		return nil, refError(p.err, r)
 	}
 	p.mu.Lock()

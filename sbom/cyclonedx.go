@@ -80,7 +80,7 @@ func (b *Build) CycloneDX(o Options) (*cdx.BOM, error) {
 			main.Modified = &modified // deprecated in 1.6 but still the one flag scanners read
 		}
 	}
-	switch lic := o.license(); {
+	switch lic := b.license(o); {
 	case lic.text != "":
 		main.Licenses = &cdx.Licenses{{License: &cdx.License{
 			Name: mainLicenseRef,

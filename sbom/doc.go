@@ -37,7 +37,9 @@
 // variable set with -ldflags "-X github.com/pavedroad/paved/sbom.License=Apache-2.0",
 // or [Options.License], or an embedded license file ([Options.LicenseFile])
 // whose SPDX-License-Identifier tag is used, or whose text is included as
-// a LicenseRef. Nothing is guessed: every other license is NOASSERTION.
+// a LicenseRef. For a binary read from a file the variable is that
+// binary's own -X flag, from its -ldflags build setting, never the
+// reader's. Nothing is guessed: every other license is NOASSERTION.
 //
 // # Serving
 //

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 
@@ -273,5 +274,46 @@ func TestLicense(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The reader's own License variable never describes a binary read from a
+// file; that binary's own -X flag, recorded in its -ldflags setting, does.
+func TestLicenseOfAnotherBinary(t *testing.T) {
+	defer func(old string) { License = old }(License)
+	License = "Apache-2.0" // as if paved itself were built with -X ...sbom.License=Apache-2.0
+	tests := []struct {
+		name, ldflags, want string
+	}{
+		{"no -ldflags", "", "NOASSERTION"},
+		{"other flags", "-s -w -X main.version=1.2.3", "NOASSERTION"},
+		{"quoted expression", `-s -X 'github.com/pavedroad/paved/sbom.License=MIT OR Apache-2.0'`, "MIT OR Apache-2.0"},
+		{"double quotes", `-X "github.com/pavedroad/paved/sbom.License=BSD-3-Clause" -w`, "BSD-3-Clause"},
+		{"-X=", `-X=github.com/pavedroad/paved/sbom.License=MIT`, "MIT"},
+		{"the last one wins", `-X github.com/pavedroad/paved/sbom.License=MIT --X github.com/pavedroad/paved/sbom.License=ISC`, "ISC"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := mustBuild(t, testBuildInfoText)
+			// The fixture's -ldflags setting ("-X main.version=1.2.3") is
+			// replaced, or dropped.
+			b.Settings = slices.DeleteFunc(slices.Clone(b.Settings), func(s debug.BuildSetting) bool { return s.Key == "-ldflags" })
+			if tt.ldflags != "" {
+				b.Settings = append(b.Settings, debug.BuildSetting{Key: "-ldflags", Value: tt.ldflags})
+			}
+			b.Path = "/usr/local/bin/other" // read from a file
+			doc, err := b.SPDX(Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := doc.Packages[0].PackageLicenseDeclared; got != tt.want {
+				t.Errorf("licenseDeclared = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// The running binary's variable still applies to a build not read from a file.
+	doc, err := mustBuild(t, testBuildInfoText).SPDX(Options{})
+	if err != nil || doc.Packages[0].PackageLicenseDeclared != "Apache-2.0" {
+		t.Errorf("running binary: %v, %v", doc, err)
 	}
 }

@@ -152,7 +152,7 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 		reg.SetControl("sbom-endpoint", false, "public (allow-public-sbom); formats "+h.formats)
 		_ = reg.AddOptOut(public) // validated above
 	}
-	if lic := cfg.Options.license(); lic.expr != "" {
+	if lic := b.license(cfg.Options); lic.expr != "" {
 		reg.SetControl("license-declared", true, "main module license "+lic.expr)
 	} else {
 		reg.SetControl("license-declared", false, "NOASSERTION: declare it with -ldflags \"-X github.com/pavedroad/paved/sbom.License=EXPR\" or Options.License")

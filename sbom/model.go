@@ -25,11 +25,23 @@ type declaredLicense struct {
 	text string // the license file's text when expr is mainLicenseRef
 }
 
-func (o Options) license() declaredLicense {
+// license returns the main module's declared license: o.License; else,
+// for a build not read from a file (the running binary), the [License]
+// variable; else the -X flag for [License] that the build's own -ldflags
+// setting records; else o.LicenseFile. The reader's own License variable
+// never applies to a binary read from a file: `paved sbom` built with
+// -X ...sbom.License=Apache-2.0 must not declare Apache-2.0 for every
+// binary it reads.
+func (b *Build) license(o Options) declaredLicense {
 	if e := strings.TrimSpace(o.License); e != "" {
 		return declaredLicense{expr: e}
 	}
-	if e := strings.TrimSpace(License); e != "" {
+	if b.Path == "" {
+		if e := strings.TrimSpace(License); e != "" {
+			return declaredLicense{expr: e}
+		}
+	}
+	if e := strings.TrimSpace(b.ldflagsLicense()); e != "" {
 		return declaredLicense{expr: e}
 	}
 	if len(o.LicenseFile) > 0 {
@@ -39,6 +51,68 @@ func (o Options) license() declaredLicense {
 		return declaredLicense{expr: mainLicenseRef, text: string(o.LicenseFile)}
 	}
 	return declaredLicense{}
+}
+
+// licenseVar is the -X name of [License].
+const licenseVar = "github.com/pavedroad/paved/sbom.License="
+
+// ldflagsLicense returns the value the build's -ldflags setting gives
+// [License] with -X (the last one, as the linker takes it), or "".
+func (b *Build) ldflagsLicense() string {
+	flags, ok := b.Setting("-ldflags")
+	if !ok {
+		return ""
+	}
+	args := splitQuoted(flags)
+	var v string
+	for i, a := range args {
+		a = strings.TrimPrefix(a, "-")
+		switch {
+		case (a == "X" || a == "-X") && i+1 < len(args):
+			if val, ok := strings.CutPrefix(args[i+1], licenseVar); ok {
+				v = val
+			}
+		case strings.HasPrefix(a, "X=") || strings.HasPrefix(a, "-X="):
+			_, rest, _ := strings.Cut(a, "=")
+			if val, ok := strings.CutPrefix(rest, licenseVar); ok {
+				v = val
+			}
+		}
+	}
+	return v
+}
+
+// splitQuoted splits s at spaces outside single or double quotes, as the
+// go command splits -ldflags.
+func splitQuoted(s string) []string {
+	var out []string
+	var cur strings.Builder
+	var quote byte
+	inField := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteByte(c)
+		case c == '\'' || c == '"':
+			quote, inField = c, true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			if inField {
+				out = append(out, cur.String())
+				cur.Reset()
+				inField = false
+			}
+		default:
+			cur.WriteByte(c)
+			inField = true
+		}
+	}
+	if inField {
+		out = append(out, cur.String())
+	}
+	return out
 }
 
 // spdxTag returns the expression of an "SPDX-License-Identifier:" tag in
@@ -94,7 +168,7 @@ func (b *Build) digest(o Options) [32]byte {
 	for _, s := range b.Settings {
 		w(s.Key, s.Value)
 	}
-	l := o.license()
+	l := b.license(o)
 	w(l.expr, l.text, b.created(o).Format(time.RFC3339))
 	var out [32]byte
 	h.Sum(out[:0])

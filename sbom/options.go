@@ -7,8 +7,11 @@ import "time"
 //
 //	go build -ldflags "-X github.com/pavedroad/paved/sbom.License=Apache-2.0" ./cmd/app
 //
-// [Options.License] and [Options.LicenseFile] take precedence. Empty means
-// undeclared: documents say NOASSERTION, never a guess.
+// [Options.License] takes precedence. The variable describes the running
+// binary only: a binary read from a file ([Read]) is described by the -X
+// flag its own -ldflags build setting records, never by the reader's
+// variable. Empty means undeclared: documents say NOASSERTION, never a
+// guess.
 var License string
 
 // Options are the inputs of a document that the build info does not hold.
@@ -16,8 +19,9 @@ var License string
 // creation time is the commit time, and the provenance names no builder.
 type Options struct {
 	// License is the main module's license as an SPDX license expression
-	// ("Apache-2.0", "MIT OR Apache-2.0"). Default: [License], then
-	// LicenseFile, then NOASSERTION.
+	// ("Apache-2.0", "MIT OR Apache-2.0"). Default: [License] (for the
+	// running binary), then the -X flag for it in the build's -ldflags
+	// setting, then LicenseFile, then NOASSERTION.
 	License string
 	// LicenseFile is the main module's license file (typically embedded
 	// with //go:embed LICENSE). When its first lines hold an

@@ -37,7 +37,7 @@ const spdxMainID = "Package-main"
 func (b *Build) SPDX(o Options) (*v2_3.Document, error) {
 	d := b.digest(o)
 	name := b.mainName()
-	lic := o.license()
+	lic := b.license(o)
 	doc := &v2_3.Document{
 		SPDXVersion:       v2_3.Version,
 		DataLicense:       v2_3.DataLicense,

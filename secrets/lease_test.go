@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -434,4 +435,30 @@ func TestDynamicCloseDuringRotation(t *testing.T) {
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("OnRotate called %d times, want 1", n)
 	}
+}
+
+// TestDynamicAndPKINoGoroutinesAfterClose: after rotations and Close, no
+// renewal, rotation or revocation goroutine is left.
+func TestDynamicAndPKINoGoroutinesAfterClose(t *testing.T) {
+	before := runtime.NumGoroutine()
+	f := newDynFixture(t, 60*time.Second, 60*time.Second)
+	ctx := context.Background()
+	d, err := f.ops.Dynamic(ctx, f.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf := newPKIFixture(t)
+	p, err := pf.ops.PKI(ctx, pf.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	step(t, f.clock, 1, 40*time.Second) // capped: the lease rotates
+	waitFor(t, "the rotation", func() bool { return f.events.count(paved.EventSecretRotation, "max_ttl") == 1 })
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 }

@@ -315,9 +315,10 @@ func parseDockerfile(name string, src []byte) ([]Document, error) {
 	res, err := parser.Parse(bytes.NewReader(src))
 	if err != nil {
 		line := 0
-		var le interface{ Location() []parser.Range }
-		if errors.As(err, &le) && len(le.Location()) > 0 {
-			line = le.Location()[0].Start.Line
+		var le *parser.LocationError
+		if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
+			line = le.Locations[0][0].Start.Line
+			err = le.Unwrap()
 		}
 		return nil, &ParseError{Line: line, Err: err}
 	}

@@ -305,7 +305,8 @@ func vexIdentifiers(raws []json.RawMessage) ([]string, string) {
 // command ("pkg:golang/example.com/app", with or without its version) and
 // its subcomponents, if it lists any, include the finding's module; or
 // when the product is the finding's module itself
-// ("pkg:golang/golang.org/x/text@v0.3.7", with or without the version).
+// ("pkg:golang/golang.org/x/text@v0.3.7", with or without the version)
+// and it lists no subcomponents other than the module.
 func suppression(docs []*VEX, b *Build, f Finding) *Suppression {
 	var best *VEXStatement
 	var bestDoc *VEX
@@ -347,7 +348,10 @@ func vexNamesFinding(s *VEXStatement, f Finding) bool {
 
 func vexMatchProduct(s *VEXStatement, b *Build, f Finding) (string, bool) {
 	for _, p := range s.Products {
-		if purlMatches(p.ID, f.Module, f.Version) {
+		// The finding's module as the product: unless the statement is
+		// limited to subcomponents of it that are not the module itself.
+		if purlMatches(p.ID, f.Module, f.Version) &&
+			(len(p.Subcomponents) == 0 || slices.ContainsFunc(p.Subcomponents, func(sub string) bool { return purlMatches(sub, f.Module, f.Version) })) {
 			return p.ID, true
 		}
 		if !purlMatches(p.ID, b.Main.Path, b.Main.Version) && (b.Command == "" || !purlMatches(p.ID, b.Command, "")) {

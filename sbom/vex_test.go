@@ -47,6 +47,9 @@ func TestVEXSuppressesExactlyWhatItNames(t *testing.T) {
 		{"subcomponent is another module", []string{
 			`{"vulnerability": {"name": "GO-2022-1059"}, "products": [{"@id": "pkg:golang/example.com/app", "subcomponents": [{"@id": "pkg:golang/golang.org/x/net"}]}], ` + notAffected + `}`,
 		}, nil},
+		{"the module as product, limited to another subcomponent", []string{
+			`{"vulnerability": {"name": "GO-2022-1059"}, "products": [{"@id": "pkg:golang/golang.org/x/text", "subcomponents": [{"@id": "pkg:golang/golang.org/x/net"}]}], ` + notAffected + `}`,
+		}, nil},
 		{"another product", []string{
 			`{"vulnerability": {"name": "GO-2022-1059"}, "products": [{"@id": "pkg:golang/example.com/other"}], ` + notAffected + `}`,
 		}, nil},

@@ -29,7 +29,7 @@ type Exception struct {
 //
 //	exceptions:
 //	  - rule: K8S-LATEST-TAG
-//	    path: deploy/dev/*.yaml
+//	    path: deploy/dev/*.yaml   # matches the path's trailing parts
 //	    object: Deployment/scratch   # optional
 //	    reason: dev-only image, rebuilt on every push
 //
@@ -102,7 +102,7 @@ func (c *Checker) applyExceptions(f *Finding, d Document, inline []Exception, se
 			continue
 		}
 		if e.Path != "" && e.Path != "*" {
-			if ok, _ := path.Match(e.Path, f.File); !ok {
+			if !pathMatch(e.Path, f.File) {
 				continue
 			}
 		}
@@ -111,6 +111,22 @@ func (c *Checker) applyExceptions(f *Finding, d Document, inline []Exception, se
 		}
 		f.Exception, f.ExceptionSource = e.Reason, e.Source
 		return
+	}
+}
+
+// pathMatch reports whether pattern (path.Match syntax) matches file or
+// one of its trailing parts: "deploy/*.yaml" matches
+// "/src/repo/deploy/app.yaml", whatever directory paved check ran from.
+func pathMatch(pattern, file string) bool {
+	for {
+		if ok, _ := path.Match(pattern, file); ok {
+			return true
+		}
+		i := strings.IndexByte(file, '/')
+		if i < 0 {
+			return false
+		}
+		file = file[i+1:]
 	}
 }
 

@@ -29,7 +29,7 @@ kind: Ingress
 metadata: {name: web}
 spec: {rules: [{host: a.example.com}]}
 `,
-		"Dockerfile": "FROM golang:1.26@sha256:00\n# paved:allow DOCKER-ROOT-USER\nRUN make\n",
+		"Dockerfile":    "FROM golang:1.26@sha256:00\n# paved:allow DOCKER-ROOT-USER\nRUN make\n",
 		"infra/main.tf": "resource \"aws_ebs_volume\" \"v\" {\n  size = 1\n}\n",
 		"broken.yaml":   "a: [\n",
 	}

@@ -23,7 +23,7 @@ import (
 )
 
 // Rules is the built-in rule pack: Rego modules, their Rego tests and
-// rules.json (the metadata of every rule).
+// data.json, whose paved_rules list the metadata of every rule.
 //
 //go:embed rules
 var Rules embed.FS
@@ -103,9 +103,11 @@ type FileResult struct {
 type Options struct {
 	// NoBuiltin leaves the built-in rule pack out.
 	NoBuiltin bool
-	// PolicyDirs are directories of Rego (and data) added beside the pack;
-	// a module in package paved.rules.X with the same path as a built-in
-	// one replaces it.
+	// PolicyDirs are directories of Rego (and data) added beside the pack:
+	// rules in packages under paved.rules (deny sets of {"rule", "msg",
+	// "severity"?, "path"? or "line"?}), conftest-style package main
+	// rules, and a data.json whose paved_rules give their metadata. To
+	// replace the pack, set NoBuiltin and copy the parts to keep.
 	PolicyDirs []string
 	// Exceptions are the exceptions file's entries.
 	Exceptions []Exception
@@ -169,18 +171,21 @@ func New(ctx context.Context, opts Options) (*Checker, error) {
 				return err
 			}
 			switch {
-			case name == "rules.json":
-				var rs []Rule
-				if err := json.Unmarshal(b, &rs); err != nil {
+			case name == "data.json":
+				var meta struct {
+					Rules []Rule `json:"paved_rules"`
+				}
+				if err := json.Unmarshal(b, &meta); err != nil {
 					return fmt.Errorf("%s: %w", path.Join(prefix, p), err)
 				}
-				for _, r := range rs {
+				for _, r := range meta.Rules {
 					rules[r.ID] = r
 				}
+				mfs[dataPath(prefix, p)] = &fstest.MapFile{Data: b}
 			case strings.HasSuffix(name, ".rego"):
 				mfs[path.Join("p", prefix, p)] = &fstest.MapFile{Data: b}
-			case name == "data.json" || name == "data.yaml":
-				mfs[p] = &fstest.MapFile{Data: b}
+			case name == "data.yaml":
+				mfs[dataPath(prefix, p)] = &fstest.MapFile{Data: b}
 			}
 			return nil
 		})
@@ -213,7 +218,17 @@ func New(ctx context.Context, opts Options) (*Checker, error) {
 	return &Checker{opts: opts, eng: eng, q: eng.Query(decisionPath), rules: rules}, nil
 }
 
-// Rules returns the metadata of the loaded rules, sorted by ID.
+// dataPath places a data file: the pack's under data.paved.meta, an
+// organisation's where its directory puts it (a data file's directory is
+// its path under data).
+func dataPath(prefix, p string) string {
+	if prefix == "builtin" {
+		return path.Join("paved/meta", p)
+	}
+	return p
+}
+
+// RuleList returns the metadata of the loaded rules, sorted by ID.
 func (c *Checker) RuleList() []Rule {
 	out := make([]Rule, 0, len(c.rules))
 	for _, r := range c.rules {

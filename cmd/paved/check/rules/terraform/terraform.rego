@@ -71,17 +71,9 @@ num(x) := to_number(x) if {
 	regex.match(`^[0-9]+$`, x)
 }
 
-port_open(from, to) := p if {
-	some p in admin_ports
-	num(from) <= p
-	p <= num(to)
-}
-
-# from_port = 0, to_port = 0 (with protocol -1) is every port.
-port_open(from, to) := 22 if {
-	num(from) == 0
-	num(to) == 0
-}
+# open_ports is the set of admin ports within from..to; 0..0 (with
+# protocol -1) is every port.
+open_ports(from, to) := {p | some p in admin_ports; num(from) <= p; p <= num(to)} | {22 | num(from) == 0; num(to) == 0}
 
 sg_ingress(r) := blocks(r.values, "ingress") if r.type == "aws_security_group"
 
@@ -97,7 +89,7 @@ deny contains finding("TF-OPEN-ADMIN-PORT", sprintf("port %d is open to %s", [p,
 	some i in sg_ingress(r)
 	some c in cidrs(i)
 	c in world
-	p := port_open(i.from_port, i.to_port)
+	some p in open_ports(i.from_port, i.to_port)
 }
 
 deny contains finding("TF-OPEN-ADMIN-PORT", sprintf("port %d is open to %s", [p, c]), r) if {
@@ -106,17 +98,17 @@ deny contains finding("TF-OPEN-ADMIN-PORT", sprintf("port %d is open to %s", [p,
 	some k in ["cidr_ipv4", "cidr_ipv6"]
 	c := r.values[k]
 	c in world
-	p := port_open(object.get(r.values, "from_port", 0), object.get(r.values, "to_port", 0))
+	some p in open_ports(object.get(r.values, "from_port", 0), object.get(r.values, "to_port", 0))
 }
 
-gcp_port_open(ports) := 22 if count(ports) == 0
+gcp_open_ports(ports) := {22} if count(ports) == 0
 
-gcp_port_open(ports) := p if {
+gcp_open_ports(ports) := {p |
 	some s in ports
 	is_string(s)
 	parts := split(s, "-")
-	p := port_open(parts[0], parts[count(parts) - 1])
-}
+	some p in open_ports(parts[0], parts[count(parts) - 1])
+} if count(ports) > 0
 
 deny contains finding("TF-OPEN-ADMIN-PORT", sprintf("port %d is open to %s", [p, c]), r) if {
 	some r in resources
@@ -126,18 +118,17 @@ deny contains finding("TF-OPEN-ADMIN-PORT", sprintf("port %d is open to %s", [p,
 	c in world
 	some a in blocks(r.values, "allow")
 	a.protocol in {"tcp", "all"}
-	p := gcp_port_open(object.get(a, "ports", []))
+	some p in gcp_open_ports(object.get(a, "ports", []))
 }
 
 az_world := {"*", "0.0.0.0/0", "Internet", "Any"}
 
-az_port_open(s) := 22 if s == "*"
+az_open_ports(s) := {22, 3389} if s == "*"
 
-az_port_open(s) := p if {
+az_open_ports(s) := open_ports(parts[0], parts[count(parts) - 1]) if {
 	is_string(s)
 	s != "*"
 	parts := split(s, "-")
-	p := port_open(parts[0], parts[count(parts) - 1])
 }
 
 deny contains finding("TF-OPEN-ADMIN-PORT", sprintf("port %d is open to %s", [p, r.values.source_address_prefix]), r) if {
@@ -148,7 +139,7 @@ deny contains finding("TF-OPEN-ADMIN-PORT", sprintf("port %d is open to %s", [p,
 	r.values.source_address_prefix in az_world
 	ranges := array.concat([x | x := r.values.destination_port_range; is_string(x)], object.get(r.values, "destination_port_ranges", []))
 	some s in ranges
-	p := az_port_open(s)
+	some p in az_open_ports(s)
 }
 
 # --- encryption at rest ------------------------------------------------

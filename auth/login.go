@@ -709,7 +709,7 @@ func (l *Login) revoke(ctx context.Context, token string) {
 	resp, err := l.cfg.HTTPClient.Do(req)
 	if err == nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			err = fmt.Errorf("status %d", resp.StatusCode)
 		}

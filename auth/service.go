@@ -179,7 +179,7 @@ func redirectedOffHost(r *http.Request) bool {
 func (t *bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.URL.Scheme != "https" {
 		if r.Body != nil {
-			r.Body.Close()
+			_ = r.Body.Close()
 		}
 		return nil, fmt.Errorf("auth: refusing to send a bearer token over %s to %s", r.URL.Scheme, r.URL.Host)
 	}

@@ -261,7 +261,7 @@ func NewDevCertificate(dir string, hosts ...string) (d *DevCertificate, err erro
 				_ = os.RemoveAll(tmpDir)
 			}
 		}()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+	} else if err := os.MkdirAll(dir, 0o755); err != nil { //paved:allow G301 the directory holds only public files (CA, CRL); no key is ever written
 		return nil, fmt.Errorf("httpx: dev certificate: %w", err)
 	}
 	if dir, err = filepath.Abs(dir); err != nil {
@@ -276,6 +276,7 @@ func NewDevCertificate(dir string, hosts ...string) (d *DevCertificate, err erro
 		return nil, err
 	}
 	crlFile := filepath.Join(dir, DevCRLFileName)
+	//paved:allow G306 a CRL is public; clients and proxies must be able to read it
 	if err := os.WriteFile(crlFile, pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crlDER}), 0o644); err != nil {
 		return nil, fmt.Errorf("httpx: dev certificate: writing the CRL: %w", err)
 	}
@@ -308,6 +309,7 @@ func NewDevCertificate(dir string, hosts ...string) (d *DevCertificate, err erro
 		return nil, err
 	}
 	caFile := filepath.Join(dir, DevCAFileName)
+	//paved:allow G306 the CA certificate is public; clients must be able to read it
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644); err != nil {
 		return nil, fmt.Errorf("httpx: dev certificate: writing the CA file: %w", err)
 	}

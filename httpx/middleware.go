@@ -55,7 +55,9 @@ func newRequestID() string {
 	var b [16]byte
 	u, v := rand.Uint64(), rand.Uint64()
 	for i := range 8 {
+		//paved:allow G115 truncating to the low byte is the point: the loop splits the uint64 into its 8 bytes
 		b[i] = byte(u >> (8 * i))
+		//paved:allow G115 truncating to the low byte is the point: the loop splits the uint64 into its 8 bytes
 		b[8+i] = byte(v >> (8 * i))
 	}
 	return hex.EncodeToString(b[:])

@@ -188,6 +188,7 @@ func NewMemoryStore(maxKeys int) *MemoryStore {
 	for n < 64 && n*1024 < maxKeys {
 		n *= 2
 	}
+	//paved:allow G115 n is a power of two between 1 and 64, so n-1 fits any integer type
 	s := &MemoryStore{seed: maphash.MakeSeed(), shards: make([]memShard, n), mask: uint64(n - 1)}
 	s.perShard = max(maxKeys/n, 1)
 	s.maxSlots = s.perShard*4/3 + 2
@@ -246,8 +247,11 @@ func (s *MemoryStore) hash(key string, p RatePolicy) uint64 {
 // about half the cost of maphash.Comparable on the struct.
 func (s *MemoryStore) policyHash(p RatePolicy) uint64 {
 	h := maphash.String(s.seed, p.Name)
+	//paved:allow G115 the bits are hashed, not used as a number: a negative limit hashes as well as any other
 	h = mix64(h ^ uint64(p.Limit))
+	//paved:allow G115 the bits are hashed, not used as a number: a negative window hashes as well as any other
 	h = mix64(h ^ uint64(p.Window))
+	//paved:allow G115 the bits are hashed, not used as a number: a negative burst hashes as well as any other
 	return mix64(h ^ uint64(p.Burst))
 }
 
@@ -293,7 +297,9 @@ func (s *MemoryStore) take(key string, p RatePolicy, now time.Time) RateDecision
 
 // home returns the preferred slot of h in a table of size n.
 func home(h uint64, n int) int {
+	//paved:allow G115 n is a table size, positive and far below 2^63, so the conversion is exact
 	hi, _ := bits.Mul64(h*golden, uint64(n))
+	//paved:allow G115 hi is the high word of h*golden times n, so it is below n and fits an int
 	return int(hi)
 }
 

@@ -464,7 +464,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // closes ln.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if !s.started.CompareAndSwap(false, true) {
-		ln.Close()
+		_ = ln.Close()
 		return ErrServerStarted
 	}
 	c := s.cfg

@@ -258,6 +258,7 @@ func (b *Build) ProvenanceJSON(o Options) ([]byte, error) {
 }
 
 func fileSHA256(path string) (string, error) {
+	//paved:allow G304 the path is the caller's own argument: reading the file it names is this function's job
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err

@@ -72,15 +72,14 @@ fi
 for m in "${modules[@]}"; do (cd "$m" && "$CACHE/bin/staticcheck-$STATICCHECK_VERSION" ./...); done
 
 # The project's own SAST and secrets scan, built once per run: gosec and
-# paved's road rules over the SDK (findings print; the run fails on high
-# ones), then gitleaks' rules and paved's over the whole git history with
-# the accepted fixtures of .paved-secrets-baseline.json. G115 (integer
-# conversions) and G118 (a detached revoke goroutine in secrets/renew.go)
-# are left out until their owners mark the lines with //paved:allow.
+# paved's road rules over the SDK, failing on any finding (each accepted
+# one is marked in the code with //paved:allow RULE reason), then
+# gitleaks' rules and paved's over the whole git history with the accepted
+# fixtures of .paved-secrets-baseline.json.
 step "paved vet ./... and paved secrets -history on the project"
 paved_bin=$(mktemp -d "${TMPDIR:-/tmp}/paved-cli.XXXXXX")
 go -C cmd/paved build -o "$paved_bin/paved" .
-"$paved_bin/paved" vet -fail-on high -exclude G115,G118 ./...
+"$paved_bin/paved" vet -fail-on low ./...
 "$paved_bin/paved" secrets -history
 rm -rf "$paved_bin"
 

@@ -493,7 +493,7 @@ func (s *Server) Authorize(ctx context.Context, authURL string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode != http.StatusFound || loc == "" {
 		return "", fmt.Errorf("authtest: authorize answered %d", resp.StatusCode)

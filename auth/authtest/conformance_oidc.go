@@ -479,7 +479,7 @@ func (c *conformanceRP) endSession(t *testing.T, method string, params url.Value
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if l, err := resp.Location(); err == nil && resp.StatusCode/100 == 3 {
 		loc = l
 	}

@@ -163,6 +163,7 @@ func (s *Server) redirectBack(w http.ResponseWriter, r *http.Request, redirectUR
 	}
 	v.Set("iss", s.Issuer())
 	u.RawQuery = v.Encode()
+	//paved:allow G710 redirectURI was checked against the client's registered redirect URIs before this call
 	http.Redirect(w, r, u.String(), http.StatusFound)
 }
 
@@ -480,6 +481,7 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		status = http.StatusSeeOther // the browser follows with GET
 	}
+	//paved:allow G710 target was checked against Config.PostLogoutRedirectURIs above
 	http.Redirect(w, r, u.String(), status)
 }
 

@@ -41,7 +41,7 @@ func Require(t testing.TB, names ...string) map[string]string {
 	}
 	if !Integration() {
 		noticeOnce.Do(func() {
-			os.Stderr.WriteString("testenv: unit tests only; real-services tests skipped (run `make test`, which sets " + EnvIntegration + "=1)\n")
+			_, _ = os.Stderr.WriteString("testenv: unit tests only; real-services tests skipped (run `make test`, which sets " + EnvIntegration + "=1)\n")
 		})
 		t.Skipf("unit run: needs the integration run (%s=1, started by make test)", EnvIntegration)
 	}

@@ -83,7 +83,7 @@ func (e Env) client(t testing.TB, login secrets.LoginMethod, opts ...paved.OptOu
 }
 
 func (e Env) admin(t testing.TB) *secrets.Client {
-	return e.client(t, secrets.TokenLogin{Token: secrets.NewSecret(e.AdminToken)}, secrets.AllowStaticToken("conformance admin"))
+	return e.client(t, secrets.TokenLogin{Token: secrets.NewSecret(e.AdminToken)}, secrets.AllowStaticToken("the conformance suite administers the test Vault with its root token"))
 }
 
 func wantReason(t testing.TB, err error, reason string) {
@@ -183,7 +183,7 @@ func RunConformance(t *testing.T, env Env) {
 
 	t.Run("PermissionDenied", func(t *testing.T) {
 		tok := env.DeniedToken(t, kv2+"data/app")
-		c := env.client(t, secrets.TokenLogin{Token: secrets.NewSecret(tok)}, secrets.AllowStaticToken("conformance"))
+		c := env.client(t, secrets.TokenLogin{Token: secrets.NewSecret(tok)}, secrets.AllowStaticToken("the permission-denied case needs a token that only a deny policy grants"))
 		_, err := c.Get(ctx, kv2+"app#password")
 		wantReason(t, err, secrets.ReasonPermissionDenied)
 		if !errors.Is(err, secrets.ErrPermissionDenied) {

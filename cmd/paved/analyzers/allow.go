@@ -104,7 +104,10 @@ func ReasonOK(reason string) bool {
 type Index struct {
 	fset  *token.FileSet
 	lines map[string]map[int][]Directive // filename → line → directives
-	gen   map[*token.File]bool
+	// trailing holds the lines whose directives follow code on the same
+	// line: they cover that line only, not the statement below.
+	trailing map[string]map[int]bool
+	gen      map[*token.File]bool
 }
 
 // Suppressed reports whether a valid directive on pos's line or the line
@@ -116,6 +119,9 @@ func (x *Index) Suppressed(pos token.Pos, rule string) bool {
 	p := x.fset.Position(pos)
 	byLine := x.lines[p.Filename]
 	for _, l := range []int{p.Line, p.Line - 1} {
+		if l != p.Line && x.trailing[p.Filename][l] {
+			continue
+		}
 		for _, d := range byLine[l] {
 			if d.Valid() && d.Covers(rule) {
 				return true
@@ -145,7 +151,7 @@ var Allow = &analysis.Analyzer{
 }
 
 func runAllow(pass *analysis.Pass) (any, error) {
-	x := &Index{fset: pass.Fset, lines: map[string]map[int][]Directive{}, gen: map[*token.File]bool{}}
+	x := &Index{fset: pass.Fset, lines: map[string]map[int][]Directive{}, trailing: map[string]map[int]bool{}, gen: map[*token.File]bool{}}
 	for _, f := range pass.Files {
 		tf := pass.Fset.File(f.Pos())
 		if ast.IsGenerated(f) {
@@ -163,6 +169,12 @@ func runAllow(pass *analysis.Pass) (any, error) {
 					x.lines[p.Filename] = map[int][]Directive{}
 				}
 				x.lines[p.Filename][p.Line] = append(x.lines[p.Filename][p.Line], d)
+				if codeBefore(f, tf, c) {
+					if x.trailing[p.Filename] == nil {
+						x.trailing[p.Filename] = map[int]bool{}
+					}
+					x.trailing[p.Filename][p.Line] = true
+				}
 				if !d.Valid() {
 					what := "a reason of three words or more"
 					if len(d.Rules) == 0 {
@@ -187,3 +199,29 @@ func report(pass *analysis.Pass, x *Index, pos token.Pos, rule, msg string) {
 
 // index returns the Allow result of pass.
 func index(pass *analysis.Pass) *Index { return pass.ResultOf[Allow].(*Index) }
+
+// codeBefore reports whether code precedes c on its line (a trailing
+// comment), which a node of f that starts or ends there before c shows.
+func codeBefore(f *ast.File, tf *token.File, c *ast.Comment) bool {
+	line := tf.Line(c.Pos())
+	found := false
+	ast.Inspect(f, func(n ast.Node) bool {
+		if found || n == nil {
+			return false
+		}
+		switch n.(type) {
+		case *ast.CommentGroup, *ast.Comment:
+			return false
+		}
+		if n.Pos() > c.Pos() || tf.Line(n.End()) < line {
+			return false // wholly after c, or ends on an earlier line
+		}
+		for _, p := range []token.Pos{n.Pos(), n.End()} {
+			if p < c.Pos() && tf.Line(p) == line {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}

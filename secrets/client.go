@@ -35,7 +35,8 @@ type Client struct {
 	loginMu   sync.Mutex // one login at a time
 	loginSubs struct {
 		sync.Mutex
-		fns []func(uint64)
+		next int
+		fns  map[int]func(uint64)
 	}
 	renewKick chan struct{}
 
@@ -219,11 +220,22 @@ func (c *Client) loginGeneration() uint64 { return c.gen.Load() }
 // onLogin registers fn to be called, in its own goroutine, after every
 // re-login (not the first login), with the new generation. Leases die
 // with the token that created them, so the lease manager re-fetches them
-// then.
-func (c *Client) onLogin(fn func(gen uint64)) {
+// then. The returned function removes fn, so that a closed subscriber
+// (a closed Dynamic) is not kept alive by the Client.
+func (c *Client) onLogin(fn func(gen uint64)) (unsubscribe func()) {
 	c.loginSubs.Lock()
-	c.loginSubs.fns = append(c.loginSubs.fns, fn)
-	c.loginSubs.Unlock()
+	defer c.loginSubs.Unlock()
+	if c.loginSubs.fns == nil {
+		c.loginSubs.fns = make(map[int]func(uint64))
+	}
+	id := c.loginSubs.next
+	c.loginSubs.next++
+	c.loginSubs.fns[id] = fn
+	return func() {
+		c.loginSubs.Lock()
+		delete(c.loginSubs.fns, id)
+		c.loginSubs.Unlock()
+	}
 }
 
 // call runs fn with the backend and the current token, as [Client.do]
@@ -235,7 +247,7 @@ func (c *Client) call(ctx context.Context, op string, fn func(b Backend, token s
 }
 
 // subscribeLogin is onLogin, under the lease manager's name.
-func (c *Client) subscribeLogin(fn func(gen uint64)) { c.onLogin(fn) }
+func (c *Client) subscribeLogin(fn func(gen uint64)) (unsubscribe func()) { return c.onLogin(fn) }
 
 // token returns the current client token ("" before the first login).
 func (c *Client) token() string {
@@ -356,7 +368,10 @@ func (c *Client) loginLocked(ctx context.Context) error {
 	c.observe(nil)
 	if gen > 1 {
 		c.loginSubs.Lock()
-		fns := append([]func(uint64){}, c.loginSubs.fns...)
+		fns := make([]func(uint64), 0, len(c.loginSubs.fns))
+		for _, fn := range c.loginSubs.fns {
+			fns = append(fns, fn)
+		}
 		c.loginSubs.Unlock()
 		for _, fn := range fns {
 			go fn(gen)

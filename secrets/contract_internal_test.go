@@ -101,3 +101,20 @@ func TestContractReloginOnPermissionDenied(t *testing.T) {
 		t.Fatalf("%d logins, want 2", b.logins)
 	}
 }
+
+// A closed Dynamic no longer hears of re-logins: its subscription is
+// removed, so a service that opens and closes dynamic secrets does not
+// grow the Client's subscriber set without bound.
+func TestDynamicCloseUnsubscribesFromLogins(t *testing.T) {
+	c := &Client{}
+	unsub := c.onLogin(func(uint64) {})
+	c.onLogin(func(uint64) {})
+	if n := len(c.loginSubs.fns); n != 2 {
+		t.Fatalf("%d subscribers, want 2", n)
+	}
+	unsub()
+	unsub() // idempotent
+	if n := len(c.loginSubs.fns); n != 1 {
+		t.Fatalf("%d subscribers after unsubscribe, want 1", n)
+	}
+}

@@ -167,6 +167,7 @@ type Dynamic struct {
 	held    atomic.Int64 // leases of this Dynamic not yet revoked
 
 	relogin  chan struct{} // a re-login happened: the lease died with the old token
+	unsub    func()        // ends the re-login subscription (at Close)
 	loginGen atomic.Uint64 // the newest re-login heard of
 	leaseGen uint64        // the login generation the current lease was fetched under (renewal goroutine)
 
@@ -216,7 +217,7 @@ func newDynamic(ctx context.Context, ops leaseOps, cfg DynamicConfig) (*Dynamic,
 	}
 	// Subscribe before the first fetch, so that a re-login during it is
 	// not missed.
-	ops.subscribeLogin(func(gen uint64) {
+	d.unsub = ops.subscribeLogin(func(gen uint64) {
 		for {
 			old := d.loginGen.Load()
 			if gen <= old || d.loginGen.CompareAndSwap(old, gen) {
@@ -234,6 +235,7 @@ func newDynamic(ctx context.Context, ops leaseOps, cfg DynamicConfig) (*Dynamic,
 	for attempt := range d.cfg.StartAttempts {
 		if attempt > 0 {
 			if serr := d.sleep(ctx, d.cfg.Retry.Delay(attempt-1)); serr != nil {
+				d.unsub()
 				return nil, fmt.Errorf("secrets: dynamic secret %s: %w (last error: %w)", d.name, serr, err)
 			}
 		}
@@ -246,6 +248,7 @@ func newDynamic(ctx context.Context, ops leaseOps, cfg DynamicConfig) (*Dynamic,
 		}
 	}
 	if err != nil {
+		d.unsub()
 		return nil, fmt.Errorf("secrets: dynamic secret %s: start-up fetch of %s failed: %w", d.name, cfg.Path, err)
 	}
 	d.cur.Store(l)
@@ -314,6 +317,9 @@ func (d *Dynamic) Close(ctx context.Context) error {
 	var err error
 	d.once.Do(func() {
 		close(d.stopping)
+		if d.unsub != nil {
+			d.unsub()
+		}
 		d.stop()
 		<-d.done
 		if l := d.cur.Swap(nil); l != nil {

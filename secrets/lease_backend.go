@@ -13,8 +13,9 @@ import (
 type leaseOps interface {
 	// call runs fn with the backend and the current client token.
 	call(ctx context.Context, op string, fn func(b Backend, token string) error) error
-	// subscribeLogin has f called after every re-login.
-	subscribeLogin(f func(gen uint64))
+	// subscribeLogin has f called after every re-login, until the returned
+	// function is called.
+	subscribeLogin(f func(gen uint64)) (unsubscribe func())
 	// generation returns the current login generation: a call made after
 	// it runs with a token of that login or a later one.
 	generation() uint64
@@ -31,7 +32,7 @@ func (o clientOps) call(ctx context.Context, op string, fn func(Backend, string)
 	return err
 }
 
-func (o clientOps) subscribeLogin(f func(uint64)) { o.c.onLogin(f) }
+func (o clientOps) subscribeLogin(f func(uint64)) func() { return o.c.onLogin(f) }
 
 func (o clientOps) generation() uint64 { return o.c.loginGeneration() }
 
@@ -53,10 +54,11 @@ func (f *fixedToken) call(_ context.Context, _ string, fn func(Backend, string) 
 	return fn(f.b, tok)
 }
 
-func (f *fixedToken) subscribeLogin(s func(uint64)) {
+func (f *fixedToken) subscribeLogin(s func(uint64)) func() {
 	f.mu.Lock()
 	f.subs = append(f.subs, s)
 	f.mu.Unlock()
+	return func() {} // tests keep their subscribers for the test's life
 }
 
 func (f *fixedToken) generation() uint64 {

@@ -168,12 +168,34 @@ func runMathRand(pass *analysis.Pass) (any, error) {
 		if fn == nil || fn.Pkg() == nil || (fn.Pkg().Path() != "math/rand" && fn.Pkg().Path() != "math/rand/v2") {
 			return true
 		}
-		if name := destination(stack); sensitiveName(name) {
+		name := destination(stack)
+		if !sensitiveName(name) && fn.Name() == "Read" && len(call.Args) == 1 {
+			// Read fills its argument: the buffer's name, else the
+			// enclosing function's, says what the bytes are for.
+			if name = exprName(call.Args[0]); !sensitiveName(name) {
+				name = enclosingFunc(stack)
+			}
+		}
+		if sensitiveName(name) {
 			report(pass, x, call.Pos(), RuleMathRand, fn.Pkg().Path()+"."+fn.Name()+" feeds "+name+", which must be unpredictable")
 		}
 		return true
 	})
 	return nil, nil
+}
+
+// enclosingFunc names the function declaration around the innermost node
+// of stack ("" inside a function literal).
+func enclosingFunc(stack []ast.Node) string {
+	for i := len(stack) - 2; i >= 0; i-- {
+		switch f := stack[i].(type) {
+		case *ast.FuncDecl:
+			return f.Name.Name
+		case *ast.FuncLit:
+			return ""
+		}
+	}
+	return ""
 }
 
 // destination names where the value of the innermost node of stack goes:
@@ -226,6 +248,8 @@ func exprName(e ast.Expr) string {
 	case *ast.SelectorExpr:
 		return e.Sel.Name
 	case *ast.IndexExpr:
+		return exprName(e.X)
+	case *ast.SliceExpr:
 		return exprName(e.X)
 	case *ast.BasicLit:
 		if e.Kind == token.STRING {

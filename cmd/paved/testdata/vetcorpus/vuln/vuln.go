@@ -49,3 +49,6 @@ func server(h http.Handler) *http.Server { return &http.Server{Addr: ":8080", Ha
 
 // G107 / PAV101.
 func fetch(url string) { _, _ = http.Get(url) }
+
+// G404 / PAV105: math/rand filling a key's bytes.
+func newKey() []byte { k := make([]byte, 32); rand.Read(k); return k }

@@ -31,3 +31,18 @@ func tokens() {
 func newNonce() uint64 {
 	return rand.Uint64() // want `PAV105: math/rand/v2.Uint64 feeds newNonce`
 }
+
+// Read fills its argument: the buffer's name, or the function's, says
+// what the bytes are for.
+func newKey() []byte {
+	b := make([]byte, 32)
+	mrand.Read(b) // want `PAV105: math/rand.Read feeds newKey`
+	return b
+}
+
+func fill(r *mrand.Rand) {
+	var secret [16]byte
+	r.Read(secret[:]) // want `PAV105: math/rand.Read feeds secret`
+	noise := make([]byte, 8)
+	r.Read(noise)
+}

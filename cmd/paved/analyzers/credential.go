@@ -104,7 +104,7 @@ func runCredential(pass *analysis.Pass) (any, error) {
 			start, end := pass.Fset.Position(lit.Pos()).Line, pass.Fset.Position(lit.End()).Line
 			for _, fd := range findings {
 				line := fd.StartLine + 1 // gitleaks counts from 0 in a fragment
-				if line >= start && line <= end+1 && fd.Secret != "" && strings.Contains(lit.Value, fd.Secret) {
+				if line >= start && line <= end && fd.Secret != "" && strings.Contains(lit.Value, fd.Secret) {
 					report(pass, x, lit.Pos(), RuleCredential, "gitleaks rule "+fd.RuleID+" matches this literal ("+redact(fd.Secret)+")")
 					break
 				}

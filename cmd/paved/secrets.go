@@ -9,8 +9,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -147,6 +150,9 @@ func scanSecrets(ctx context.Context, e *env, root string, o secretsOptions) (*f
 			cmd, err = sources.NewGitDiffCmdContext(ctx, root, true)
 		} else {
 			cmd, err = sources.NewGitLogCmdContext(ctx, root, o.logOpts)
+			if sh, _ := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--is-shallow-repository").Output(); strings.TrimSpace(string(sh)) == "true" {
+				fmt.Fprintln(e.stderr, "paved secrets: shallow clone: commits before its first were not scanned (git fetch --unshallow)")
+			}
 			if f, ok := e.stderr.(*os.File); ok && isTerminal(f) {
 				progress = &progressLine{w: f}
 			}
@@ -347,7 +353,10 @@ var vaultRules = map[string]bool{"vault-service-token": true, "vault-batch-token
 // live: GET /v1/auth/token/lookup-self, nothing else.
 func verifyVault(ctx context.Context, e *env, fs []finding) {
 	addr := strings.TrimRight(e.getenv("VAULT_ADDR"), "/")
-	client := &http.Client{Timeout: 10 * time.Second}
+	refuse := plaintextRemote(addr)
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse // a redirect would carry X-Vault-Token to another host
+	}}
 	checked := map[string]string{}
 	for i := range fs {
 		f := &fs[i]
@@ -358,6 +367,10 @@ func verifyVault(ctx context.Context, e *env, fs []finding) {
 			f.Verified = "not checked: VAULT_ADDR is not set"
 			continue
 		}
+		if refuse != "" {
+			f.Verified = "not checked: " + refuse
+			continue
+		}
 		if v, ok := checked[f.secret]; ok {
 			f.Verified = v
 			continue
@@ -365,6 +378,23 @@ func verifyVault(ctx context.Context, e *env, fs []finding) {
 		f.Verified = lookupSelf(ctx, client, addr, f.secret)
 		checked[f.secret] = f.Verified
 	}
+}
+
+// plaintextRemote says why a token must not be sent to addr: http:// to a
+// host that is not loopback ("" when addr is https or loopback).
+func plaintextRemote(addr string) string {
+	u, err := url.Parse(addr)
+	if err != nil {
+		return "VAULT_ADDR is not a URL"
+	}
+	if u.Scheme == "https" {
+		return ""
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return ""
+	}
+	return "refusing to send a token over " + u.Scheme + ":// to " + u.Host + " (VAULT_ADDR must be https, or http on loopback)"
 }
 
 func lookupSelf(ctx context.Context, client *http.Client, addr, token string) string {
@@ -388,8 +418,11 @@ func lookupSelf(ctx context.Context, client *http.Client, addr, token string) st
 				TTL         int      `json:"ttl"`
 			} `json:"data"`
 		}
-		_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body)
+		err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body)
 		d := body.Data
+		if err != nil || d.Accessor == "" {
+			return fmt.Sprintf("not checked: %s answered %s without a token's lookup-self data", addr, resp.Status)
+		}
 		return fmt.Sprintf("LIVE at %s (%s, policies %s, ttl %ds); revoke it now: vault token revoke -accessor %s (or VAULT_TOKEN=<the token> vault token revoke -self)",
 			addr, d.DisplayName, strings.Join(d.Policies, ","), d.TTL, d.Accessor)
 	case http.StatusForbidden, http.StatusUnauthorized:

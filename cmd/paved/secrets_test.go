@@ -213,3 +213,59 @@ func TestSecretsGitleaksFixtures(t *testing.T) {
 		t.Logf("%s: gitleaks alone %d, paved %d (recall %d/%d)", fixture, len(theirs), len(ours.Findings), found, len(theirs))
 	}
 }
+
+// TestSecretsVerifyRefusesPlaintext: -verify sends a found token only over
+// https, or http to a loopback address, and never follows a redirect
+// (Go's client would carry X-Vault-Token to the new host).
+func TestSecretsVerifyRefusesPlaintext(t *testing.T) {
+	dir := writeTree(t, map[string]string{"a.env": "T=" + fakeVaultToken + "\n"})
+	e, out, _ := secretsEnv(map[string]string{"VAULT_ADDR": "http://vault.example.com:8200"})
+	runSecrets(context.Background(), e, []string{"-verify", dir})
+	if !strings.Contains(out.String(), "verify: not checked: refusing to send a token over http:// to vault.example.com:8200") {
+		t.Errorf("http:// off loopback:\n%s", out)
+	}
+	var elsewhere []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere = append(elsewhere, r.Header.Get("X-Vault-Token"))
+	}))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	e, out, _ = secretsEnv(map[string]string{"VAULT_ADDR": srv.URL})
+	runSecrets(context.Background(), e, []string{"-verify", dir})
+	if len(elsewhere) != 0 || !strings.Contains(out.String(), "verify: not checked: "+srv.URL+" answered 307 Temporary Redirect") {
+		t.Errorf("redirect followed (%d requests elsewhere):\n%s", len(elsewhere), out)
+	}
+	if strings.Contains(out.String(), fakeVaultToken) {
+		t.Errorf("token printed:\n%s", out)
+	}
+}
+
+// TestSecretsHistoryShallow: -history on a shallow clone scans what the
+// clone holds and says that older history was not scanned.
+func TestSecretsHistoryShallow(t *testing.T) {
+	src := t.TempDir()
+	git(t, src, "init", "-q")
+	for i, body := range []string{"T=" + fakeVaultToken + "\n", "clean\n", "clean again\n"} {
+		if err := os.WriteFile(filepath.Join(src, "a.env"), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		git(t, src, "add", "a.env")
+		git(t, src, "commit", "-q", "-m", "c"+string(rune('0'+i)))
+	}
+	clone := filepath.Join(t.TempDir(), "clone")
+	git(t, src, "clone", "-q", "--depth", "1", "file://"+src, clone)
+	e, out, errb := secretsEnv(nil)
+	if code := runSecrets(context.Background(), e, []string{"-history", clone}); code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errb)
+	}
+	if !strings.Contains(errb.String(), "paved secrets: shallow clone: commits before its first were not scanned (git fetch --unshallow)") {
+		t.Errorf("stderr:\n%s", errb)
+	}
+	e, out, errb = secretsEnv(nil)
+	if code := runSecrets(context.Background(), e, []string{"-history", src}); code != exitFindings || strings.Contains(errb.String(), "shallow") {
+		t.Errorf("full history: exit %d\n%s\n%s", code, out, errb)
+	}
+}

@@ -130,6 +130,11 @@ type Checker struct {
 	rules map[string]Rule
 }
 
+// ErrNoRules is returned by [New] when no Rego module is loaded (the
+// built-in pack left out and the policy directories hold none): a run
+// that judged nothing would pass everything.
+var ErrNoRules = errors.New("no Rego rules loaded (--no-builtin without a --policy directory holding .rego files): refusing to pass every file")
+
 const decisionPath = "data.paved.check.decision"
 
 //go:embed main.rego
@@ -151,6 +156,7 @@ func New(ctx context.Context, opts Options) (*Checker, error) {
 	}
 	mfs := fstest.MapFS{"paved/check/main.rego": {Data: mainRego}}
 	rules := map[string]Rule{}
+	modules := 0
 	add := func(src fs.FS, prefix string) error {
 		return fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -184,6 +190,7 @@ func New(ctx context.Context, opts Options) (*Checker, error) {
 				mfs[dataPath(prefix, p)] = &fstest.MapFile{Data: b}
 			case strings.HasSuffix(name, ".rego"):
 				mfs[path.Join("p", prefix, p)] = &fstest.MapFile{Data: b}
+				modules++
 			case name == "data.yaml":
 				mfs[dataPath(prefix, p)] = &fstest.MapFile{Data: b}
 			}
@@ -200,6 +207,10 @@ func New(ctx context.Context, opts Options) (*Checker, error) {
 		if err := add(os.DirFS(d), fmt.Sprintf("org%d", i)); err != nil {
 			return nil, fmt.Errorf("--policy %s: %w", d, err)
 		}
+	}
+	if modules == 0 {
+		// With no rule at all every file would pass: refuse instead.
+		return nil, ErrNoRules
 	}
 	eng, err := policy.New(ctx, policy.Config{
 		Name:          "paved-check",
@@ -287,6 +298,9 @@ func (c *Checker) File(ctx context.Context, name string) FileResult {
 		res.Errors = append(res.Errors, FileError{File: res.File, Line: line, Err: err.Error()})
 		return res
 	}
+	if res.Kind == "" {
+		return fail(0, errors.New("not a file paved check reads (Kubernetes YAML or JSON, Terraform .tf or plan JSON, Dockerfile, .github/workflows/*.yml)"))
+	}
 	st, err := os.Stat(name)
 	if err != nil {
 		return fail(0, err)
@@ -323,6 +337,11 @@ func (c *Checker) File(ctx context.Context, name string) FileResult {
 		}
 	}
 	for _, a := range allows {
+		if !validRulePattern(a.Rule) {
+			res.Findings = append(res.Findings, Finding{Rule: RuleExceptionNoReason, Severity: "high", File: res.File, Line: a.Line,
+				Message: fmt.Sprintf("paved:allow %s waives nothing: name one rule or a family such as K8S-PSS-*", a.Rule)})
+			continue
+		}
 		if a.Reason == "" {
 			res.Findings = append(res.Findings, Finding{Rule: RuleExceptionNoReason, Severity: "high", File: res.File, Line: a.Line,
 				Message: fmt.Sprintf("paved:allow %s gives no reason: an exception must say why", a.Rule)})

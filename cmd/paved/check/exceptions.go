@@ -13,7 +13,9 @@ import (
 )
 
 // An Exception waives one rule for the files matching Path (a glob, as
-// path.Match; "" or "*" for all) or, inline, for one document.
+// path.Match; "" or "*" for all) or, inline, for one document. Rule is
+// one rule ID or a family ("K8S-PSS-*": a prefix with a "-", then "*");
+// a bare "*" is refused, so that no entry waives every rule by accident.
 type Exception struct {
 	Rule   string `yaml:"rule" json:"rule"`
 	Path   string `yaml:"path" json:"path,omitempty"`
@@ -52,6 +54,9 @@ func LoadExceptions(name string) ([]Exception, error) {
 		e.Reason = strings.TrimSpace(e.Reason)
 		if e.Rule == "" {
 			return nil, fmt.Errorf("%s: exception %d names no rule", name, i+1)
+		}
+		if !validRulePattern(e.Rule) {
+			return nil, fmt.Errorf("%s: exception %d: rule %q: name one rule or a family (\"K8S-PSS-*\"); a bare \"*\" would waive every rule", name, i+1, e.Rule)
 		}
 		if e.Path != "" {
 			if _, err := path.Match(e.Path, "x"); err != nil {
@@ -130,8 +135,23 @@ func pathMatch(pattern, file string) bool {
 	}
 }
 
+// validRulePattern reports whether an exception's rule is one rule ID or
+// a family: a prefix with at least one "-" then one trailing "*"
+// ("K8S-PSS-*"). A bare "*" (or "K*") is refused: it would waive every
+// rule, those added later included.
+func validRulePattern(p string) bool {
+	i := strings.IndexByte(p, '*')
+	if i < 0 {
+		return p != ""
+	}
+	return i == len(p)-1 && strings.Contains(p[:i], "-")
+}
+
 func ruleMatch(pattern, id string) bool {
-	if pattern == id || pattern == "*" {
+	if !validRulePattern(pattern) {
+		return false
+	}
+	if pattern == id {
 		return true
 	}
 	if strings.HasSuffix(pattern, "*") {

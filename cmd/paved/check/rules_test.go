@@ -60,12 +60,22 @@ var ruleCases = []ruleCase{
 
 	{"DOCKER-ROOT-USER", "Dockerfile", "FROM a@sha256:00\nRUN x\n", "FROM a@sha256:00 AS b\nUSER root\nFROM b\nUSER 65532:65532\n"},
 	{"DOCKER-UNPINNED-BASE", "Dockerfile", "FROM golang:1.26\nUSER 1\n", "FROM golang:1.26@sha256:00 AS build\nFROM build\nUSER 1\n"},
+	// FROM scratch with no USER runs as UID 0; a stage built FROM another inherits its USER (two levels here).
+	{"DOCKER-ROOT-USER", "Dockerfile", "FROM scratch\nCOPY app /app\n", "FROM a@sha256:00 AS b\nUSER 1\nFROM b AS c\nRUN x\nFROM c\n"},
+	// A global ARG's default is the base image: ${B} and $B are resolved, a $B without a default is not pinned.
+	{"DOCKER-UNPINNED-BASE", "Dockerfile", "ARG B=alpine:latest\nFROM ${B}\nUSER 1\n", "ARG B=a@sha256:00\nFROM $B\nUSER 1\n"},
+	{"DOCKER-UNPINNED-BASE", "Dockerfile", "ARG B\nFROM $B\nUSER 1\n", "FROM a:latest@sha256:00\nUSER 1\n"},
 	{"DOCKER-ADD-URL", "x.dockerfile", "FROM a@sha256:00\nADD https://x.example/a.tgz /a\nUSER 1\n", "FROM a@sha256:00\nADD --checksum=sha256:00 https://x.example/a.tgz /a\nADD ./local /b\nUSER 1\n"},
 	{"DOCKER-SECRET-ENV", "Dockerfile", "FROM a@sha256:00\nENV DB_PASSWORD=hunter2\nUSER 1\n", "FROM a@sha256:00\nENV PORT=8080 MODE=prod\nARG VERSION=1\nUSER 1\n"},
 
 	{"GHA-UNPINNED-ACTION", ".github/workflows/ci.yml", "permissions: {}\non: push\njobs: {b: {runs-on: x, steps: [{uses: 'aquasecurity/trivy-action@0.28.0'}]}}\n", "permissions: {}\non: push\njobs: {b: {runs-on: x, steps: [{uses: 'aquasecurity/trivy-action@0123456789abcdef0123456789abcdef01234567'}, {uses: ./local}]}}\n"},
 	{"GHA-PERMISSIONS", ".github/workflows/ci.yml", "permissions: write-all\non: push\njobs: {b: {runs-on: x, steps: [{run: make}]}}\n", "on: push\njobs: {b: {runs-on: x, permissions: {contents: read}, steps: [{run: make}]}}\n"},
 	{"GHA-PRT-CHECKOUT", ".github/workflows/ci.yml", "permissions: {}\non: {pull_request_target: {types: [opened]}}\njobs: {b: {runs-on: x, steps: [{uses: 'actions/checkout@0123456789abcdef0123456789abcdef01234567', with: {ref: '${{ github.event.pull_request.head.sha }}'}}]}}\n", "permissions: {}\non: {pull_request_target: {types: [opened]}}\njobs: {b: {runs-on: x, steps: [{uses: 'actions/checkout@0123456789abcdef0123456789abcdef01234567'}]}}\n"},
+	// Any spelling of the head (indexed, any case, no spaces), and run steps that fetch or check it out.
+	{"GHA-PRT-CHECKOUT", ".github/workflows/ci.yml", "permissions: {}\non: {pull_request_target: {types: [opened]}}\njobs: {b: {runs-on: x, steps: [{uses: 'actions/checkout@0123456789abcdef0123456789abcdef01234567', with: {ref: \"${{ github.event.pull_request.head['sha'] }}\"}}]}}\n", "permissions: {}\non: {pull_request_target: {types: [opened]}}\njobs: {b: {runs-on: x, steps: [{uses: 'actions/checkout@0123456789abcdef0123456789abcdef01234567', with: {ref: '${{ github.event.pull_request.base.sha }}'}}]}}\n"},
+	{"GHA-PRT-CHECKOUT", ".github/workflows/ci.yml", "permissions: {}\non: {pull_request_target: {types: [opened]}}\njobs: {b: {runs-on: x, steps: [{uses: 'actions/checkout@0123456789abcdef0123456789abcdef01234567', with: {ref: '${{github.event.pull_request.HEAD.Ref}}'}}]}}\n", "permissions: {}\non: {pull_request_target: {types: [opened]}}\njobs: {b: {runs-on: x, steps: [{run: 'git checkout ${{ github.event.pull_request.base.sha }}'}]}}\n"},
+	{"GHA-PRT-CHECKOUT", ".github/workflows/ci.yml", "permissions: {}\non: {pull_request_target: {types: [opened]}}\njobs: {b: {runs-on: x, steps: [{run: 'git fetch origin ${{ github.event.pull_request.head.sha }} && git checkout FETCH_HEAD'}]}}\n", "permissions: {}\non: {pull_request_target: {types: [opened]}}\njobs: {b: {runs-on: x, steps: [{run: 'echo ${{ github.event.pull_request.head.sha }}'}]}}\n"},
+	{"GHA-PRT-CHECKOUT", ".github/workflows/ci.yml", "permissions: {}\non: {pull_request_target: {types: [opened]}}\njobs: {b: {runs-on: x, steps: [{run: 'gh pr checkout 1'}]}}\n", "permissions: {}\non: {pull_request_target: {types: [opened]}}\njobs: {b: {runs-on: x, steps: [{run: make}]}}\n"},
 	{"GHA-SECRET-ECHO", ".github/workflows/ci.yml", "permissions: {}\non: push\njobs: {b: {runs-on: x, steps: [{run: 'echo \"${{ secrets.NPM_TOKEN }}\"'}]}}\n", "permissions: {}\non: push\njobs: {b: {runs-on: x, steps: [{run: 'npm publish', env: {NODE_AUTH_TOKEN: '${{ secrets.NPM_TOKEN }}'}}]}}\n"},
 }
 

@@ -75,19 +75,38 @@ triggers contains t if {
 	some t, _ in wf.on
 }
 
-head_refs := [
-	"github.event.pull_request.head.sha", "github.event.pull_request.head.ref",
-	"github.head_ref", "github.event.pull_request.merge_commit_sha",
-	"refs/pull/",
-]
+# An expression naming the pull request's head, in any spelling GitHub
+# accepts: property names are case-insensitive and may be indexed
+# (github.event.pull_request.head['sha']), spaces are free.
+head_ref_re := `github\.event\.pull_request\.head\.(sha|ref)|github\.head_ref|github\.event\.pull_request\.merge_commit_sha|refs/pull/`
+
+normal(s) := regex.replace(regex.replace(lower(s), `\s+`, ""), `\[['"]([a-z0-9_-]+)['"]\]`, ".$1")
+
+names_head(s) if {
+	is_string(s)
+	regex.match(head_ref_re, normal(s))
+}
 
 deny contains finding("GHA-PRT-CHECKOUT", "pull_request_target checks out the pull request's head: untrusted code runs with the base repository's secrets and write token", array.concat(st.path, ["with", "ref"])) if {
 	"pull_request_target" in triggers
 	some st in steps
-	startswith(st.s.uses, "actions/checkout")
-	ref := st.s["with"].ref
-	some h in head_refs
-	contains(ref, h)
+	startswith(lower(st.s.uses), "actions/checkout")
+	names_head(st.s["with"].ref)
+}
+
+deny contains finding("GHA-PRT-CHECKOUT", "pull_request_target fetches or checks out the pull request's head in a run step: untrusted code runs with the base repository's secrets and write token", array.concat(st.path, ["run"])) if {
+	"pull_request_target" in triggers
+	some st in steps
+	run := st.s.run
+	is_string(run)
+	prt_run_checkout(run)
+}
+
+prt_run_checkout(run) if regex.match(`(?i)\bgh\s+pr\s+checkout\b`, run)
+
+prt_run_checkout(run) if {
+	regex.match(`(?i)\bgit\s+(fetch|checkout|switch|pull|reset|worktree)\b`, run)
+	names_head(run)
 }
 
 deny contains finding("GHA-SECRET-ECHO", "a run step prints a secret to the log", array.concat(st.path, ["run"])) if {

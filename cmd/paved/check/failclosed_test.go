@@ -1,0 +1,75 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestNoRulesRefused: with the pack left out and no Rego in the policy
+// directories, New refuses rather than passing every file.
+func TestNoRulesRefused(t *testing.T) {
+	empty := t.TempDir()
+	os.WriteFile(filepath.Join(empty, "data.json"), []byte(`{"paved_rules": []}`), 0o644)
+	for _, o := range []Options{{NoBuiltin: true}, {NoBuiltin: true, PolicyDirs: []string{empty}}} {
+		if _, err := New(context.Background(), o); !errors.Is(err, ErrNoRules) {
+			t.Errorf("New(%+v) = %v, want ErrNoRules", o, err)
+		}
+	}
+}
+
+// TestUnknownFileNamed: a file named on the command line that paved
+// check cannot read is an error, not a silent pass.
+func TestUnknownFileNamed(t *testing.T) {
+	c, err := New(context.Background(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "notes.txt")
+	os.WriteFile(p, []byte("hello\n"), 0o644)
+	var got []FileResult
+	if err := c.Run(context.Background(), []string{p}, func(r FileResult) { got = append(got, r) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[0].Errors) != 1 || !strings.Contains(got[0].Errors[0].Err, "not a file paved check reads") {
+		t.Fatalf("results %+v, want one error naming the file as unreadable", got)
+	}
+}
+
+// TestBareStarWaivesNothing: "*" as a rule would waive every rule (those
+// added later too): the exceptions file refuses it, an inline one is a
+// finding and waives nothing; a family prefix still works.
+func TestBareStarWaivesNothing(t *testing.T) {
+	dir := t.TempDir()
+	ex := filepath.Join(dir, "ex.yaml")
+	for _, r := range []string{"*", "K*", "K8S-*-X"} {
+		os.WriteFile(ex, []byte("exceptions:\n  - rule: \""+r+"\"\n    reason: everything is fine\n"), 0o644)
+		if _, err := LoadExceptions(ex); err == nil {
+			t.Errorf("LoadExceptions with rule %q: no error", r)
+		}
+	}
+	c, err := New(context.Background(), Options{Exceptions: []Exception{{Rule: "*", Reason: "r", Source: "x"}, {Rule: "K8S-PSS-*", Reason: "family", Source: "x"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "p.yaml")
+	os.WriteFile(p, []byte("# paved:allow * nothing to see\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: 'a:latest'}]}\n"), 0o644)
+	res := c.File(context.Background(), p)
+	var latest, star bool
+	for _, f := range res.Findings {
+		switch {
+		case f.Rule == "K8S-LATEST-TAG":
+			latest = f.Exception == ""
+		case f.Rule == RuleExceptionNoReason && f.Line == 1:
+			star = true
+		case strings.HasPrefix(f.Rule, "K8S-PSS-") && f.Exception != "family":
+			t.Errorf("%s not waived by the K8S-PSS-* family: %+v", f.Rule, f)
+		}
+	}
+	if !latest || !star {
+		t.Errorf("findings %+v: want K8S-LATEST-TAG not waived (%v) and a finding for the bare * (%v)", res.Findings, latest, star)
+	}
+}

@@ -92,9 +92,18 @@ func TestNewValidation(t *testing.T) {
 // addr (through an optional proxy), with policy 3 per 10s.
 func redisServer(t *testing.T, addr, prefix string, fallback paved.OptOut) (*httpx.Server, *paved.Posture) {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ContextTimeoutEnabled: true})
+	return redisServerTimeout(t, addr, prefix, fallback, 300*time.Millisecond)
+}
+
+// redisServerTimeout is redisServer with the store's per-call timeout (and
+// the dial timeout) set to timeout: tests of counting under heavy
+// concurrency use a long one, so that a loaded CI machine's slowness shows
+// as time, not as the 503 that a timed-out store rightly answers.
+func redisServerTimeout(t *testing.T, addr, prefix string, fallback paved.OptOut, timeout time.Duration) (*httpx.Server, *paved.Posture) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: min(timeout, 2*time.Second), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
-	store, err := redislimit.New(redislimit.Config{Client: c, Prefix: prefix, Timeout: 300 * time.Millisecond, LocalFallback: fallback, Logger: discard()})
+	store, err := redislimit.New(redislimit.Config{Client: c, Prefix: prefix, Timeout: timeout, LocalFallback: fallback, Logger: discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,8 +252,8 @@ func TestSharedLimit(t *testing.T) {
 func TestConcurrentClients(t *testing.T) {
 	addr := testenv.RequireRedis(t)
 	prefix := fmt.Sprintf("paved-test:%d:", time.Now().UnixNano())
-	a, _ := redisServer(t, addr, prefix, paved.OptOut{})
-	b, _ := redisServer(t, addr, prefix, paved.OptOut{})
+	a, _ := redisServerTimeout(t, addr, prefix, paved.OptOut{}, 5*time.Second)
+	b, _ := redisServerTimeout(t, addr, prefix, paved.OptOut{}, 5*time.Second)
 	const clients = 200
 	var mu sync.Mutex
 	passed := map[int]int{}

@@ -73,3 +73,41 @@ func TestBareStarWaivesNothing(t *testing.T) {
 		t.Errorf("findings %+v: want K8S-LATEST-TAG not waived (%v) and a finding for the bare * (%v)", res.Findings, latest, star)
 	}
 }
+
+// TestSymlinkOutsideRoot: a link under PATH that leads outside it (to /,
+// say) is reported and not followed; a link inside PATH is followed, and
+// a path named on the command line is taken whatever it links to.
+func TestSymlinkOutsideRoot(t *testing.T) {
+	out := t.TempDir()
+	pod := []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, image: a}]}\n")
+	os.WriteFile(filepath.Join(out, "x.yaml"), pod, 0o644)
+	root := t.TempDir()
+	os.Mkdir(filepath.Join(root, "in"), 0o755)
+	os.WriteFile(filepath.Join(root, "in", "y.yaml"), pod, 0o644)
+	for link, target := range map[string]string{"outdir": out, "out.yaml": filepath.Join(out, "x.yaml"), "inlink": filepath.Join(root, "in"), "passwd": "/etc/passwd"} {
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Skip(err)
+		}
+	}
+	c, err := New(context.Background(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	judged, errs := map[string]bool{}, map[string]string{}
+	err = c.Run(context.Background(), []string{root, filepath.Join(root, "out.yaml")}, func(r FileResult) {
+		if len(r.Errors) > 0 {
+			errs[filepath.Base(r.File)] = r.Errors[0].Err
+		} else {
+			judged[strings.TrimPrefix(r.File, filepath.ToSlash(root)+"/")] = true
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) != 2 || !strings.Contains(errs["outdir"], "leads outside") || !strings.Contains(errs["out.yaml"], "leads outside") {
+		t.Errorf("errors %v, want outdir and out.yaml reported as leading outside", errs)
+	}
+	if len(judged) != 2 || !judged["in/y.yaml"] || !judged["out.yaml"] {
+		t.Errorf("judged %v, want in/y.yaml and the named out.yaml (inlink is the same directory, walked once)", judged)
+	}
+}

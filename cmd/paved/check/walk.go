@@ -11,14 +11,27 @@ import (
 
 // walk calls file for each file under paths whose kind is known (an
 // argument naming a file is taken whatever its name), and bad for a path
-// that cannot be read. Symbolic links are followed; a directory reached
+// that cannot be read. Symbolic links are followed within the argument
+// they were found under; one that leads outside it (to / or a home
+// directory, say) is reported and not followed. A directory reached
 // twice (a link loop) is walked once.
 func walk(ctx context.Context, paths []string, file func(string), bad func(string, error)) error {
 	seen := map[string]bool{}
-	var dir func(p string) error
-	visit := func(p string, explicit bool) error {
+	var dir func(p, root string) error
+	visit := func(p, root string, explicit bool) error {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if !explicit {
+			if lst, err := os.Lstat(p); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
+				if real, err := realPath(p); err == nil && !within(real, root) {
+					if st, err := os.Stat(real); err == nil && !st.IsDir() && Detect(p) == "" {
+						return nil // a file paved check would not read anyway
+					}
+					bad(p, fmt.Errorf("symbolic link leads outside %s (to %s): not followed", root, real))
+					return nil
+				}
+			}
 		}
 		st, err := os.Stat(p) // follows links
 		if err != nil {
@@ -30,7 +43,13 @@ func walk(ctx context.Context, paths []string, file func(string), bad func(strin
 			return nil
 		}
 		if st.IsDir() {
-			return dir(p)
+			if explicit {
+				if root, err = realPath(p); err != nil {
+					bad(p, err)
+					return nil
+				}
+			}
+			return dir(p, root)
 		}
 		if !st.Mode().IsRegular() {
 			return nil
@@ -40,7 +59,7 @@ func walk(ctx context.Context, paths []string, file func(string), bad func(strin
 		}
 		return nil
 	}
-	dir = func(p string) error {
+	dir = func(p, root string) error {
 		real, err := filepath.EvalSymlinks(p)
 		if err != nil {
 			bad(p, err)
@@ -63,16 +82,31 @@ func walk(ctx context.Context, paths []string, file func(string), bad func(strin
 			if e.IsDir() && (n == "node_modules" || n == "vendor" || (strings.HasPrefix(n, ".") && n != ".github" && n != "workflows")) {
 				continue
 			}
-			if err := visit(filepath.Join(p, n), false); err != nil {
+			if err := visit(filepath.Join(p, n), root, false); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 	for _, p := range paths {
-		if err := visit(p, true); err != nil {
+		if err := visit(p, "", true); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// realPath is p with every link resolved, absolute.
+func realPath(p string) (string, error) {
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Abs(real)
+}
+
+// within reports whether path p is root or under it.
+func within(p, root string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

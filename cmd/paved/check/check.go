@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -308,7 +309,7 @@ func (c *Checker) File(ctx context.Context, name string) FileResult {
 	if st.Size() > c.opts.MaxFileBytes {
 		return fail(0, fmt.Errorf("%d bytes, more than the %d bytes allowed (--max-file-size)", st.Size(), c.opts.MaxFileBytes))
 	}
-	src, err := os.ReadFile(name)
+	src, err := readAtMost(name, c.opts.MaxFileBytes)
 	if err != nil {
 		return fail(0, err)
 	}
@@ -401,4 +402,22 @@ func (c *Checker) judge(ctx context.Context, file string, d Document) ([]Finding
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// readAtMost reads file name, refusing one that holds more than max
+// bytes (one that grew after it was measured, say).
+func readAtMost(name string, max int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }() // read-only: nothing to flush
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("more than the %d bytes allowed (--max-file-size)", max)
+	}
+	return b, nil
 }

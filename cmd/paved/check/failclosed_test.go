@@ -111,3 +111,19 @@ func TestSymlinkOutsideRoot(t *testing.T) {
 		t.Errorf("judged %v, want in/y.yaml and the named out.yaml (inlink is the same directory, walked once)", judged)
 	}
 }
+
+// TestNamedDeviceRefused: a named path that is not a regular file (a
+// device, a FIFO) is an error, not skipped.
+func TestNamedDeviceRefused(t *testing.T) {
+	c, err := New(context.Background(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []FileResult
+	if err := c.Run(context.Background(), []string{os.DevNull}, func(r FileResult) { got = append(got, r) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[0].Errors) != 1 || !strings.Contains(got[0].Errors[0].Err, "not a regular file") {
+		t.Fatalf("results %+v, want one error: not a regular file", got)
+	}
+}

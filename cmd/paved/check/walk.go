@@ -52,6 +52,9 @@ func walk(ctx context.Context, paths []string, file func(string), bad func(strin
 			return dir(p, root)
 		}
 		if !st.Mode().IsRegular() {
+			if explicit {
+				bad(p, fmt.Errorf("not a regular file (%s)", st.Mode().Type()))
+			}
 			return nil
 		}
 		if explicit || Detect(p) != "" {

@@ -367,7 +367,12 @@ func dynamicString(pass *analysis.Pass, e ast.Expr) string {
 		}
 	case *ast.CallExpr:
 		if fn := callee(pass.TypesInfo, e); isPkgFunc(fn, "fmt", "Sprintf") {
-			return "fmt.Sprintf"
+			for _, a := range e.Args {
+				if constValue(pass.TypesInfo, a) == nil {
+					return "fmt.Sprintf"
+				}
+			}
+			return "" // a format of constants builds a constant text
 		}
 	}
 	return ""

@@ -18,4 +18,6 @@ func queries(ctx context.Context, db *sql.DB, conn *pgx.Conn, tx pgx.Tx, name, t
 	_, _ = conn.Query(ctx, "SELECT * FROM users "+"WHERE id = $1", 1) // constant concatenation
 	base := "SELECT 1"
 	_, _ = db.Query(base)
+	const limit = 10
+	_, _ = db.Query(fmt.Sprintf("SELECT * FROM users LIMIT %d", limit)) // constant arguments: gosec's G201 passes it too
 }

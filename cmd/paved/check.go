@@ -148,6 +148,12 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	if len(rep.Errors) > 0 {
 		return exitError
 	}
+	if rep.Docs == 0 && len(rep.Findings) == 0 {
+		// A mistyped PATH (or a repository whose files moved) must not
+		// make a CI gate pass having judged nothing.
+		fmt.Fprintf(e.stderr, "paved check: nothing judged: no Kubernetes, Terraform, Dockerfile or GitHub Actions document under %s\n", strings.Join(paths, " "))
+		return exitError
+	}
 	for _, f := range rep.Findings {
 		if check.SeverityRank(f.Severity) >= failRank {
 			return exitFindings

@@ -177,3 +177,21 @@ func TestCheckListRules(t *testing.T) {
 		t.Errorf("exit %d\n%s", code, out)
 	}
 }
+
+// TestCheckNothingJudged: a run that judged no document (a wrong PATH,
+// --no-builtin without rules) exits 2, never 0.
+func TestCheckNothingJudged(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "README.md"), []byte("# hi\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "package.json"), []byte("{}\n"), 0o644)
+	if code, _, stderr := runCLI(t, "check", dir); code != exitError || !strings.Contains(stderr, "nothing judged") {
+		t.Errorf("empty tree: exit %d, want %d; %s", code, exitError, stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM a@sha256:00\nUSER 1\n"), 0o644)
+	if code, _, stderr := runCLI(t, "check", "-no-builtin", dir); code != exitError || !strings.Contains(stderr, "no Rego rules") {
+		t.Errorf("-no-builtin alone: exit %d, want %d; %s", code, exitError, stderr)
+	}
+	if code, out, stderr := runCLI(t, "check", dir); code != exitOK {
+		t.Errorf("a clean Dockerfile: exit %d, want 0; %s%s", code, out, stderr)
+	}
+}

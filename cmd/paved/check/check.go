@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -131,10 +132,14 @@ type Checker struct {
 	rules map[string]Rule
 }
 
-// ErrNoRules is returned by [New] when no Rego module is loaded (the
-// built-in pack left out and the policy directories hold none): a run
-// that judged nothing would pass everything.
-var ErrNoRules = errors.New("no Rego rules loaded (--no-builtin without a --policy directory holding .rego files): refusing to pass every file")
+// ErrNoRules is returned by [New] when no rule module is loaded: the
+// built-in pack left out and no Rego in the policy directories in a
+// package the decision reads (paved.rules.* or conftest's main). A run
+// that judged with none would pass every file.
+var ErrNoRules = errors.New("no Rego rules loaded (no module in package paved.rules.* or main, with --no-builtin): refusing to pass every file")
+
+// packageRe finds a Rego module's package.
+var packageRe = regexp.MustCompile(`(?m)^\s*package\s+([A-Za-z0-9_.]+)`)
 
 const decisionPath = "data.paved.check.decision"
 
@@ -191,7 +196,9 @@ func New(ctx context.Context, opts Options) (*Checker, error) {
 				mfs[dataPath(prefix, p)] = &fstest.MapFile{Data: b}
 			case strings.HasSuffix(name, ".rego"):
 				mfs[path.Join("p", prefix, p)] = &fstest.MapFile{Data: b}
-				modules++
+				if m := packageRe.FindSubmatch(b); m != nil && (string(m[1]) == "main" || strings.HasPrefix(string(m[1]), "paved.rules.")) {
+					modules++
+				}
 			case name == "data.yaml":
 				mfs[dataPath(prefix, p)] = &fstest.MapFile{Data: b}
 			}

@@ -14,7 +14,10 @@ import (
 func TestNoRulesRefused(t *testing.T) {
 	empty := t.TempDir()
 	os.WriteFile(filepath.Join(empty, "data.json"), []byte(`{"paved_rules": []}`), 0o644)
-	for _, o := range []Options{{NoBuiltin: true}, {NoBuiltin: true, PolicyDirs: []string{empty}}} {
+	// Rego in a package the decision never reads is no rule either.
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "p.rego"), []byte("package kubernetes.admission\n\ndeny contains \"x\" if input.doc.kind == \"Pod\"\n"), 0o644)
+	for _, o := range []Options{{NoBuiltin: true}, {NoBuiltin: true, PolicyDirs: []string{empty}}, {NoBuiltin: true, PolicyDirs: []string{other}}} {
 		if _, err := New(context.Background(), o); !errors.Is(err, ErrNoRules) {
 			t.Errorf("New(%+v) = %v, want ErrNoRules", o, err)
 		}

@@ -73,6 +73,33 @@ var Revealed = &analysis.Analyzer{
 
 func runRevealed(pass *analysis.Pass) (any, error) {
 	x := index(pass)
+	// Variables that hold a revealed value (tok := s.Reveal()), so that a
+	// sink given the variable is reported as one given the call.
+	held := map[types.Object]bool{}
+	inspectorOf(pass).Preorder([]ast.Node{(*ast.AssignStmt)(nil), (*ast.ValueSpec)(nil)}, func(n ast.Node) {
+		var lhs []*ast.Ident
+		var rhs []ast.Expr
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			rhs = n.Rhs
+			for _, l := range n.Lhs {
+				id, _ := l.(*ast.Ident)
+				lhs = append(lhs, id)
+			}
+		case *ast.ValueSpec:
+			lhs, rhs = n.Names, n.Values
+		}
+		if len(lhs) != len(rhs) {
+			return
+		}
+		for i, id := range lhs {
+			if id != nil && revealedValue(pass, rhs[i]) {
+				if obj := pass.TypesInfo.ObjectOf(id); obj != nil {
+					held[obj] = true
+				}
+			}
+		}
+	})
 	inspectorOf(pass).Preorder([]ast.Node{(*ast.CallExpr)(nil)}, func(n ast.Node) {
 		call := n.(*ast.CallExpr)
 		sink := sinkName(pass, call)
@@ -84,6 +111,11 @@ func runRevealed(pass *analysis.Pass) (any, error) {
 				switch m := m.(type) {
 				case *ast.FuncLit:
 					return false
+				case *ast.Ident:
+					if held[pass.TypesInfo.Uses[m]] {
+						report(pass, x, m.Pos(), RuleRevealed, "revealed secret passed to "+sink)
+						return false
+					}
 				case *ast.CallExpr:
 					if fn := callee(pass.TypesInfo, m); fn != nil && (fn.Name() == "Reveal" || fn.Name() == "RevealBytes") {
 						if sig := fn.Type().(*types.Signature); sig.Recv() != nil {
@@ -120,6 +152,27 @@ func sinkName(pass *analysis.Pass, call *ast.CallExpr) string {
 		return "testing." + fn.Name()
 	}
 	return ""
+}
+
+// revealedValue reports whether e is a revealed secret's value: a Reveal
+// or RevealBytes method call, its string conversion, or a concatenation
+// holding one (not, say, its length).
+func revealedValue(pass *analysis.Pass, e ast.Expr) bool {
+	switch e := ast.Unparen(e).(type) {
+	case *ast.BinaryExpr:
+		return e.Op == token.ADD && (revealedValue(pass, e.X) || revealedValue(pass, e.Y))
+	case *ast.CallExpr:
+		if tv, ok := pass.TypesInfo.Types[e.Fun]; ok && tv.IsType() && len(e.Args) == 1 {
+			return revealedValue(pass, e.Args[0]) // string(s.RevealBytes())
+		}
+		fn := callee(pass.TypesInfo, e)
+		if fn == nil || (fn.Name() != "Reveal" && fn.Name() != "RevealBytes") {
+			return false
+		}
+		sig, ok := fn.Type().(*types.Signature)
+		return ok && sig.Recv() != nil
+	}
+	return false
 }
 
 // MathRand reports math/rand values that become tokens, keys, nonces,

@@ -19,4 +19,10 @@ func leak(w http.ResponseWriter, s secrets.Secret, req *http.Request) {
 	http.Error(w, s.Reveal(), 500)                        // want `PAV104`
 	log.Printf("token %v", s)                             // the Secret redacts itself
 	req.Header.Set("Authorization", "Bearer "+s.Reveal()) // consumed where it belongs
+	tok := s.Reveal()
+	log.Println("token", tok) // want `PAV104: revealed secret passed to log.Println`
+	fmt.Fprintf(w, "%s", tok) // want `PAV104: revealed secret passed to fmt.Fprintf`
+	n := len(s.Reveal())
+	log.Println("token length", n) // a length is not the secret
+	req.Header.Set("Authorization", "Bearer "+tok)
 }

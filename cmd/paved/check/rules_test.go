@@ -129,6 +129,37 @@ resource "aws_security_group" "sg" {
     cidr_blocks = ["10.0.0.0/8"]
   }
 }`},
+	// Protocol -1 opens every port whatever from/to say (-1 here); an Azure rule's source_address_prefixes list.
+	{"TF-OPEN-ADMIN-PORT", "", `resource "aws_security_group" "all" {
+  ingress {
+    from_port = -1
+    to_port = -1
+    protocol = "-1"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}`, `resource "aws_security_group" "all" {
+  ingress {
+    from_port = -1
+    to_port = -1
+    protocol = "-1"
+    cidr_blocks = ["10.0.0.0/8"]
+  }
+}`},
+	{"TF-OPEN-ADMIN-PORT", "", `resource "azurerm_network_security_rule" "r" {
+  name = "r"
+  direction = "Inbound"
+  access = "Allow"
+  protocol = "Tcp"
+  source_address_prefixes = ["10.0.0.0/8", "Internet"]
+  destination_port_range = "3389"
+}`, `resource "azurerm_network_security_rule" "r" {
+  name = "r"
+  direction = "Inbound"
+  access = "Allow"
+  protocol = "Tcp"
+  source_address_prefixes = ["10.0.0.0/8"]
+  destination_port_range = "3389"
+}`},
 	{"TF-UNENCRYPTED-STORAGE", "", `resource "aws_db_instance" "db" {
   engine = "postgres"
   storage_encrypted = false

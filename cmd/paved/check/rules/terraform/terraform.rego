@@ -72,8 +72,14 @@ num(x) := to_number(x) if {
 }
 
 # open_ports is the set of admin ports within from..to; 0..0 (with
-# protocol -1) is every port.
-open_ports(from, to) := {p | some p in admin_ports; num(from) <= p; p <= num(to)} | {22 | num(from) == 0; num(to) == 0}
+# protocol -1) is every port, so every admin port.
+open_ports(from, to) := {p | some p in admin_ports; num(from) <= p; p <= num(to)} | {p | some p in admin_ports; num(from) == 0; num(to) == 0}
+
+# AWS ignores the ports of a rule whose protocol is -1 ("all"): every
+# port is open, whatever from_port and to_port say (often -1).
+sg_open_ports(i) := admin_ports if {
+	lower(sprintf("%v", [object.get(i, "protocol", "")])) in {"-1", "all"}
+} else := open_ports(i.from_port, i.to_port)
 
 sg_ingress(r) := blocks(r.values, "ingress") if r.type == "aws_security_group"
 
@@ -89,7 +95,7 @@ deny contains finding("TF-OPEN-ADMIN-PORT", sprintf("port %d is open to %s", [p,
 	some i in sg_ingress(r)
 	some c in cidrs(i)
 	c in world
-	some p in open_ports(i.from_port, i.to_port)
+	some p in sg_open_ports(i)
 }
 
 deny contains finding("TF-OPEN-ADMIN-PORT", sprintf("port %d is open to %s", [p, c]), r) if {
@@ -98,10 +104,10 @@ deny contains finding("TF-OPEN-ADMIN-PORT", sprintf("port %d is open to %s", [p,
 	some k in ["cidr_ipv4", "cidr_ipv6"]
 	c := r.values[k]
 	c in world
-	some p in open_ports(object.get(r.values, "from_port", 0), object.get(r.values, "to_port", 0))
+	some p in sg_open_ports({"protocol": object.get(r.values, "ip_protocol", ""), "from_port": object.get(r.values, "from_port", 0), "to_port": object.get(r.values, "to_port", 0)})
 }
 
-gcp_open_ports(ports) := {22} if count(ports) == 0
+gcp_open_ports(ports) := admin_ports if count(ports) == 0
 
 gcp_open_ports(ports) := {p |
 	some s in ports
@@ -131,12 +137,13 @@ az_open_ports(s) := open_ports(parts[0], parts[count(parts) - 1]) if {
 	parts := split(s, "-")
 }
 
-deny contains finding("TF-OPEN-ADMIN-PORT", sprintf("port %d is open to %s", [p, r.values.source_address_prefix]), r) if {
+deny contains finding("TF-OPEN-ADMIN-PORT", sprintf("port %d is open to %s", [p, src]), r) if {
 	some r in resources
 	r.type == "azurerm_network_security_rule"
 	r.values.direction == "Inbound"
 	r.values.access == "Allow"
-	r.values.source_address_prefix in az_world
+	some src in array.concat([x | x := r.values.source_address_prefix; is_string(x)], object.get(r.values, "source_address_prefixes", []))
+	src in az_world
 	ranges := array.concat([x | x := r.values.destination_port_range; is_string(x)], object.get(r.values, "destination_port_ranges", []))
 	some s in ranges
 	some p in az_open_ports(s)

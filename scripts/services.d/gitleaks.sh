@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # gitleaks's own CLI, the same version cmd/paved links as a library, built once
 # from the Go module proxy and cached as $CACHE/bin/gitleaks-$GITLEAKS_VERSION.
-# cmd/paved's integration tests run it beside `paved secrets` on the same
-# input (paved must find at least what gitleaks alone finds), and the
-# same-run performance comparison uses it. A tool, never a service.
+# It is for the same-run performance comparison with `paved secrets`
+# (PAVED_GITLEAKS_BIN); the recall test on gitleaks' fixtures runs
+# gitleaks' detector in-process. A tool, never a service.
 SERVICE_HOOKS+=(gitleaks)
 GITLEAKS_VERSION=8.30.1
 GITLEAKS_BIN=$CACHE/bin/gitleaks-$GITLEAKS_VERSION

@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # gosec's own CLI, the same version cmd/paved links as a library, built once
 # from the Go module proxy and cached as $CACHE/bin/gosec-$GOSEC_VERSION.
-# cmd/paved's integration tests run it beside `paved vet` on the same
-# input (paved must find at least what gosec alone finds), and the
-# same-run performance comparison uses it. A tool, never a service.
+# It is for the same-run performance comparison with `paved vet`
+# (PAVED_GOSEC_BIN); the recall tests (paved vet finds at least what gosec
+# alone finds) run gosec's analyzer in-process. A tool, never a service.
 SERVICE_HOOKS+=(gosec)
 GOSEC_VERSION=2.30.0
 GOSEC_BIN=$CACHE/bin/gosec-$GOSEC_VERSION

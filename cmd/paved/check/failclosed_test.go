@@ -130,3 +130,22 @@ func TestNamedDeviceRefused(t *testing.T) {
 		t.Fatalf("results %+v, want one error: not a regular file", got)
 	}
 }
+
+// TestHCLDeepNesting: HCL nested a million brackets deep is a parse
+// error naming the line, not a stack overflow that kills the process
+// (hclsyntax parses nesting by recursion). Without the bound this test
+// crashes the test binary.
+func TestHCLDeepNesting(t *testing.T) {
+	n := 1_000_000
+	src := "resource \"a\" \"b\" {\n  x = " + strings.Repeat("[", n) + strings.Repeat("]", n) + "\n}\n"
+	_, err := Parse(KindTerraform, "deep.tf", []byte(src), 0)
+	var pe *ParseError
+	if !errors.As(err, &pe) || pe.Line != 2 || !strings.Contains(pe.Err.Error(), "nested deeper") {
+		t.Fatalf("err %v, want a ParseError at line 2: nested deeper", err)
+	}
+	// A real module, with its usual nesting, still parses.
+	ok := "resource \"a\" \"b\" {\n  x = jsonencode({a = [{b = [1, (2)]}]})\n  dynamic \"c\" {\n    for_each = {}\n  }\n}\n"
+	if _, err := Parse(KindTerraform, "ok.tf", []byte(ok), 0); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -423,6 +423,11 @@ func planResources(m map[string]any) []any {
 // expression that refers to anything kept as "${...}" source text) and its
 // nested blocks (arrays of objects, as a plan shows them).
 func parseHCL(name string, src []byte) ([]Document, error) {
+	if line := hclTooDeep(src, maxHCLDepth); line > 0 {
+		// hclsyntax parses nesting by recursion: a few MB of "[" grow
+		// the stack past Go's limit, a crash no recover can catch.
+		return nil, &ParseError{Line: line, Err: fmt.Errorf("brackets nested deeper than %d", maxHCLDepth)}
+	}
 	f, diags := hclsyntax.ParseConfig(src, name, hcl.Pos{Line: 1, Column: 1, Byte: 0})
 	if diags.HasErrors() {
 		d := diags[0]
@@ -535,4 +540,31 @@ func ctyJSON(v cty.Value) any {
 		return out
 	}
 	return nil
+}
+
+// maxHCLDepth bounds the nesting of brackets in HCL source; real
+// Terraform stays far below it.
+const maxHCLDepth = 500
+
+// hclTooDeep returns the line at which src's brackets ((, [, {) nest
+// deeper than max, or 0. It counts every bracket, those in strings too,
+// so it may stop a file earlier than the parser would, never later.
+func hclTooDeep(src []byte, max int) int {
+	depth, line := 0, 1
+	for _, b := range src {
+		switch b {
+		case '\n':
+			line++
+		case '(', '[', '{':
+			depth++
+			if depth > max {
+				return line
+			}
+		case ')', ']', '}':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return 0
 }

@@ -149,3 +149,23 @@ func TestHCLDeepNesting(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestYAMLBombAcrossDocuments: forty documents, each under the bound on
+// its own (9^6 aliased values), are one bomb: the budget for alias
+// expansion is the file's, not each document's (10 KB of YAML took
+// 2.4 GB when it was reset per document).
+func TestYAMLBombAcrossDocuments(t *testing.T) {
+	one := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\na: &a [x, x, x, x, x, x, x, x, x]\n"
+	prev := "a"
+	for _, n := range []string{"b", "c", "d", "e", "f"} {
+		one += n + ": &" + n + " [" + strings.TrimSuffix(strings.Repeat("*"+prev+", ", 9), ", ") + "]\n"
+		prev = n
+	}
+	if _, err := Parse(KindKubernetes, "one.yaml", []byte(one), 1_000_000); err != nil {
+		t.Fatalf("one document under the bound: %v", err)
+	}
+	src := strings.Repeat(one+"---\n", 40)
+	if _, err := Parse(KindKubernetes, "many.yaml", []byte(src), 1_000_000); !errors.Is(err, ErrYAMLBomb) {
+		t.Fatalf("40 documents: err %v, want ErrYAMLBomb", err)
+	}
+}

@@ -87,11 +87,19 @@ func Parse(kind, name string, src []byte, maxNodes int) ([]Document, error) {
 // laughs stops at the bound rather than at the memory's end.
 type yamlConv struct {
 	n, max int
+	// aliased counts the values made by expanding aliases in the whole
+	// file (never reset between documents: forty small bombs in one
+	// stream must not each get the full budget); inAlias is > 0 while
+	// an alias is expanded.
+	aliased, inAlias int
 }
 
 func (c *yamlConv) value(n *yaml.Node, depth int) (any, error) {
 	c.n++
-	if c.n > c.max {
+	if c.inAlias > 0 {
+		c.aliased++
+	}
+	if c.n > c.max || c.aliased > c.max {
 		return nil, &ParseError{Line: n.Line, Err: ErrYAMLBomb}
 	}
 	if depth > 150 {
@@ -104,6 +112,8 @@ func (c *yamlConv) value(n *yaml.Node, depth int) (any, error) {
 		}
 		return c.value(n.Content[0], depth)
 	case yaml.AliasNode:
+		c.inAlias++
+		defer func() { c.inAlias-- }()
 		return c.value(n.Alias, depth+1)
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))

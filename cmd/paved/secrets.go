@@ -141,10 +141,16 @@ func scanSecrets(ctx context.Context, e *env, root string, o secretsOptions) (*f
 			return nil, fmt.Errorf("%s: %w", baselinePath, err)
 		}
 	}
+	if _, err := os.Stat(root); err != nil {
+		return nil, err
+	}
 	var src sources.Source
 	var progress *progressLine
 	switch {
 	case o.staged || o.history:
+		if out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--git-dir").CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("-staged and -history need a git repository: %s", strings.TrimSpace(string(out)))
+		}
 		var cmd *sources.GitCmd
 		if o.staged {
 			cmd, err = sources.NewGitDiffCmdContext(ctx, root, true)
@@ -175,6 +181,9 @@ func scanSecrets(ctx context.Context, e *env, root string, o secretsOptions) (*f
 	)
 	maxBytes := o.maxMB * 1_000_000
 	err = src.Fragments(ctx, func(fr sources.Fragment, ferr error) error {
+		if ferr != nil && fr.FilePath == "" {
+			return fmt.Errorf("git failed, nothing was scanned cleanly: %w", ferr)
+		}
 		if ferr != nil || (len(fr.Raw) == 0 && fr.FilePath == "") {
 			return nil
 		}

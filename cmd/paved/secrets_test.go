@@ -269,3 +269,29 @@ func TestSecretsHistoryShallow(t *testing.T) {
 		t.Errorf("full history: exit %d\n%s\n%s", code, out, errb)
 	}
 }
+
+// TestSecretsBadSource: a PATH that does not exist, or -history and
+// -staged outside a git repository, fail (exit 2) instead of passing
+// after scanning nothing; a repository without commits has nothing to scan.
+func TestSecretsBadSource(t *testing.T) {
+	notGit := t.TempDir()
+	for _, args := range [][]string{
+		{filepath.Join(notGit, "missing")},
+		{"-history", filepath.Join(notGit, "missing")},
+		{"-history", notGit},
+		{"-staged", notGit},
+	} {
+		e, out, errb := secretsEnv(nil)
+		if code := runSecrets(context.Background(), e, args); code != exitError || !strings.Contains(errb.String(), "paved secrets: ") {
+			t.Errorf("%q: exit %d\n%s\n%s", args, code, out, errb)
+		}
+	}
+	empty := t.TempDir()
+	git(t, empty, "init", "-q")
+	for _, mode := range []string{"-history", "-staged"} {
+		e, out, errb := secretsEnv(nil)
+		if code := runSecrets(context.Background(), e, []string{mode, empty}); code != exitOK {
+			t.Errorf("%s on a repository without commits: exit %d\n%s\n%s", mode, code, out, errb)
+		}
+	}
+}

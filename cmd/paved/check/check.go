@@ -107,7 +107,7 @@ type Options struct {
 	NoBuiltin bool
 	// PolicyDirs are directories of Rego (and data) added beside the pack:
 	// rules in packages under paved.rules (deny sets of {"rule", "msg",
-	// "severity"?, "path"? or "line"?}), conftest-style package main
+	// "severity"?, "path"? or "line"?, "object"?}), conftest-style package main
 	// rules, and a data.json whose paved_rules give their metadata. To
 	// replace the pack, set NoBuiltin and copy the parts to keep.
 	PolicyDirs []string
@@ -385,6 +385,9 @@ func (c *Checker) judge(ctx context.Context, file string, d Document) ([]Finding
 		f.Rule, _ = m["rule"].(string)
 		f.Message, _ = m["msg"].(string)
 		f.Severity, _ = m["severity"].(string)
+		if o, ok := m["object"].(string); ok && o != "" {
+			f.Object = o // a resource of a Terraform module, say
+		}
 		if p, ok := m["path"].([]any); ok && d.Locate != nil {
 			if l := d.Locate(p); l > 0 {
 				f.Line = l

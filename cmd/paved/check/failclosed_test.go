@@ -169,3 +169,23 @@ func TestYAMLBombAcrossDocuments(t *testing.T) {
 		t.Fatalf("40 documents: err %v, want ErrYAMLBomb", err)
 	}
 }
+
+// TestTerraformObjectException: an exceptions-file entry's object names
+// a Terraform resource by address, and waives that resource only.
+func TestTerraformObjectException(t *testing.T) {
+	c, err := New(context.Background(), Options{Exceptions: []Exception{{Rule: "TF-UNENCRYPTED-STORAGE", Object: "aws_ebs_volume.scratch", Reason: "scratch space, no data", Source: "ex.yaml"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "main.tf")
+	os.WriteFile(p, []byte("resource \"aws_ebs_volume\" \"scratch\" {\n  size = 1\n}\nresource \"aws_ebs_volume\" \"data\" {\n  size = 1\n}\n"), 0o644)
+	got := map[string]string{}
+	for _, f := range c.File(context.Background(), p).Findings {
+		if f.Rule == "TF-UNENCRYPTED-STORAGE" {
+			got[f.Object] = f.Exception
+		}
+	}
+	if len(got) != 2 || got["aws_ebs_volume.scratch"] != "scratch space, no data" || got["aws_ebs_volume.data"] != "" {
+		t.Errorf("findings by object %v, want scratch waived and data not", got)
+	}
+}

@@ -11,7 +11,7 @@ resources contains r if {
 	some r in input.resources
 }
 
-finding(rule, msg, r) := {"rule": rule, "msg": sprintf("%s: %s", [r.address, msg]), "line": r.line}
+finding(rule, msg, r) := {"rule": rule, "msg": sprintf("%s: %s", [r.address, msg]), "line": r.line, "object": r.address}
 
 blocks(v, k) := [b | some b in object.get(v, k, []); is_object(b)]
 

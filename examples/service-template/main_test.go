@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pavedroad/paved"
+	"github.com/pavedroad/paved/auth/authtest"
+	"github.com/pavedroad/paved/secrets"
+	"github.com/pavedroad/paved/secrets/secretstest"
+)
+
+// template is the service running in-process on loopback against the fakes.
+type template struct {
+	url    string
+	client *http.Client
+	idp    *authtest.Server
+}
+
+// testEnv is a complete configuration for the fakes; the Vault address is
+// never dialled (the fake is the backend).
+func testEnv(idp *authtest.Server) map[string]string {
+	return map[string]string{
+		"SERVICE_ADDR": "127.0.0.1:0", "VAULT_ADDR": "https://vault.invalid", "VAULT_ROLE": "service-template",
+		"VAULT_PKI_ROLE": "localhost", "TLS_NAMES": "localhost",
+		"OIDC_ISSUER": idp.Issuer(), "OIDC_AUDIENCE": idp.Audience(), "RATE_LIMIT": "20",
+	}
+}
+
+func startTemplate(t *testing.T) template {
+	t.Helper()
+	idp, err := authtest.Start(authtest.Config{TokenTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(idp.Close)
+	env := testEnv(idp)
+	cfg, err := LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	vault := secretstest.New()
+	vault.Clock().Advance(time.Since(vault.Clock().Now())) // the fake's PKI dates certificates by its clock
+	vault.Put("secret/service-template", map[string]any{"partner_api_key": "k-123"})
+
+	type started struct {
+		url string
+		ca  *x509.CertPool
+	}
+	up := make(chan started, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, cfg, seams{
+			vault: vault, vaultLogin: secrets.TokenLogin{Token: secrets.NewSecret(vault.RootToken())},
+			vaultOptOuts: []paved.OptOut{secrets.AllowStaticToken("tests: the in-memory fake's root token")},
+			issuerClient: idp.Client(), logger: slog.New(slog.DiscardHandler),
+			ready: func(url string, ca *x509.CertPool) { up <- started{url, ca} },
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run after shutdown: %v", err)
+		}
+	})
+	select {
+	case s := <-up:
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.ca, ServerName: "localhost", MinVersion: tls.VersionTLS12}}
+		t.Cleanup(tr.CloseIdleConnections)
+		return template{url: s.url, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, idp: idp}
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("not ready within 30s")
+	}
+	return template{}
+}
+
+func (tp template) do(t *testing.T, method, path, token string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, tp.url+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := tp.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, body
+}
+
+func TestTemplate(t *testing.T) {
+	tp := startTemplate(t)
+	reader := tp.idp.Mint(map[string]any{"sub": "alice", "roles": []string{"reader"}})
+
+	t.Run("ready", func(t *testing.T) {
+		if resp, body := tp.do(t, "GET", "/readyz", ""); resp.StatusCode != http.StatusOK {
+			t.Fatalf("/readyz = %d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("allowed", func(t *testing.T) {
+		resp, body := tp.do(t, "GET", "/v1/orders", reader)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"paving stones"`) {
+			t.Fatalf("GET /v1/orders = %d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("401 without a token", func(t *testing.T) {
+		for _, path := range []string{"/v1/orders", "/.well-known/sbom", "/posture"} {
+			resp, _ := tp.do(t, "GET", path, "")
+			if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("GET %s = %d, WWW-Authenticate %q; want 401 Bearer", path, resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+			}
+		}
+	})
+	t.Run("403 with its decision ID", func(t *testing.T) {
+		resp, body := tp.do(t, "DELETE", "/v1/orders/7", reader)
+		var p struct {
+			DecisionID string `json:"decision_id"`
+		}
+		_ = json.Unmarshal(body, &p)
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Content-Type") != "application/problem+json" || len(p.DecisionID) != 32 {
+			t.Fatalf("DELETE as a reader = %d %q %s; want 403 problem+json with a decision_id", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+	})
+	t.Run("SBOM", func(t *testing.T) {
+		resp, body := tp.do(t, "GET", "/.well-known/sbom", reader)
+		var doc struct {
+			SPDXVersion string `json:"spdxVersion"`
+			Name        string `json:"name"`
+		}
+		if err := json.Unmarshal(body, &doc); resp.StatusCode != http.StatusOK || err != nil || doc.SPDXVersion != "SPDX-2.3" {
+			t.Fatalf("SBOM = %d %+v (%v)", resp.StatusCode, doc, err)
+		}
+	})
+	t.Run("posture", func(t *testing.T) {
+		resp, body := tp.do(t, "GET", "/posture", reader)
+		var report struct {
+			OptOuts []struct{ Component, Name string } `json:"opt_outs"`
+		}
+		if err := json.Unmarshal(body, &report); resp.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("posture = %d %s (%v)", resp.StatusCode, body, err)
+		}
+		// The only opt-out is the tests' own: the template weakens nothing.
+		if len(report.OptOuts) != 1 || report.OptOuts[0].Name != "allow-static-token" {
+			t.Fatalf("opt-outs = %+v, want only the tests' allow-static-token", report.OptOuts)
+		}
+	})
+	t.Run("429 past the limit", func(t *testing.T) { // last: it spends the client's budget
+		for range 25 {
+			resp, body := tp.do(t, "GET", "/v1/orders", reader)
+			if resp.StatusCode == http.StatusTooManyRequests {
+				if resp.Header.Get("Retry-After") == "" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
+					t.Fatalf("429 without Retry-After or problem+json: %v %s", resp.Header, body)
+				}
+				return
+			}
+		}
+		t.Fatal("no 429 within 25 requests at a limit of 20 a minute")
+	})
+}
+
+// A bad deployment learns every fault in one start.
+func TestLoadConfigEveryError(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"empty", map[string]string{}, []string{"VAULT_ADDR", "VAULT_ROLE", "VAULT_PKI_ROLE", "TLS_NAMES", "OIDC_ISSUER", "OIDC_AUDIENCE"}},
+		{"wrong", map[string]string{
+			"SERVICE_ENVIRONMENT": "dev", "SERVICE_ADDR": "8443", "VAULT_ADDR": "http://vault:8200", "VAULT_ROLE": "r", "VAULT_PKI_ROLE": "p",
+			"TLS_NAMES": "svc", "OIDC_ISSUER": "https://id.example", "OIDC_AUDIENCE": "a", "DATABASE_URL": "postgres://u:pw@db/x",
+			"POLICY_BUNDLE_URL": "https://bundles.example/b.tar.gz", "REDIS_ADDR": "redis", "RATE_LIMIT": "0", "RATE_WINDOW": "soon",
+		}, []string{"SERVICE_ENVIRONMENT", "SERVICE_ADDR", "VAULT_ADDR", "DATABASE_ROLE", "DATABASE_URL", "POLICY_BUNDLE_KEY_FILE", "REDIS_ADDR", "RATE_LIMIT", "RATE_WINDOW"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadConfig(func(k string) string { return tt.env[k] })
+			var got []string
+			for _, ce := range paved.ConfigErrors(err) {
+				got = append(got, ce.Field)
+				if strings.Contains(ce.Error(), "pw") {
+					t.Errorf("%s echoes the password", ce.Field)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("fields = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -43,6 +43,7 @@ type seams struct {
 	vaultLogin   secrets.LoginMethod // nil: Kubernetes auth with VAULT_ROLE
 	vaultOptOuts []paved.OptOut      // what the fake's static login needs
 	issuerClient *http.Client        // nil: the system roots reach OIDC_ISSUER
+	bundleClient *http.Client        // nil: the system roots reach POLICY_BUNDLE_URL
 	logger       *slog.Logger        // nil: JSON lines on stderr
 	ready        func(url string, ca *x509.CertPool)
 }
@@ -136,7 +137,7 @@ func run(ctx context.Context, cfg Config, s seams) error {
 
 	// Authorization: the OPA policy decides each request; a denial is a 403
 	// problem+json carrying the decision ID, which finds it in the log.
-	engine, err := newPolicy(ctx, cfg, logger, posture)
+	engine, err := newPolicy(ctx, cfg, s.bundleClient, logger, posture)
 	if err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}
@@ -217,7 +218,7 @@ func run(ctx context.Context, cfg Config, s seams) error {
 
 // newPolicy loads the signed bundle from POLICY_BUNDLE_URL, verified with
 // the key in POLICY_BUNDLE_KEY_FILE, or the embedded authz/ policy.
-func newPolicy(ctx context.Context, cfg Config, logger *slog.Logger, posture *paved.Posture) (*policy.Engine, error) {
+func newPolicy(ctx context.Context, cfg Config, client *http.Client, logger *slog.Logger, posture *paved.Posture) (*policy.Engine, error) {
 	pcfg := policy.Config{Name: cfg.Name, Logger: logger, Posture: posture,
 		Queries: []policy.QueryConfig{{Name: "authz", Path: "data.service.authz.decision"}}}
 	if cfg.PolicyBundleURL != "" {
@@ -225,7 +226,7 @@ func newPolicy(ctx context.Context, cfg Config, logger *slog.Logger, posture *pa
 		if err != nil {
 			return nil, err
 		}
-		pcfg.Bundle = policy.BundleConfig{URL: cfg.PolicyBundleURL, KeyID: "bundle",
+		pcfg.Bundle = policy.BundleConfig{URL: cfg.PolicyBundleURL, Client: client, KeyID: "bundle",
 			Keys: map[string]policy.VerificationKey{"bundle": {Key: string(key)}}}
 	} else {
 		sub, err := fs.Sub(authzFiles, "authz")

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -38,12 +39,24 @@ func testEnv(idp *authtest.Server) map[string]string {
 
 func startTemplate(t *testing.T) template {
 	t.Helper()
+	tp, err := startWith(t, nil, seams{})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return tp
+}
+
+// startWith starts the template with extra variables and seams, and
+// returns run's error when it stops before serving.
+func startWith(t *testing.T, extra map[string]string, s seams) (template, error) {
+	t.Helper()
 	idp, err := authtest.Start(authtest.Config{TokenTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(idp.Close)
 	env := testEnv(idp)
+	maps.Copy(env, extra)
 	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -60,30 +73,31 @@ func startTemplate(t *testing.T) template {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, cfg, seams{
-			vault: vault, vaultLogin: secrets.TokenLogin{Token: secrets.NewSecret(vault.RootToken())},
-			vaultOptOuts: []paved.OptOut{secrets.AllowStaticToken("tests: the in-memory fake's root token")},
-			issuerClient: idp.Client(), logger: slog.New(slog.DiscardHandler),
-			ready: func(url string, ca *x509.CertPool) { up <- started{url, ca} },
-		})
+		s.vault, s.vaultLogin = vault, secrets.TokenLogin{Token: secrets.NewSecret(vault.RootToken())}
+		s.vaultOptOuts = []paved.OptOut{secrets.AllowStaticToken("tests: the in-memory fake's root token")}
+		s.issuerClient, s.logger = idp.Client(), slog.New(slog.DiscardHandler)
+		s.ready = func(url string, ca *x509.CertPool) { up <- started{url, ca} }
+		done <- run(ctx, cfg, s)
 	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run after shutdown: %v", err)
-		}
-	})
 	select {
-	case s := <-up:
-		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.ca, ServerName: "localhost", MinVersion: tls.VersionTLS12}}
+	case st := <-up:
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run after shutdown: %v", err)
+			}
+		})
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: st.ca, ServerName: "localhost", MinVersion: tls.VersionTLS12}}
 		t.Cleanup(tr.CloseIdleConnections)
-		return template{url: s.url, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, idp: idp}
+		return template{url: st.url, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, idp: idp}, nil
 	case err := <-done:
-		t.Fatalf("run: %v", err)
+		cancel()
+		return template{}, err
 	case <-time.After(30 * time.Second):
+		cancel()
 		t.Fatal("not ready within 30s")
 	}
-	return template{}
+	return template{}, nil
 }
 
 func (tp template) do(t *testing.T, method, path, token string) (*http.Response, []byte) {

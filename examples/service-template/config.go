@@ -113,5 +113,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	return c, check.Err()
 }
 
-// environ is os.Getenv, replaced by the tests.
+// environ is where main reads the configuration; the tests call LoadConfig
+// with a map instead.
 var environ = os.Getenv

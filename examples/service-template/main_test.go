@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"maps"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/auth/authtest"
+	"github.com/pavedroad/paved/policy"
 	"github.com/pavedroad/paved/secrets"
 	"github.com/pavedroad/paved/secrets/secretstest"
 )
@@ -74,7 +76,9 @@ func startWith(t *testing.T, extra map[string]string, s seams) (template, error)
 	done := make(chan error, 1)
 	go func() {
 		s.vault, s.vaultLogin = vault, secrets.TokenLogin{Token: secrets.NewSecret(vault.RootToken())}
-		s.vaultOptOuts = []paved.OptOut{secrets.AllowStaticToken("tests: the in-memory fake's root token")}
+		if s.vaultOptOuts == nil {
+			s.vaultOptOuts = []paved.OptOut{secrets.AllowStaticToken("tests: the in-memory fake's root token")}
+		}
 		s.issuerClient, s.logger = idp.Client(), slog.New(slog.DiscardHandler)
 		s.ready = func(url string, ca *x509.CertPool) { up <- started{url, ca} }
 		done <- run(ctx, cfg, s)
@@ -216,5 +220,15 @@ func TestLoadConfigEveryError(t *testing.T) {
 				t.Fatalf("fields = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// The organisation's configuration policy runs before the service serves:
+// an opt-out whose reason says nothing stops start-up with the violation.
+func TestTemplateConfigPolicyStopsStart(t *testing.T) {
+	_, err := startWith(t, nil, seams{vaultOptOuts: []paved.OptOut{secrets.AllowStaticToken("TODO")}})
+	var denied *policy.ConfigDeniedError
+	if !errors.As(err, &denied) || len(denied.Violations) != 1 || denied.Violations[0].Rule != "opt-out-reason" {
+		t.Fatalf("start-up error %v, want a ConfigDeniedError with one opt-out-reason violation", err)
 	}
 }

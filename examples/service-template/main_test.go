@@ -225,8 +225,11 @@ func TestLoadConfigEveryError(t *testing.T) {
 
 // The organisation's configuration policy runs before the service serves:
 // an opt-out whose reason says nothing stops start-up with the violation.
+// The reason comes from configuration (a deployment value, say): paved vet
+// judges only constant reasons, which is why the start-up check exists.
 func TestTemplateConfigPolicyStopsStart(t *testing.T) {
-	_, err := startWith(t, nil, seams{vaultOptOuts: []paved.OptOut{secrets.AllowStaticToken("TODO")}})
+	deployed := map[string]string{"vault_static_token_reason": "TODO"}
+	_, err := startWith(t, nil, seams{vaultOptOuts: []paved.OptOut{secrets.AllowStaticToken(deployed["vault_static_token_reason"])}})
 	var denied *policy.ConfigDeniedError
 	if !errors.As(err, &denied) || len(denied.Violations) != 1 || denied.Violations[0].Rule != "opt-out-reason" {
 		t.Fatalf("start-up error %v, want a ConfigDeniedError with one opt-out-reason violation", err)

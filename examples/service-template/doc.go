@@ -26,5 +26,12 @@
 //
 // The tests (main_test.go) run the whole service in-process against the
 // fakes: secretstest for Vault, authtest for the OpenID provider, the
-// embedded policy, and the in-memory rate limit.
+// embedded policy, and the in-memory rate limit; the Redis test joins them
+// in the integration run (PAVED_INTEGRATION=1 with REDIS_ADDR).
+//
+// To start a service from it: copy the directory to a new repository with
+// its own go.mod, set PKG to "." in the Dockerfile and the workflow,
+// replace listOrders and authz/ with your routes and policy, the names,
+// host and digests in deploy/kubernetes.yaml with yours, and refresh the
+// pinned digests and action SHAs (their comments say how).
 package main

@@ -12,41 +12,10 @@ import (
 	"time"
 
 	"github.com/pavedroad/paved"
+	"github.com/pavedroad/paved/internal/testenv"
 	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
-
-// blackHole accepts connections and never answers: a collector that is
-// up but hopelessly slow.
-func blackHole(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
-}
 
 // unreachable returns a loopback address nothing listens on.
 func unreachable(t *testing.T) string {
@@ -66,7 +35,7 @@ func unreachable(t *testing.T) string {
 // (otel.sdk.processor.span.processed with error.type=queue_full), and
 // Shutdown, under load, returns by its deadline.
 func TestCollectorDownNeverBlocks(t *testing.T) {
-	for name, addr := range map[string]func(*testing.T) string{"unreachable": unreachable, "slow": blackHole} {
+	for name, addr := range map[string]func(*testing.T) string{"unreachable": unreachable, "slow": func(t *testing.T) string { return testenv.SilentListener(t) }} {
 		for _, proto := range []string{ProtocolGRPC, ProtocolHTTP} {
 			t.Run(name+"/"+proto, func(t *testing.T) {
 				t.Setenv("OTEL_GO_X_OBSERVABILITY", "true")

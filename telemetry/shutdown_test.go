@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pavedroad/paved"
+	"github.com/pavedroad/paved/internal/testenv"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
 
@@ -16,7 +17,7 @@ import (
 // deadline, not the timeout's.
 func TestShutdownHonoursContextDeadline(t *testing.T) {
 	tel, err := Setup(context.Background(), Config{Getenv: noEnv, Logger: quiet(), Posture: &paved.Posture{}, LeaveGlobals: true, LeaveDefaultSink: true,
-		Exporter: ExporterOTLP, OTLP: OTLPConfig{Endpoint: "http://" + blackHole(t), Protocol: ProtocolGRPC, Timeout: 30 * time.Second},
+		Exporter: ExporterOTLP, OTLP: OTLPConfig{Endpoint: "http://" + testenv.SilentListener(t), Protocol: ProtocolGRPC, Timeout: 30 * time.Second},
 		ShutdownTimeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -389,45 +389,13 @@ func TestNarrowClient(t *testing.T) {
 	}
 }
 
-// hungRedis accepts connections and never answers, as a Redis that is
-// stopped (SIGSTOP), swapping or cut off by a partition does.
-func hungRedis(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
-}
-
 // Config.Timeout bounds a call to a Redis that never answers. go-redis
 // ignores a context's deadline unless its client was built with
 // ContextTimeoutEnabled (it then waits its own ReadTimeout, 3s by
 // default), so New refuses a client that would ignore the timeout, naming
 // the option that fixes it, and with it the call ends at the timeout.
 func TestTimeoutBoundsAHungRedis(t *testing.T) {
-	addr := hungRedis(t)
+	addr := testenv.SilentListener(t)
 	ignoring := redis.NewClient(&redis.Options{Addr: addr})
 	defer ignoring.Close()
 	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{addr}})

@@ -7,6 +7,7 @@
 package testenv
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -121,4 +122,38 @@ func RequireTool(t testing.TB, names ...string) string {
 	}
 	t.Fatalf("integration run (%s=1) but none of %v is installed: scripts/services.sh install adds it", EnvIntegration, names)
 	return ""
+}
+
+// SilentListener starts a loopback TCP listener that accepts connections
+// and never answers, as a server that is stopped (SIGSTOP), swapping or cut
+// off by a partition does, and returns its host:port. Everything closes at
+// the end of the test.
+func SilentListener(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
 }

@@ -151,8 +151,9 @@ func run(ctx context.Context, cfg Config, s seams) error {
 	// REDIS_ADDR is set (failing closed when Redis is down), in memory
 	// per replica otherwise.
 	limit := httpx.RateLimitConfig{Policy: httpx.RatePolicy{Name: "api", Limit: cfg.RateLimit, Window: cfg.RateWindow}}
+	var rdb *redis.Client
 	if cfg.RedisAddr != "" {
-		rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, ContextTimeoutEnabled: true})
+		rdb = redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, ContextTimeoutEnabled: true})
 		defer closeWith(logger, "redis", func(context.Context) error { return rdb.Close() })
 		if limit.Store, err = redislimit.New(redislimit.Config{Client: rdb, Logger: logger}); err != nil {
 			return fmt.Errorf("rate limit: %w", err)
@@ -172,6 +173,9 @@ func run(ctx context.Context, cfg Config, s seams) error {
 	srv.AddCheck("policy", engine)
 	if db != nil {
 		srv.AddCheck("database", db)
+	}
+	if rdb != nil { // while Redis is down every request is denied: say so here too
+		srv.AddCheck("redis", httpx.CheckFunc(func(ctx context.Context) error { return rdb.Ping(ctx).Err() }))
 	}
 
 	// The API: a token (401 without), then the policy (403 with its decision ID).
@@ -224,7 +228,7 @@ func newPolicy(ctx context.Context, cfg Config, client *http.Client, logger *slo
 	if cfg.PolicyBundleURL != "" {
 		key, err := os.ReadFile(cfg.PolicyKeyFile)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("POLICY_BUNDLE_KEY_FILE: %w", err)
 		}
 		pcfg.Bundle = policy.BundleConfig{URL: cfg.PolicyBundleURL, Client: client, KeyID: "bundle",
 			Keys: map[string]policy.VerificationKey{"bundle": {Key: string(key)}}}

@@ -9,7 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -75,7 +77,9 @@ func startWith(t *testing.T, extra map[string]string, s seams) (template, error)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		s.vault, s.vaultLogin = vault, secrets.TokenLogin{Token: secrets.NewSecret(vault.RootToken())}
+		if s.vault == nil { // a test may bring its own fake (one that is down, say)
+			s.vault, s.vaultLogin = vault, secrets.TokenLogin{Token: secrets.NewSecret(vault.RootToken())}
+		}
 		if s.vaultOptOuts == nil {
 			s.vaultOptOuts = []paved.OptOut{secrets.AllowStaticToken("tests: the in-memory fake's root token")}
 		}
@@ -234,4 +238,57 @@ func TestTemplateConfigPolicyStopsStart(t *testing.T) {
 	if !errors.As(err, &denied) || len(denied.Violations) != 1 || denied.Violations[0].Rule != "opt-out-reason" {
 		t.Fatalf("start-up error %v, want a ConfigDeniedError with one opt-out-reason violation", err)
 	}
+}
+
+// Start-up fails closed: a Vault that does not answer, an issuer that
+// cannot be discovered or a missing bundle key stops run before it serves,
+// with an error naming the block (or the variable).
+func TestTemplateStartFailsClosed(t *testing.T) {
+	down := secretstest.New()
+	down.SetDown(true)
+	refused := closedAddr(t)
+	tests := []struct {
+		name  string
+		extra map[string]string
+		s     seams
+		want  string
+	}{
+		{"vault down", nil, seams{vault: down, vaultLogin: secrets.TokenLogin{Token: secrets.NewSecret(down.RootToken())}}, "vault: "},
+		{"issuer unreachable", map[string]string{"OIDC_ISSUER": "https://" + refused}, seams{}, "oidc: "},
+		{"bundle key missing", map[string]string{"POLICY_BUNDLE_URL": "https://" + refused + "/b.tar.gz",
+			"POLICY_BUNDLE_KEY_FILE": filepath.Join(t.TempDir(), "absent.pem")}, seams{}, "policy: POLICY_BUNDLE_KEY_FILE: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := startWith(t, tt.extra, tt.s)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("run = %v, want an error starting %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// With REDIS_ADDR set, /readyz reports Redis: while it is down the limiter
+// denies every request, and the replica says why instead of claiming ready.
+func TestTemplateRedisDownNotReady(t *testing.T) {
+	tp, err := startWith(t, map[string]string{"REDIS_ADDR": closedAddr(t)}, seams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := tp.do(t, "GET", "/readyz", "")
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "redis") {
+		t.Fatalf("/readyz with Redis down = %d %s, want 503 naming redis", resp.StatusCode, body)
+	}
+}
+
+// closedAddr is a loopback host:port where nothing listens (connection refused).
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
 }

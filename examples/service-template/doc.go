@@ -16,8 +16,8 @@
 //   - the organisation's configuration policy checked before serving
 //     (policy.CheckConfig), and a graceful shutdown on SIGTERM.
 //
-// Beside the code: a Dockerfile (multi-stage, distroless, non-root, pinned
-// by digest), deploy/kubernetes.yaml (restricted pod security, probes on
+// Beside the code: a Dockerfile (multi-stage, distroless, non-root, base
+// images pinned by digest once you fill in the placeholders), deploy/kubernetes.yaml (restricted pod security, probes on
 // /livez and /readyz, limits, no service-account token but a projected one
 // for Vault, an Ingress with TLS) and .github/workflows/ci.yaml (the paved
 // gates: vet, secrets, check, tests, sbom, audit, provenance). All of them
@@ -32,6 +32,7 @@
 // To start a service from it: copy the directory to a new repository with
 // its own go.mod, set PKG to "." in the Dockerfile and the workflow,
 // replace listOrders and authz/ with your routes and policy, the names,
-// host and digests in deploy/kubernetes.yaml with yours, and refresh the
-// pinned digests and action SHAs (their comments say how).
+// host and digests in deploy/kubernetes.yaml with yours, replace the
+// image digests (placeholders: all zeros, not real images) and verify the
+// action SHAs (not verified here); their comments say how.
 package main

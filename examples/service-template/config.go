@@ -29,7 +29,7 @@ type Config struct {
 	IssuerURL string // OIDC_ISSUER: the OpenID provider's https issuer URL. Required.
 	Audience  string // OIDC_AUDIENCE: the audience tokens must carry. Required.
 
-	DatabaseURL  string // DATABASE_URL: PostgreSQL URL without user or password (Vault supplies them); empty: no database.
+	DatabaseURL  string // DATABASE_URL: postgres://host/db?sslmode=verify-full, no user or password (Vault supplies them); empty: no database.
 	DatabaseRole string // DATABASE_ROLE: the Vault database role ("database/creds/ROLE"); required with DATABASE_URL.
 
 	PolicyBundleURL string // POLICY_BUNDLE_URL: the OPA bundle on a bundle server; empty: the embedded authz/ policy.
@@ -93,8 +93,18 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if (c.DatabaseURL == "") != (c.DatabaseRole == "") {
 		check.Add("DATABASE_ROLE", "DATABASE_URL and DATABASE_ROLE go together", "set both, or neither for no database")
 	}
-	if u, err := url.Parse(c.DatabaseURL); c.DatabaseURL != "" && (err != nil || u.User != nil) {
-		check.Add("DATABASE_URL", "holds a user or password, or is not a URL", "want postgres://host:5432/db?sslmode=verify-full: Vault supplies the credentials")
+	if c.DatabaseURL != "" { // never echoed: it could hold a password
+		const want = "want postgres://host:5432/db?sslmode=verify-full"
+		switch u, err := url.Parse(c.DatabaseURL); {
+		case err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "":
+			check.Add("DATABASE_URL", "is not a postgres://host/db URL", want)
+		case u.User != nil || u.Query().Has("user") || u.Query().Has("password"):
+			check.Add("DATABASE_URL", "holds a user or password", want+": Vault supplies the credentials")
+		case u.Query().Get("sslmode") != "verify-full":
+			// The driver's default (prefer) falls back to plain TCP and never
+			// checks the certificate: Vault's credentials would cross unprotected.
+			check.Add("DATABASE_URL", "does not set sslmode=verify-full", want+" (add sslrootcert=FILE for a private CA)")
+		}
 	}
 	httpsURL("POLICY_BUNDLE_URL", c.PolicyBundleURL)
 	if c.PolicyBundleURL != "" && c.PolicyKeyFile == "" {

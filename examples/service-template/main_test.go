@@ -209,6 +209,22 @@ func TestLoadConfigEveryError(t *testing.T) {
 			"TLS_NAMES": "svc", "OIDC_ISSUER": "https://id.example", "OIDC_AUDIENCE": "a", "DATABASE_URL": "postgres://u:pw@db/x",
 			"POLICY_BUNDLE_URL": "https://bundles.example/b.tar.gz", "REDIS_ADDR": "redis", "RATE_LIMIT": "0", "RATE_WINDOW": "soon",
 		}, []string{"SERVICE_ENVIRONMENT", "SERVICE_ADDR", "VAULT_ADDR", "DATABASE_ROLE", "DATABASE_URL", "POLICY_BUNDLE_KEY_FILE", "REDIS_ADDR", "RATE_LIMIT", "RATE_WINDOW"}},
+		{"database without verify-full", map[string]string{
+			"VAULT_ADDR": "https://vault:8200", "VAULT_ROLE": "r", "VAULT_PKI_ROLE": "p", "TLS_NAMES": "svc", "OIDC_ISSUER": "https://id.example",
+			"OIDC_AUDIENCE": "a", "DATABASE_URL": "postgres://db:5432/x?sslmode=require", "DATABASE_ROLE": "app",
+		}, []string{"DATABASE_URL"}},
+		{"database password in the query", map[string]string{
+			"VAULT_ADDR": "https://vault:8200", "VAULT_ROLE": "r", "VAULT_PKI_ROLE": "p", "TLS_NAMES": "svc", "OIDC_ISSUER": "https://id.example",
+			"OIDC_AUDIENCE": "a", "DATABASE_URL": "postgres://db:5432/x?sslmode=verify-full&password=pw", "DATABASE_ROLE": "app",
+		}, []string{"DATABASE_URL"}},
+		{"database not a URL", map[string]string{
+			"VAULT_ADDR": "https://vault:8200", "VAULT_ROLE": "r", "VAULT_PKI_ROLE": "p", "TLS_NAMES": "svc", "OIDC_ISSUER": "https://id.example",
+			"OIDC_AUDIENCE": "a", "DATABASE_URL": "host=db password=pw sslmode=verify-full", "DATABASE_ROLE": "app",
+		}, []string{"DATABASE_URL"}},
+		{"database fine", map[string]string{
+			"VAULT_ADDR": "https://vault:8200", "VAULT_ROLE": "r", "VAULT_PKI_ROLE": "p", "TLS_NAMES": "svc", "OIDC_ISSUER": "https://id.example",
+			"OIDC_AUDIENCE": "a", "DATABASE_URL": "postgres://db:5432/x?sslmode=verify-full", "DATABASE_ROLE": "app",
+		}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

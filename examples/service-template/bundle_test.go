@@ -10,11 +10,16 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
+
+	"github.com/pavedroad/paved"
+	"github.com/pavedroad/paved/secrets"
 )
 
 // signedBundle is the embedded authz.rego as an OPA bundle signed with a
@@ -92,5 +97,27 @@ func TestTemplateBundle(t *testing.T) {
 	reader = bad.idp.Mint(map[string]any{"sub": "alice", "roles": []string{"reader"}})
 	if resp, body := bad.do(t, "GET", "/v1/orders", reader); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("GET /v1/orders with no policy loaded = %d %s, want 403", resp.StatusCode, body)
+	}
+}
+
+// A start-up that fails after the bundle poller started (here: the
+// configuration policy refuses a vague opt-out) stops the poller before
+// run returns: nothing keeps fetching for a service that never served.
+func TestTemplateFailedStartStopsPoller(t *testing.T) {
+	tarball, pub := signedBundle(t)
+	bundles := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(tarball) }))
+	defer bundles.Close()
+	key := filepath.Join(t.TempDir(), "bundle.pem")
+	if err := os.WriteFile(key, pub, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"POLICY_BUNDLE_URL": bundles.URL + "/service.tar.gz", "POLICY_BUNDLE_KEY_FILE": key}
+	_, err := startWith(t, env, seams{bundleClient: bundles.Client(), vaultOptOuts: []paved.OptOut{secrets.AllowStaticToken("TODO")}})
+	if err == nil {
+		t.Fatal("run started with a vague opt-out reason")
+	}
+	buf := make([]byte, 1<<20)
+	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "policy.(*Engine).Run") {
+		t.Fatalf("the bundle poller outlives run (%v)", err)
 	}
 }

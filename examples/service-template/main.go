@@ -141,7 +141,12 @@ func run(ctx context.Context, cfg Config, s seams) error {
 	if err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}
-	go func() { _ = engine.Run(ctx) }() // polls the bundle server until shutdown (no-op when embedded)
+	// The poller runs until run returns, for any reason, and is waited
+	// for before the blocks it logs and traces through close.
+	pollCtx, stopPolling := context.WithCancel(ctx)
+	polled := make(chan struct{})
+	go func() { defer close(polled); _ = engine.Run(pollCtx) }() // polls the bundle server (no-op when embedded)
+	defer func() { stopPolling(); <-polled }()
 	authz, err := policy.NewAuthorizer(policy.AuthorizerConfig{Engine: engine, Query: "authz", Logger: logger, Posture: posture})
 	if err != nil {
 		return fmt.Errorf("policy: %w", err)

@@ -99,7 +99,7 @@ func startWith(t *testing.T, extra map[string]string, s seams) (template, error)
 		t.Cleanup(tr.CloseIdleConnections)
 		return template{url: st.url, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, idp: idp}, nil
 	case err := <-done:
-		cancel()
+		t.Cleanup(cancel) // not before: what run left running must show until the test ends
 		return template{}, err
 	case <-time.After(30 * time.Second):
 		cancel()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -35,6 +36,8 @@ type Config struct {
 	PolicyBundleURL string // POLICY_BUNDLE_URL: the OPA bundle on a bundle server; empty: the embedded authz/ policy.
 	PolicyKeyFile   string // POLICY_BUNDLE_KEY_FILE: PEM public key that verifies the bundle; required with the URL.
 
+	TrustedProxies []string // TRUSTED_PROXIES: comma-separated addresses or CIDRs (the ingress controller's pods) whose X-Forwarded-For names the client; empty: the TCP peer is the client.
+
 	RedisAddr  string        // REDIS_ADDR: host:port of the Redis shared by the replicas; empty: a limit per replica.
 	RateLimit  int           // RATE_LIMIT: requests per RATE_WINDOW per client; default 600.
 	RateWindow time.Duration // RATE_WINDOW: default 1m.
@@ -63,6 +66,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	for _, n := range strings.Split(get("TLS_NAMES", ""), ",") {
 		if n = strings.TrimSpace(n); n != "" {
 			c.TLSNames = append(c.TLSNames, n)
+		}
+	}
+	for _, p := range strings.Split(get("TRUSTED_PROXIES", ""), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
 	}
 	check := paved.ConfigCheck{Component: "service-template"}
@@ -112,6 +120,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.RedisAddr); c.RedisAddr != "" && err != nil {
 		check.Add("REDIS_ADDR", strconv.Quote(c.RedisAddr)+" is not host:port", `want "redis:6379"`)
+	}
+	for _, p := range c.TrustedProxies {
+		_, perr := netip.ParsePrefix(p)
+		if _, aerr := netip.ParseAddr(p); perr != nil && aerr != nil {
+			check.Add("TRUSTED_PROXIES", strconv.Quote(p)+" is not an address or CIDR prefix", `want such as "10.42.0.0/16"`)
+		}
 	}
 	var err error
 	if c.RateLimit, err = strconv.Atoi(get("RATE_LIMIT", "600")); err != nil || c.RateLimit < 1 {

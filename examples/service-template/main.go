@@ -167,7 +167,10 @@ func run(ctx context.Context, cfg Config, s seams) error {
 
 	// The server: TLS 1.2+ from the PKI certificate, timeouts, size
 	// limits, security headers, request IDs, access log, /livez, /readyz.
-	srv, err := httpx.New(httpx.Config{Name: cfg.Name, Addr: cfg.Addr, Certificates: cert, RateLimit: limit, Logger: logger, Posture: posture})
+	// Behind the ingress, the TCP peer is the ingress controller: without
+	// TRUSTED_PROXIES every caller would share its one rate-limit budget.
+	srv, err := httpx.New(httpx.Config{Name: cfg.Name, Addr: cfg.Addr, Certificates: cert, RateLimit: limit, Logger: logger, Posture: posture,
+		ClientIP: httpx.ClientIPConfig{TrustedProxies: cfg.TrustedProxies}})
 	if err != nil {
 		return err
 	}

@@ -208,7 +208,8 @@ func TestLoadConfigEveryError(t *testing.T) {
 			"SERVICE_ENVIRONMENT": "dev", "SERVICE_ADDR": "8443", "VAULT_ADDR": "http://vault:8200", "VAULT_ROLE": "r", "VAULT_PKI_ROLE": "p",
 			"TLS_NAMES": "svc", "OIDC_ISSUER": "https://id.example", "OIDC_AUDIENCE": "a", "DATABASE_URL": "postgres://u:pw@db/x",
 			"POLICY_BUNDLE_URL": "https://bundles.example/b.tar.gz", "REDIS_ADDR": "redis", "RATE_LIMIT": "0", "RATE_WINDOW": "soon",
-		}, []string{"SERVICE_ENVIRONMENT", "SERVICE_ADDR", "VAULT_ADDR", "DATABASE_ROLE", "DATABASE_URL", "POLICY_BUNDLE_KEY_FILE", "REDIS_ADDR", "RATE_LIMIT", "RATE_WINDOW"}},
+			"TRUSTED_PROXIES": "10.0.0.0/8, ingress",
+		}, []string{"SERVICE_ENVIRONMENT", "SERVICE_ADDR", "VAULT_ADDR", "DATABASE_ROLE", "DATABASE_URL", "POLICY_BUNDLE_KEY_FILE", "REDIS_ADDR", "TRUSTED_PROXIES", "RATE_LIMIT", "RATE_WINDOW"}},
 		{"database without verify-full", map[string]string{
 			"VAULT_ADDR": "https://vault:8200", "VAULT_ROLE": "r", "VAULT_PKI_ROLE": "p", "TLS_NAMES": "svc", "OIDC_ISSUER": "https://id.example",
 			"OIDC_AUDIENCE": "a", "DATABASE_URL": "postgres://db:5432/x?sslmode=require", "DATABASE_ROLE": "app",
@@ -307,4 +308,36 @@ func closedAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	_ = ln.Close()
 	return addr
+}
+
+// Behind a proxy named in TRUSTED_PROXIES, each caller (its X-Forwarded-For)
+// has its own budget: one caller spending it does not throttle the next.
+func TestTemplateTrustedProxyKeysTheClient(t *testing.T) {
+	tp, err := startWith(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.1/32", "RATE_LIMIT": "3"}, seams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(client string) int {
+		req, err := http.NewRequest("GET", tp.url+"/v1/orders", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Forwarded-For", client)
+		resp, err := tp.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	for range 4 {
+		get("203.0.113.1")
+	}
+	if code := get("203.0.113.1"); code != http.StatusTooManyRequests {
+		t.Fatalf("the first caller past its budget = %d, want 429", code)
+	}
+	if code := get("203.0.113.2"); code != http.StatusUnauthorized {
+		t.Fatalf("a second caller = %d, want 401 (its own budget, no token)", code)
+	}
 }

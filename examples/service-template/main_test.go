@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,7 +85,10 @@ func startWith(t *testing.T, extra map[string]string, s seams) (template, error)
 		if s.vaultOptOuts == nil {
 			s.vaultOptOuts = []paved.OptOut{secrets.AllowStaticToken("tests: the in-memory fake's root token")}
 		}
-		s.issuerClient, s.logger = idp.Client(), slog.New(slog.DiscardHandler)
+		s.issuerClient = idp.Client()
+		if s.logger == nil {
+			s.logger = slog.New(slog.DiscardHandler)
+		}
 		s.ready = func(url string, ca *x509.CertPool) { up <- started{url, ca} }
 		done <- run(ctx, cfg, s)
 	}()
@@ -340,4 +345,46 @@ func TestTemplateTrustedProxyKeysTheClient(t *testing.T) {
 	if code := get("203.0.113.2"); code != http.StatusUnauthorized {
 		t.Fatalf("a second caller = %d, want 401 (its own budget, no token)", code)
 	}
+}
+
+// Nothing the service logs, at any level, holds the KV secret or a
+// caller's bearer token: start, allowed, denied and limited calls, shutdown.
+func TestTemplateLogsNoSecret(t *testing.T) {
+	var mu sync.Mutex
+	var logs bytes.Buffer
+	h := slog.NewJSONHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug})
+	var token string
+	t.Run("serve", func(t *testing.T) {
+		tp, err := startWith(t, map[string]string{"RATE_LIMIT": "3"}, seams{logger: slog.New(h)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		token = tp.idp.Mint(map[string]any{"sub": "alice", "roles": []string{"reader"}})
+		for _, c := range []struct{ method, path string }{{"GET", "/v1/orders"}, {"DELETE", "/v1/orders/7"}, {"GET", "/posture"}, {"GET", "/v1/orders"}, {"GET", "/v1/orders"}} {
+			tp.do(t, c.method, c.path, token)
+		}
+	}) // its cleanup shuts the service down
+	mu.Lock()
+	defer mu.Unlock()
+	out := logs.String()
+	if !strings.Contains(out, `"serving"`) {
+		t.Fatalf("the capture missed the start-up log:\n%s", out)
+	}
+	sig := token[strings.LastIndexByte(token, '.')+1:]
+	for what, s := range map[string]string{"the KV secret": "k-123", "the bearer token": token, "the token's signature": sig} {
+		if strings.Contains(out, s) {
+			t.Errorf("the logs hold %s", what)
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

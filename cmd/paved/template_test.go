@@ -2,7 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"testing"
 )
 
@@ -25,6 +28,36 @@ func TestServiceTemplatePassesCheck(t *testing.T) {
 	// Dockerfile, deploy/kubernetes.yaml, .github/workflows/ci.yaml.
 	if rep.Files != 3 || rep.Docs != 7 {
 		t.Fatalf("paved check judged %d files, %d documents; want 3 and 7 (a file left unjudged?)", rep.Files, rep.Docs)
+	}
+}
+
+// The Dockerfile's digests are placeholders that only have the form of a
+// pin: the pass above must come from that form, not from a file the check
+// skips. With the digests cut off, the same Dockerfile fails on both bases.
+func TestServiceTemplateDockerfileJudged(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(templateDir, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^# PLACEHOLDERS:`).Match(src) {
+		t.Fatal("the Dockerfile no longer says its digests are placeholders: are they real now? Update this test")
+	}
+	unpinned := regexp.MustCompile(`@sha256:[0-9a-f]{64}`).ReplaceAll(src, nil)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), unpinned, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCLI(t, "check", "-format", "json", dir)
+	var rep checkReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("paved check: exit %d, %v\n%s", code, err, stderr)
+	}
+	var rules []string
+	for _, f := range rep.Findings {
+		rules = append(rules, f.Rule)
+	}
+	if code == exitOK || !slices.Equal(rules, []string{"DOCKER-UNPINNED-BASE", "DOCKER-UNPINNED-BASE"}) {
+		t.Fatalf("unpinned template Dockerfile: exit %d, rules %q; want two DOCKER-UNPINNED-BASE", code, rules)
 	}
 }
 

@@ -122,3 +122,24 @@ func TestTemplateFailedStartStopsPoller(t *testing.T) {
 		t.Fatalf("the bundle poller outlives run (%v)", err)
 	}
 }
+
+// A bundle server that does not answer at start-up: the service starts but
+// is not ready, and denies every call until a bundle loads.
+func TestTemplateBundleServerDown(t *testing.T) {
+	_, pub := signedBundle(t)
+	key := filepath.Join(t.TempDir(), "bundle.pem")
+	if err := os.WriteFile(key, pub, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tp, err := startWith(t, map[string]string{"POLICY_BUNDLE_URL": "https://" + closedAddr(t) + "/b.tar.gz", "POLICY_BUNDLE_KEY_FILE": key}, seams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := tp.do(t, "GET", "/readyz", ""); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"policy","status":"fail"`) {
+		t.Errorf("/readyz with the bundle server down = %d %s, want 503 with policy failing", resp.StatusCode, body)
+	}
+	reader := tp.idp.Mint(map[string]any{"sub": "alice", "roles": []string{"reader"}})
+	if resp, body := tp.do(t, "GET", "/v1/orders", reader); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("GET /v1/orders with no policy loaded = %d %s, want 403", resp.StatusCode, body)
+	}
+}

@@ -137,6 +137,9 @@ func run(ctx context.Context, cfg Config, s seams) error {
 
 	// Authorization: the OPA policy decides each request; a denial is a 403
 	// problem+json carrying the decision ID, which finds it in the log.
+	// A bundle server that does not answer at start-up does not stop it
+	// (Kubernetes would only restart the pod): until a good bundle loads,
+	// /readyz is 503 and every decision denies.
 	engine, err := newPolicy(ctx, cfg, s.bundleClient, logger, posture)
 	if err != nil {
 		return fmt.Errorf("policy: %w", err)

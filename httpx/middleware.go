@@ -211,7 +211,7 @@ func logAccess(ctx context.Context, logger *slog.Logger, st *reqState, r *http.R
 		if v == "" {
 			continue
 		}
-		if isSecretHeader(h) {
+		if IsCredentialHeader(h) {
 			v = "REDACTED"
 		}
 		attrs = append(attrs, slog.String("header."+strings.ToLower(h), v))
@@ -231,7 +231,11 @@ func clientIPText(st *reqState) string {
 	return st.ip.String()
 }
 
-func isSecretHeader(h string) bool {
+// IsCredentialHeader reports whether the canonical header name h carries a
+// credential (a bearer token, API key, session, password or signature): the
+// access log redacts such headers, and packages that copy headers elsewhere
+// (policy's input, for one) refuse them by the same rule.
+func IsCredentialHeader(h string) bool {
 	switch h {
 	case "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "X-Auth-Token", "X-Csrf-Token", "X-Xsrf-Token":
 		return true

@@ -130,7 +130,7 @@ func NewAuthorizer(cfg AuthorizerConfig) (*Authorizer, error) {
 		case canon == "" || strings.ContainsAny(canon, " \t:\r\n"):
 			c.Add(field, fmt.Sprintf("%q is not a header name", h), `want a name such as "X-Tenant"`)
 			continue
-		case credentialHeader(canon):
+		case httpx.IsCredentialHeader(canon):
 			c.Add(field, fmt.Sprintf("%s carries credentials", canon), "remove it: the verified caller is input.principal (paved.PrincipalFrom), and decision logs must not hold credentials")
 			continue
 		case seen[canon]:
@@ -359,24 +359,6 @@ func patternWildcards(pattern string) []string {
 			names = append(names, name)
 		}
 	}
-}
-
-// credentialHeader reports whether the canonical header name h carries a
-// credential: the rule httpx's access log redacts headers by, so that no
-// header the access log hides reaches a policy input, and through it a
-// decision log.
-func credentialHeader(h string) bool {
-	switch h {
-	case "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "X-Auth-Token", "X-Csrf-Token", "X-Xsrf-Token":
-		return true
-	}
-	l := strings.ToLower(h)
-	for _, w := range []string{"token", "secret", "key", "auth", "cookie", "session", "passw", "credential", "signature"} {
-		if strings.Contains(l, w) {
-			return true
-		}
-	}
-	return false
 }
 
 type decisionKey struct{}

@@ -39,13 +39,14 @@ type appSecrets struct {
 
 // seams are what the tests replace; production leaves every field zero.
 type seams struct {
-	vault        secrets.Backend     // nil: the Vault at VAULT_ADDR
-	vaultLogin   secrets.LoginMethod // nil: Kubernetes auth with VAULT_ROLE
-	vaultOptOuts []paved.OptOut      // what the fake's static login needs
-	issuerClient *http.Client        // nil: the system roots reach OIDC_ISSUER
-	bundleClient *http.Client        // nil: the system roots reach POLICY_BUNDLE_URL
-	logger       *slog.Logger        // nil: JSON lines on stderr
-	ready        func(url string, ca *x509.CertPool)
+	vault         secrets.Backend     // nil: the Vault at VAULT_ADDR
+	vaultLogin    secrets.LoginMethod // nil: Kubernetes auth with VAULT_ROLE
+	vaultOptOuts  []paved.OptOut      // what the fake's static login needs
+	issuerOptOuts []paved.OptOut      // what a provider without RFC 9068 access tokens needs (Vault's, in the end-to-end test)
+	issuerClient  *http.Client        // nil: the system roots reach OIDC_ISSUER
+	bundleClient  *http.Client        // nil: the system roots reach POLICY_BUNDLE_URL
+	logger        *slog.Logger        // nil: JSON lines on stderr
+	ready         func(url string, ca *x509.CertPool)
 }
 
 func main() {
@@ -129,7 +130,7 @@ func run(ctx context.Context, cfg Config, s seams) error {
 	}
 
 	// Callers: bearer tokens from the OpenID provider, keys from its JWKS.
-	verifier, err := auth.New(ctx, auth.Config{Issuers: []auth.Issuer{{URL: cfg.IssuerURL}}, Audiences: []string{cfg.Audience},
+	verifier, err := auth.New(ctx, auth.Config{Issuers: []auth.Issuer{{URL: cfg.IssuerURL, OptOuts: s.issuerOptOuts}}, Audiences: []string{cfg.Audience},
 		HTTPClient: s.issuerClient, Logger: logger, Posture: posture})
 	if err != nil {
 		return fmt.Errorf("oidc: %w", err)

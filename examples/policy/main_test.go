@@ -1,0 +1,32 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/pavedroad/paved/policy/policytest"
+)
+
+func TestRun(t *testing.T) {
+	var out strings.Builder
+	if err := run(context.Background(), []string{"-quiet"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	want := `rego tests: 3 passed
+ann       GET  /tenants/acme/orders   200
+ann       GET  /tenants/globex/orders 403 application/problem+json, decision_id: 32 hex digits; why: ann is not in tenant globex
+ann       POST /tenants/acme/refunds  403 application/problem+json, decision_id: 32 hex digits; why: ann lacks the support role
+sue       POST /tenants/acme/refunds  200
+anonymous GET  /tenants/acme/orders   403 application/problem+json, decision_id: 32 hex digits; why: an anonymous caller is not in tenant acme
+`
+	if out.String() != want {
+		t.Errorf("printed:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// TestRegoTests runs the embedded policy's own tests, each as a subtest,
+// as `opa test examples/policy/authz` does.
+func TestRegoTests(t *testing.T) {
+	policytest.RunRegoTests(t, authzFiles)
+}

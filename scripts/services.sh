@@ -46,6 +46,7 @@ install_packages() {
 	[ -n "$(pg_bindir)" ] && [ -x "$(pg_bindir)/initdb" ] || want+=(postgresql)
 	command -v testssl >/dev/null || command -v testssl.sh >/dev/null || want+=(testssl.sh)
 	command -v wrk >/dev/null || want+=(wrk)
+	command -v openssl >/dev/null || want+=(openssl)
 	local h
 	for h in "${SERVICE_HOOKS[@]}"; do
 		has_hook "$h" packages && mapfile -t -O "${#want[@]}" want < <("${h}_packages")
@@ -117,6 +118,25 @@ start_redis() {
 
 pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
+# pg_tls DIR: a throwaway CA (its key deleted at once) and a server certificate it
+# signed for 127.0.0.1 and localhost, so that clients can connect with
+# sslmode=verify-full and sslrootcert=DIR/ca.crt (PAVED_PG_CA_FILE).
+pg_tls() {
+	local dir=$1
+	mkdir -p "$dir"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 -subj "/CN=paved integration PostgreSQL CA" \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+		-keyout "$dir/ca.key" -out "$dir/ca.crt" >/dev/null 2>&1
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+		-keyout "$dir/server.key" -out "$dir/server.csr" >/dev/null 2>&1
+	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n' >"$dir/ext"
+	openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 7 \
+		-extfile "$dir/ext" -out "$dir/server.crt" >/dev/null 2>&1
+	rm -f "$dir/ca.key" "$dir/ca.srl" "$dir/server.csr" "$dir/ext"
+	chmod 600 "$dir/server.key"
+	chmod 644 "$dir/ca.crt" "$dir/server.crt"
+}
+
 start_postgres() {
 	local bin
 	bin=$(pg_bindir)
@@ -124,13 +144,15 @@ start_postgres() {
 	PG_PASSWORD=$(rand_hex 16)
 	mkdir -p "$STATE/pg/sock"
 	printf '%s\n' "$PG_PASSWORD" >"$STATE/pg/pw"
+	pg_tls "$STATE/pg/tls"
+	PG_CA_FILE=$STATE/pg/tls/ca.crt
 	[ "$(id -u)" = 0 ] && chown -R postgres: "$STATE/pg"
 	pg_run "$bin/initdb" -D "$STATE/pg/data" -U postgres -A scram-sha-256 --pwfile="$STATE/pg/pw" >"$STATE/pg/initdb.log"
 	rm -f "$STATE/pg/pw"
 	pg_run "$bin/pg_ctl" -D "$STATE/pg/data" -l "$STATE/pg/server.log" -w -t 60 \
-		-o "-p $PG_PORT -k $STATE/pg/sock -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+		-o "-p $PG_PORT -k $STATE/pg/sock -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on -c ssl_cert_file=$STATE/pg/tls/server.crt -c ssl_key_file=$STATE/pg/tls/server.key" start >/dev/null
 	DATABASE_URL="postgres://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
-	log "PostgreSQL on 127.0.0.1:$PG_PORT"
+	log "PostgreSQL on 127.0.0.1:$PG_PORT (TLS too: sslmode=verify-full with sslrootcert=$PG_CA_FILE)"
 }
 
 start_vault() {
@@ -215,6 +237,7 @@ write_env() {
 		VAULT_TOKEN=$VAULT_TOKEN
 		REDIS_ADDR=127.0.0.1:$REDIS_PORT
 		DATABASE_URL=$DATABASE_URL
+		PAVED_PG_CA_FILE=$PG_CA_FILE
 		PAVED_VAULT_BIN=$VAULT_BIN
 		PAVED_OIDC_ISSUER=$OIDC_ISSUER
 		PAVED_OIDC_CLIENT_ID=$OIDC_CLIENT_ID

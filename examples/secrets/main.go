@@ -88,7 +88,10 @@ func run(ctx context.Context, _ []string, stdout io.Writer) error {
 		return err
 	}
 	v, _ := pw.Value()
-	fmt.Fprintln(stdout, "password is now", v, "and reveals only on request:", v.Reveal())
+	// Reveal is the one way to the value: call it where the value is
+	// consumed (a driver's config), never to print or log it.
+	isNew := v.Reveal() == "s3cret-v2"
+	fmt.Fprintln(stdout, "password is now", v, "and its value is the new one:", isNew)
 
 	// Transit: the store encrypts, the service keeps only the ciphertext.
 	tr := c.Transit("transit")

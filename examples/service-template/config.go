@@ -39,6 +39,10 @@ type Config struct {
 	TrustedProxies []string // TRUSTED_PROXIES: comma-separated addresses or CIDRs (the ingress controller's pods) whose X-Forwarded-For names the client; empty: the TCP peer is the client.
 
 	RedisAddr  string        // REDIS_ADDR: host:port of the Redis shared by the replicas; empty: a limit per replica.
+	RedisUser  string        // REDIS_USERNAME: the Redis ACL user; empty: the default user. Its password is the KV key redis_password (appSecrets), never a variable.
+	RedisTLS   bool          // REDIS_TLS: "true" (default) or "false": TLS to Redis, its certificate verified.
+	RedisCA    string        // REDIS_CA_FILE: PEM file of the CA that signed Redis's certificate; empty: the system roots.
+	RedisPlain string        // REDIS_PLAINTEXT_REASON: required with REDIS_TLS=false: why the limit's traffic may cross the network unencrypted.
 	RateLimit  int           // RATE_LIMIT: requests per RATE_WINDOW per client; default 600.
 	RateWindow time.Duration // RATE_WINDOW: default 1m.
 }
@@ -61,7 +65,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		IssuerURL: get("OIDC_ISSUER", ""), Audience: get("OIDC_AUDIENCE", ""),
 		DatabaseURL: get("DATABASE_URL", ""), DatabaseRole: get("DATABASE_ROLE", ""),
 		PolicyBundleURL: get("POLICY_BUNDLE_URL", ""), PolicyKeyFile: get("POLICY_BUNDLE_KEY_FILE", ""),
-		RedisAddr: get("REDIS_ADDR", ""),
+		RedisAddr: get("REDIS_ADDR", ""), RedisUser: get("REDIS_USERNAME", ""),
+		RedisCA: get("REDIS_CA_FILE", ""), RedisPlain: get("REDIS_PLAINTEXT_REASON", ""),
 	}
 	for _, n := range strings.Split(get("TLS_NAMES", ""), ",") {
 		if n = strings.TrimSpace(n); n != "" {
@@ -120,6 +125,21 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.RedisAddr); c.RedisAddr != "" && err != nil {
 		check.Add("REDIS_ADDR", strconv.Quote(c.RedisAddr)+" is not host:port", `want "redis:6379"`)
+	}
+	switch v := get("REDIS_TLS", "true"); v {
+	case "true":
+		c.RedisTLS = true
+	case "false":
+		// Plain TCP is a named opt-out with its reason, like any weakening:
+		// logged at start-up, in the posture report, judged by the org policy.
+		if c.RedisAddr != "" && c.RedisPlain == "" {
+			check.Add("REDIS_PLAINTEXT_REASON", "not set with REDIS_TLS=false", "say why plain TCP to Redis is acceptable here, such as: the mesh sidecar encrypts pod traffic")
+		}
+	default:
+		check.Add("REDIS_TLS", strconv.Quote(v)+" is not a boolean", `want "true" (the default) or "false"`)
+	}
+	if c.RedisCA != "" && !c.RedisTLS {
+		check.Add("REDIS_CA_FILE", "set with REDIS_TLS=false", "drop it, or turn TLS on")
 	}
 	for _, p := range c.TrustedProxies {
 		_, perr := netip.ParsePrefix(p)

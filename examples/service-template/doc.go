@@ -10,7 +10,9 @@
 //   - callers authenticated by bearer tokens from an OpenID provider (auth)
 //     and authorized by an OPA policy, a signed bundle from a bundle server
 //     or the embedded authz/ directory (policy);
-//   - a per-client rate limit shared through Redis (httpx/redislimit);
+//   - a per-client rate limit shared through Redis (httpx/redislimit), over
+//     TLS with an ACL user whose password comes from Vault (plain TCP only
+//     with REDIS_TLS=false and a reason, recorded as an opt-out);
 //   - OTLP traces, metrics and logs (telemetry), the service's own SBOM
 //     (sbom) and posture report, both behind a token;
 //   - the organisation's configuration policy checked before serving
@@ -26,8 +28,9 @@
 //
 // The tests (main_test.go) run the whole service in-process against the
 // fakes: secretstest for Vault, authtest for the OpenID provider, the
-// embedded policy, and the in-memory rate limit; the Redis test joins them
-// in the integration run (PAVED_INTEGRATION=1 with REDIS_ADDR).
+// embedded policy, and the in-memory rate limit; in the integration run
+// (PAVED_INTEGRATION=1) the Redis tests join them: the shared Redis, and a
+// redis-server of the test's own that serves TLS only, with an ACL user.
 //
 // To start a service from it: copy the directory to a new repository with
 // its own go.mod, set PKG to "." in the Dockerfile and the workflow,

@@ -13,7 +13,8 @@ import (
 // PAVED_INTEGRATION=1 without Redis.)
 func TestTemplateRedisLimitShared(t *testing.T) {
 	addr := testenv.RequireRedis(t)
-	env := map[string]string{"REDIS_ADDR": addr, "RATE_LIMIT": "6"}
+	env := map[string]string{"REDIS_ADDR": addr, "RATE_LIMIT": "6",
+		"REDIS_TLS": "false", "REDIS_PLAINTEXT_REASON": "the integration run's Redis listens on loopback only"}
 	a, err := startWith(t, env, seams{})
 	if err != nil {
 		t.Fatal(err)

@@ -51,6 +51,8 @@ func Detect(name string) string {
 	lower := strings.ToLower(base)
 	ext := path.Ext(lower)
 	switch {
+	case strings.HasSuffix(lower, ".dockerignore"): // BuildKit's Dockerfile.dockerignore is an ignore list, not a Dockerfile
+		return ""
 	case lower == "dockerfile" || lower == "containerfile" || strings.HasPrefix(lower, "dockerfile.") || strings.HasSuffix(lower, ".dockerfile"):
 		return KindDockerfile
 	case (ext == ".yml" || ext == ".yaml") && strings.Contains("/"+slash, "/.github/workflows/"):

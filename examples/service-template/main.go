@@ -46,6 +46,7 @@ type seams struct {
 	vaultLogin    secrets.LoginMethod // nil: Kubernetes auth with VAULT_ROLE
 	vaultOptOuts  []paved.OptOut      // what the fake's static login needs
 	issuerOptOuts []paved.OptOut      // what a provider without RFC 9068 access tokens needs (Vault's, in the end-to-end test)
+	orgWaivers    []paved.OptOut      // rules of the org policy waived, each with its reason (policy.AllowOrgViolation)
 	issuerClient  *http.Client        // nil: the system roots reach OIDC_ISSUER
 	bundleClient  *http.Client        // nil: the system roots reach POLICY_BUNDLE_URL
 	logger        *slog.Logger        // nil: JSON lines on stderr
@@ -221,7 +222,7 @@ func run(ctx context.Context, cfg Config, s seams) error {
 	// every block recorded (TLS, limits, token checks, opt-outs...); a
 	// violation stops start-up here, not in an audit months later.
 	if _, err := policy.CheckConfig(ctx, policy.ConfigCheckConfig{Service: cfg.Name, Environment: cfg.Environment,
-		AuthRequired: true, Posture: posture, Logger: logger}); err != nil {
+		AuthRequired: true, Posture: posture, Logger: logger, OptOuts: s.orgWaivers}); err != nil {
 		return err
 	}
 

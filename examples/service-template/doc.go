@@ -21,7 +21,7 @@
 // Beside the code: a Dockerfile (multi-stage, distroless, non-root, base
 // images pinned by digest once you fill in the placeholders), deploy/kubernetes.yaml (restricted pod security, probes on
 // /livez and /readyz, limits, no service-account token but a projected one
-// for Vault, an Ingress with TLS) and .github/workflows/ci.yaml (the paved
+// for Vault, an Ingress with TLS, a NetworkPolicy) and .github/workflows/ci.yaml (the paved
 // gates: vet, secrets, check, tests, sbom, audit, provenance). All of them
 // pass `paved check` and the code passes `paved vet`, with no exception
 // (cmd/paved's template_test.go keeps it so).

@@ -12,14 +12,29 @@
 // recovery, an access log, /livez and /readyz. Stop it with Ctrl-C; it
 // drains in-flight requests first.
 //
-// GET / lists the routes to try; GET /limited has a limit of its own, two
-// requests a minute, so that the printed curl loop shows a 429 with its
-// RateLimit and Retry-After fields.
+// On start it prints ready curl commands, each with the status it gets:
+// first a walkthrough (an allowed call, one denied by auth with 401, one
+// denied by the embedded policy with 403 and its decision ID, one
+// rate-limited with 429: GET /limited allows two requests a minute), then
+// the server's own SBOM and provenance (package sbom, at
+// /.well-known/sbom) and its posture report, then the rest. GET / lists
+// the same: plain text for curl, and for a browser an HTML page served on
+// the HTML security-header profile (a CSP nonce for its style and script;
+// every other route keeps the API profile).
 //
-// Three routes are protected by package auth, among them the server's own
-// SBOM (package sbom) at /.well-known/sbom. Their tokens come from an
-// in-process OpenID provider (package authtest) that stands in for your real
-// issuer; the quickstart prints a ready curl command with a token.
+// Tokens come from an in-process OpenID provider (package authtest) that
+// stands in for your issuer; the quickstart prints two. The same binary
+// uses the real systems instead of its stand-ins when these are set, each
+// choice logged and listed in the posture report (component "quickstart"):
+//
+//   - PAVED_OIDC_ISSUER and PAVED_OIDC_AUDIENCE: tokens from your OpenID
+//     provider (https; http only on loopback, through
+//     auth.AllowHTTPIssuer); the quickstart then prints how to bring one.
+//     PAVED_OIDC_ALLOW_UNTYPED_TOKENS, when set, is the reason for
+//     auth.AllowUntypedTokens (Vault's identity tokens carry no at+jwt typ).
+//   - VAULT_ADDR and VAULT_TOKEN: secrets from Vault instead of secretstest.
+//   - REDIS_ADDR (host:port): both rate limits in Redis (httpx/redislimit),
+//     shared by every instance using it, instead of in memory.
 package main
 
 import (
@@ -36,14 +51,13 @@ import (
 
 	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/auth"
-	"github.com/pavedroad/paved/auth/authtest"
 	"github.com/pavedroad/paved/httpx"
 )
 
 func main() {
 	ctx, stop := httpx.NotifyContext(context.Background())
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "quickstart:", err)
 		}
@@ -51,15 +65,20 @@ func main() {
 	}
 }
 
-// run is main without the process: it serves until ctx ends. It prints what
-// to try to stdout and logs to stderr.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// component names the quickstart's own entry in the posture report: which
+// real systems it uses and which stand-ins.
+const component = "quickstart"
+
+// run is main without the process: it serves until ctx ends. getenv reads
+// the environment (os.Getenv in main). It prints what to try to stdout and
+// logs to stderr.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", envOr("PAVED_ADDR", httpx.DefaultAddr), "address to listen on (env PAVED_ADDR)")
+	addr := fs.String("addr", envOr(getenv, "PAVED_ADDR", httpx.DefaultAddr), "address to listen on (env PAVED_ADDR)")
 	caDir := fs.String("ca-dir", "", "directory for the development CA's PEM file (default: a new temporary directory, removed on exit)")
 	quiet := fs.Bool("quiet", false, "no access log")
-	telemetryMode := fs.String("telemetry", envOr("PAVED_TELEMETRY", "off"), "off or stdout; OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (env PAVED_TELEMETRY)")
+	telemetryMode := fs.String("telemetry", envOr(getenv, "PAVED_TELEMETRY", "off"), "off or stdout; OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (env PAVED_TELEMETRY)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,14 +103,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	// A stand-in OpenID provider in this process, on its own loopback TLS
-	// port; in a real service the issuer is your provider's URL.
-	idp, err := authtest.Start(authtest.Config{TokenTTL: time.Hour})
-	if err != nil {
-		return fmt.Errorf("in-process OpenID provider: %w", err)
-	}
-	defer idp.Close()
-
 	posture := paved.DefaultPosture()
 	tel, err := setupTelemetry(ctx, *telemetryMode, stdout, logger, posture)
 	if err != nil {
@@ -99,21 +110,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer shutdownTelemetry(tel, logger)
 	logger = slog.New(tel.LogHandler(logger.Handler())) // trace and span IDs in every line
-	verifier, err := auth.New(ctx, auth.Config{
-		Issuers:    []auth.Issuer{{URL: idp.Issuer()}},
-		Audiences:  []string{idp.Audience()},
-		HTTPClient: idp.Client(), // trusts the provider's test certificate
-		Logger:     logger,
-		Posture:    posture,
-	})
+
+	// Each real system replaces its stand-in when its variable is set:
+	// PAVED_OIDC_ISSUER (with PAVED_OIDC_AUDIENCE) the in-process OpenID
+	// provider, REDIS_ADDR the in-memory rate-limit counters, VAULT_ADDR
+	// (with VAULT_TOKEN) the in-memory secrets (secrets.go). Each choice is
+	// logged and listed in the posture report under "quickstart".
+	systems := posture.Register(component, "systems")
+	iss, err := setupIssuer(ctx, getenv, logger, posture, systems)
 	if err != nil {
-		return fmt.Errorf("token verifier: %w", err)
+		return err
 	}
+	defer iss.close()
+	verifier := iss.verifier
+	store, redisCheck, closeRedis, err := rateLimitStore(ctx, getenv, logger, systems)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+
 	srv, err := httpx.New(httpx.Config{
 		Addr:         *addr,
 		Logger:       logger,
 		Posture:      posture,
 		Certificates: dev,
+		RateLimit:    httpx.RateLimitConfig{Store: store}, // 600 a minute per client
 		OptOuts: []paved.OptOut{
 			httpx.AllowDevCertificate("quickstart on loopback: certificate from an ephemeral local CA"),
 		},
@@ -121,11 +142,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if redisCheck != nil { // while Redis is down every request is denied: say so here too
+		srv.AddCheck("redis", redisCheck)
+	}
 
 	// A tiny limit on one route, so that a 429 is a curl loop away; the
 	// server's own limit (600 a minute per client) covers every route.
 	demo, err := httpx.NewRateLimiter(httpx.RateLimitConfig{
 		Policy: httpx.RatePolicy{Name: "demo", Limit: 2, Window: time.Minute},
+		Store:  store,
 		Logger: logger,
 	})
 	if err != nil {
@@ -133,10 +158,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	routes := instrumented{srv, tel}
-	routes.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, indexText)
-	})
+	// The index is an HTML page for a browser, so it alone is served on
+	// the HTML header profile (a CSP with a per-request nonce for its
+	// <style> and <script>), which replaces the server's API profile on
+	// this route only.
+	routes.Handle("GET /{$}", httpx.SecurityHeaders(httpx.ProfileHTML)(indexHandler(srv.URL, dev.CAFile(), iss)))
 	routes.Handle("GET /limited", demo.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]string{"message": "within the limit of 2 requests a minute"})
 	})))
@@ -170,7 +196,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := mountSBOM(srv, verifier, posture, logger); err != nil {
 		return err
 	}
-	closeSecrets, err := mountSecrets(ctx, srv, posture, logger)
+	closeSecrets, err := mountSecrets(ctx, srv, getenv, posture, systems, logger)
 	if err != nil {
 		return err
 	}
@@ -193,76 +219,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	case <-srv.Ready():
 	}
-	token := idp.Mint(map[string]any{"sub": "quickstart-user", "scope": "orders:read", "roles": []string{"reader"}})
-	weak := idp.Mint(map[string]any{"sub": "quickstart-user", "scope": "profile"})
-	printTry(stdout, srv.URL(), dev.CAFile(), token, weak)
+	var token, noScope string
+	if iss.mint != nil {
+		token = iss.mint(map[string]any{"sub": "quickstart-user", "scope": "orders:read", "roles": []string{"reader"}})
+		noScope = iss.mint(map[string]any{"sub": "quickstart-user", "scope": "profile", "roles": []string{"reader"}})
+	}
+	printTry(stdout, srv.URL(), dev.CAFile(), iss, token, noScope)
 	return <-errc
 }
-
-func printTry(w io.Writer, url, caFile, token, weak string) {
-	fmt.Fprintf(w, `paved quickstart listening on %[1]s
-
-The server's certificate comes from a development CA that lives only in this
-process; trust it explicitly instead of turning verification off:
-
-  export PAVED_CA=%[2]s
-
-Try:
-  curl --cacert "$PAVED_CA" %[1]s/            # what to try, in short
-  curl --cacert "$PAVED_CA" %[1]s/hello
-  curl --cacert "$PAVED_CA" -i %[1]s/livez
-  curl --cacert "$PAVED_CA" %[1]s/readyz
-  curl --cacert "$PAVED_CA" %[1]s/config      # injected secrets (Vault when VAULT_ADDR is set): the API key shows as REDACTED
-  curl --cacert "$PAVED_CA" -i -X POST -H 'Content-Type: application/json' -d '{"n":1}' %[1]s/echo
-  curl --cacert "$PAVED_CA" -i %[1]s/panic       # 500 problem+json, no stack leaked
-  curl --cacert "$PAVED_CA" -i -X POST -H 'Sec-Fetch-Site: cross-site' %[1]s/echo   # 403 cross-origin
-  for i in 1 2 3; do curl --cacert "$PAVED_CA" -si %[1]s/limited | grep -iE '^(HTTP/|content-type|ratelimit|retry-after)'; echo; done   # 2 a minute: the 3rd is 429
-
-Protected routes (tokens from the in-process OpenID provider, valid 1 hour):
-  export TOKEN=%[3]s
-  curl --cacert "$PAVED_CA" -H "Authorization: Bearer $TOKEN" %[1]s/me
-  curl --cacert "$PAVED_CA" -H "Authorization: Bearer $TOKEN" %[1]s/orders
-  curl --cacert "$PAVED_CA" -H "Authorization: Bearer $TOKEN" %[1]s/posture   # every control, every opt-out with its reason, the score; 401 without the token
-  curl --cacert "$PAVED_CA" -i %[1]s/orders       # 401, WWW-Authenticate: Bearer
-  curl --cacert "$PAVED_CA" -H "Authorization: Bearer $TOKEN" -H 'Accept: application/vnd.cyclonedx+json' %[1]s/.well-known/sbom   # its own SBOM (CycloneDX 1.6; SPDX 2.3 without the Accept), 401 without the token
-  curl --cacert "$PAVED_CA" -i -H "Authorization: Bearer %[4]s" %[1]s/orders   # 403 insufficient_scope
-  curl --cacert "$PAVED_CA" -H "Authorization: Bearer $TOKEN" %[1]s/docs/1     # allowed by the policy: a reader who owns document 1
-  curl --cacert "$PAVED_CA" -i -H "Authorization: Bearer $TOKEN" %[1]s/docs/2  # 403 problem+json with its decision_id: not the owner
-
-Ctrl-C stops it gracefully.
-`, url, caFile, token, weak)
-}
-
-// indexText is what GET / answers: the routes to try. The server's API
-// profile forbids loading anything (CSP default-src 'none'), so it is
-// plain text, not a page.
-const indexText = `paved quickstart: what to try (the commands it printed at startup work as they are)
-
-GET  /hello     a JSON greeting with the request ID
-GET  /livez     liveness
-GET  /readyz    readiness: the OpenID provider's keys are loaded
-GET  /posture   the posture report: every control, every opt-out, the score; needs a token
-GET  /config    secrets injected at start-up (in memory; Vault when VAULT_ADDR is set); the key is REDACTED
-POST /echo      echoes a JSON body (1 MiB at most: 413 beyond); cross-site: 403
-GET  /panic     a deliberate panic: 500 problem+json, the stack only in the log
-GET  /limited   2 requests a minute: the 3rd gets 429 with RateLimit and Retry-After
-GET  /me        the caller's identity; needs a bearer token (401 without)
-GET  /orders    needs a token with the orders:read scope (403 without it)
-GET  /.well-known/sbom  the server's own SBOM (SPDX or CycloneDX by Accept); needs a token
-GET  /docs/{id} decided by the embedded policy: a reader may read the documents they own (1), not others (2: 403 with a decision_id)
-DELETE /docs/{id}  needs the admin role (403 for the printed token)
-
-Every response carries the security headers and an X-Request-Id; every route
-but /livez and /readyz carries the RateLimit fields.
-`
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
 		return v
 	}
 	return def

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 
 	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/httpx"
@@ -29,7 +28,7 @@ type quickstartConfig struct {
 // VAULT_TOKEN) when it is set; it adds the client's readiness check. In
 // Vault it writes secret/quickstart only if it does not exist yet
 // (check-and-set 0), so it never overwrites yours.
-func mountSecrets(ctx context.Context, srv *httpx.Server, posture *paved.Posture, logger *slog.Logger) (func(), error) {
+func mountSecrets(ctx context.Context, srv *httpx.Server, getenv func(string) string, posture *paved.Posture, systems *paved.Registration, logger *slog.Logger) (func(), error) {
 	cfg := secrets.Config{
 		Name:    "quickstart",
 		Posture: posture,
@@ -41,12 +40,12 @@ func mountSecrets(ctx context.Context, srv *httpx.Server, posture *paved.Posture
 	seed := map[string]any{"greeting": "hello from a secret", "api_key": hex.EncodeToString(key)}
 	source := "secretstest (in memory)"
 	var seedVault func(*secrets.Client) error
-	if addr := os.Getenv("VAULT_ADDR"); addr != "" {
+	if addr := getenv(envVault); addr != "" {
 		cfg.Vault = secrets.VaultConfig{Address: addr}
-		cfg.Login = secrets.TokenLogin{Token: secrets.NewSecret(os.Getenv("VAULT_TOKEN"))}
+		cfg.Login = secrets.TokenLogin{Token: secrets.NewSecret(getenv("VAULT_TOKEN"))}
 		source = "Vault at " + addr
 		seedVault = func(c *secrets.Client) error {
-			_, err := c.Backend().Write(ctx, os.Getenv("VAULT_TOKEN"), "secret/data/quickstart",
+			_, err := c.Backend().Write(ctx, getenv("VAULT_TOKEN"), "secret/data/quickstart",
 				map[string]any{"data": seed, "options": map[string]any{"cas": 0}})
 			if err != nil && !errors.Is(err, secrets.ErrInvalidRequest) { // 400: it exists already
 				return fmt.Errorf("seeding secret/quickstart: %w", err)
@@ -68,6 +67,13 @@ func mountSecrets(ctx context.Context, srv *httpx.Server, posture *paved.Posture
 			_ = c.Close(ctx)
 			return nil, err
 		}
+	}
+	if seedVault != nil {
+		logger.Info("secrets: Vault ("+envVault+")", "vault", cfg.Vault.Address)
+		systems.SetControl("real-secrets", true, "Vault at "+cfg.Vault.Address+" ("+envVault+")")
+	} else {
+		logger.Info("secrets: in memory (secretstest); set " + envVault + " and VAULT_TOKEN to use Vault")
+		systems.SetControl("real-secrets", false, "in memory (secretstest); set "+envVault+" and VAULT_TOKEN to use Vault")
 	}
 	var conf quickstartConfig
 	if err := c.Inject(ctx, &conf); err != nil {

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// A printedCommand is one command line the quickstart printed, with the
+// statuses its comment claims.
+type printedCommand struct {
+	line   string // as printed, comment included: what a user pastes
+	claim  string
+	status []string // "200", or "200", "200", "429" for the loop
+}
+
+var claimStatus = regexp.MustCompile(`^((?:\d{3}, )*\d{3})\b`)
+
+// printedCommands returns the curl commands (and the loop) the quickstart
+// printed, in order. Each must claim its status.
+func printedCommands(t *testing.T, printed []string) []printedCommand {
+	t.Helper()
+	var out []printedCommand
+	for _, line := range printed {
+		if !strings.HasPrefix(line, "curl ") && !strings.HasPrefix(line, "for ") {
+			continue
+		}
+		_, claim, ok := strings.Cut(line, "   # ")
+		m := claimStatus.FindStringSubmatch(claim)
+		if !ok || m == nil {
+			t.Fatalf("printed command claims no status:\n%s", line)
+		}
+		out = append(out, printedCommand{line: line, claim: claim, status: strings.Split(m[1], ", ")})
+	}
+	return out
+}
+
+var (
+	decisionID = regexp.MustCompile(`"decision_id":"[0-9a-f]{32}"`)
+	statusLine = regexp.MustCompile(`(?m)^PAVED_STATUS=(\d{3})$`)
+)
+
+// runPrinted runs every command the quickstart printed, each as printed,
+// in bash with the real curl, in an environment holding only what the
+// printed export lines set (and tokens, which a test supplies when the
+// issuer is real). It asserts the statuses each command claims, seen
+// through a .curlrc that makes curl report each status on stderr: the
+// command lines are not changed. It returns the commands.
+func runPrinted(t *testing.T, qs quickstart, tokens map[string]string) []printedCommand {
+	t.Helper()
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash on PATH: the printed commands are for bash")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("no curl on PATH: cannot run the printed commands")
+	}
+	curlHome := t.TempDir()
+	rc := "write-out = \"%{stderr}PAVED_STATUS=%{http_code}\\n\"\n"
+	if err := os.WriteFile(filepath.Join(curlHome, ".curlrc"), []byte(rc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + curlHome, "CURL_HOME=" + curlHome}
+	for k, v := range qs.exports {
+		if strings.HasPrefix(v, "'<") { // a placeholder: "bring your own"
+			continue
+		}
+		env = append(env, k+"="+v)
+	}
+	for k, v := range tokens {
+		env = append(env, k+"="+v)
+	}
+	cmds := printedCommands(t, qs.printed)
+	for _, c := range cmds {
+		cmd := exec.Command(bash, "-c", c.line)
+		cmd.Env = env
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Errorf("%s\n%v\n%s%s", c.line, err, stdout.Bytes(), stderr.Bytes())
+			continue
+		}
+		var got []string
+		for _, m := range statusLine.FindAllStringSubmatch(stderr.String(), -1) {
+			got = append(got, m[1])
+		}
+		if !slices.Equal(got, c.status) {
+			t.Errorf("%s\ngot statuses %v, the comment claims %v\n%s%s", c.line, got, c.status, stdout.Bytes(), stderr.Bytes())
+			continue
+		}
+		o := strings.ToLower(stdout.String())
+		if strings.Contains(c.claim, "decision_id") && !decisionID.MatchString(stdout.String()) {
+			t.Errorf("%s\nclaims a decision_id, printed none:\n%s", c.line, stdout.Bytes())
+		}
+		if strings.Contains(c.claim, "WWW-Authenticate: Bearer") && !strings.Contains(o, "www-authenticate: bearer") {
+			t.Errorf("%s\nclaims a WWW-Authenticate challenge:\n%s", c.line, stdout.Bytes())
+		}
+		if slices.Contains(c.status, "429") {
+			for _, want := range []string{`ratelimit: "demo";r=0;t=`, "retry-after: "} {
+				if !strings.Contains(o, want) {
+					t.Errorf("%s\nprinted no %q:\n%s", c.line, want, stdout.Bytes())
+				}
+			}
+		}
+	}
+	return cmds
+}
+
+// The printed text starts with the walkthrough of the issue's acceptance
+// point, in order: an allowed call, one denied by auth, one denied by the
+// policy with its decision ID, one rate-limited; then the SBOM, the
+// provenance and the posture report.
+func checkWalkthrough(t *testing.T, cmds []printedCommand) {
+	t.Helper()
+	want := []struct{ status, path string }{
+		{"200", "/me"},
+		{"401", "/me"},
+		{"403", "/docs/2"},
+		{"200, 200, 429", "/limited"},
+		{"200", "/.well-known/sbom"},
+		{"200", "/.well-known/sbom?format=provenance"},
+		{"200", "/posture"},
+	}
+	if len(cmds) < len(want) {
+		t.Fatalf("%d commands printed, want at least %d", len(cmds), len(want))
+	}
+	for i, w := range want {
+		c := cmds[i]
+		if strings.Join(c.status, ", ") != w.status || !strings.Contains(c.line, w.path+" ") && !strings.Contains(c.line, w.path+`"`) {
+			t.Errorf("command %d is %q, want %s on %s", i+1, c.line, w.status, w.path)
+		}
+	}
+}
+
+// Every command the quickstart prints works as printed, in bash with curl,
+// and gets the status its comment claims: the proof that a new user who
+// follows the printed text succeeds.
+func TestQuickstartPrintedCommands(t *testing.T) {
+	qs := startQuickstart(t)
+	cmds := runPrinted(t, qs, nil)
+	checkWalkthrough(t, cmds)
+	if len(cmds) < 15 {
+		t.Fatalf("ran %d printed commands, want every one of them", len(cmds))
+	}
+}

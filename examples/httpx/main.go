@@ -41,6 +41,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("httpx", flag.ContinueOnError)
 	addr := fs.String("addr", httpx.DefaultAddr, "loopback address to listen on")
 	quiet := fs.Bool("quiet", false, "no access log")
+	prefix := fs.String("redis-prefix", redislimit.DefaultPrefix, "start of the Redis keys, one per service sharing a Redis")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if a := os.Getenv("REDIS_ADDR"); a != "" {
 		rdb := redis.NewClient(&redis.Options{Addr: a, ContextTimeoutEnabled: true}) // honours redislimit's timeout
 		defer rdb.Close()
-		if limit.Store, err = redislimit.New(redislimit.Config{Client: rdb, Logger: logger}); err != nil {
+		if limit.Store, err = redislimit.New(redislimit.Config{Client: rdb, Prefix: *prefix, Logger: logger}); err != nil {
 			return err
 		}
 		store = "Redis at " + a

@@ -5,22 +5,39 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pavedroad/paved/internal/testenv"
 )
 
 // TestRun starts the example, follows what it prints and stops it.
 func TestRun(t *testing.T) {
 	t.Setenv("REDIS_ADDR", "") // the in-memory limit, whatever the environment says
+	runAndFollow(t, "memory", nil)
+}
+
+// TestRunWithRedis is the same with the route's limit in the integration
+// run's Redis, under a key prefix of this run's, so that the count starts
+// afresh without flushing anything.
+func TestRunWithRedis(t *testing.T) {
+	addr := testenv.RequireRedis(t)
+	t.Setenv("REDIS_ADDR", addr)
+	runAndFollow(t, "Redis at "+addr, []string{"-redis-prefix", fmt.Sprintf("paved:rl:test-examples-httpx-%d:", time.Now().UnixNano())})
+}
+
+func runAndFollow(t *testing.T, store string, args []string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-quiet"}, pw)
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-quiet"}, args...), pw)
 		pw.Close()
 	}()
 
@@ -45,7 +62,7 @@ func TestRun(t *testing.T) {
 		t.Fatalf("no URL or CA file in %q", printed)
 	}
 	want := []string{
-		"httpx example listening on " + url + " (rate limit store: memory)",
+		"httpx example listening on " + url + " (rate limit store: " + store + ")",
 		"  export PAVED_CA=" + caFile,
 		`  curl --cacert "$PAVED_CA" -i ` + url + "/hello     # security headers, X-Request-Id, RateLimit fields",
 		`  curl --cacert "$PAVED_CA" -i ` + url + "/fail      # 409 application/problem+json",

@@ -6,8 +6,9 @@
 // It logs in by AppRole, injects a configuration struct from a KV secret
 // (the password stays REDACTED wherever it is printed or logged), follows a
 // rotation of that secret, and encrypts with Transit, where the key never
-// leaves the store. Then it exits. Against a real Vault the code is the
-// same but for secrets.Config.Vault in place of Backend.
+// leaves the store. Then it exits. With VAULT_ADDR and VAULT_TOKEN set
+// (a development Vault), the same code runs against it, on the path
+// secret/examples/orders-db, which it overwrites.
 package main
 
 import (
@@ -33,39 +34,60 @@ func main() {
 // dbConfig is filled by Inject: each tagged field from one key of a KV
 // secret (mount/path#key). A secrets.Secret redacts itself everywhere.
 type dbConfig struct {
-	User     string         `secret:"secret/orders-db#user"`
-	Password secrets.Secret `secret:"secret/orders-db#password"`
+	User     string         `secret:"secret/examples/orders-db#user"`
+	Password secrets.Secret `secret:"secret/examples/orders-db#password"`
 }
 
 func run(ctx context.Context, _ []string, stdout io.Writer) error {
-	// The stand-in Vault, seeded with a secret and an AppRole whose secret
-	// ID a platform would deliver as a file (here: in a temporary dir).
-	vault := secretstest.New()
-	vault.Put("secret/orders-db", map[string]any{"user": "orders", "password": "s3cret-v1"})
-	secretID := vault.AddAppRole("approle", "orders-role")
-	dir, err := os.MkdirTemp("", "paved-secrets-example-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	idFile := filepath.Join(dir, "secret-id")
-	if err := os.WriteFile(idFile, []byte(secretID), 0o600); err != nil {
-		return err
+	cfg := secrets.Config{Name: "orders", Logger: slog.New(slog.DiscardHandler), Posture: new(paved.Posture)}
+	var c *secrets.Client                   // made below, from cfg
+	var put func(data map[string]any) error // writes a new version of the secret
+	if addr := os.Getenv("VAULT_ADDR"); addr != "" {
+		// A real Vault, with its dev token: a token that cannot be renewed
+		// forever is a weaker road than a login method, hence the opt-out.
+		token := os.Getenv("VAULT_TOKEN")
+		cfg.Vault = secrets.VaultConfig{Address: addr}
+		cfg.Login = secrets.TokenLogin{Token: secrets.NewSecret(token)}
+		cfg.OptOuts = []paved.OptOut{secrets.AllowStaticToken("example against a development Vault")}
+		put = func(data map[string]any) error {
+			_, err := c.Backend().Write(ctx, token, "secret/data/examples/orders-db", map[string]any{"data": data})
+			return err
+		}
+		fmt.Fprintln(stdout, "store: Vault at", addr, "(token login)")
+	} else {
+		// The stand-in Vault, with an AppRole whose secret ID a platform
+		// would deliver as a file (here: in a temporary directory).
+		vault := secretstest.New()
+		dir, err := os.MkdirTemp("", "paved-secrets-example-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		idFile := filepath.Join(dir, "secret-id")
+		if err := os.WriteFile(idFile, []byte(vault.AddAppRole("approle", "orders-role")), 0o600); err != nil {
+			return err
+		}
+		cfg.Backend = vault
+		cfg.Login = secrets.AppRoleLogin{RoleID: "orders-role", SecretIDFile: idFile}
+		put = func(data map[string]any) error { vault.Put("secret/examples/orders-db", data); return nil }
+		fmt.Fprintln(stdout, "store: secretstest (in memory, AppRole login)")
 	}
 
-	// The client: AppRole login (the token is renewed in the background and
-	// the login redone when it cannot be), fail closed on every read.
-	c, err := secrets.New(ctx, secrets.Config{
-		Name:    "orders",
-		Backend: vault, // secrets.Config.Vault: secrets.VaultConfig{Address: ...} for a real one
-		Login:   secrets.AppRoleLogin{RoleID: "orders-role", SecretIDFile: idFile},
-		Logger:  slog.New(slog.DiscardHandler),
-		Posture: new(paved.Posture),
-	})
+	// The client: it logs in, renews its token in the background (and logs
+	// in again when it cannot), and fails closed on every read.
+	c, err := secrets.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer c.Close(ctx) // revokes the token and its leases
+	defer c.Close(ctx)      // revokes the token and its leases
+	if cfg.Backend == nil { // in Vault: the example's path, no version left from an earlier run
+		if _, err := c.Backend().Delete(ctx, os.Getenv("VAULT_TOKEN"), "secret/metadata/examples/orders-db"); err != nil {
+			return err
+		}
+	}
+	if err := put(map[string]any{"user": "orders", "password": "s3cret-v1"}); err != nil {
+		return err
+	}
 
 	// Configuration at start-up: a missing key is an error, not a "".
 	var db dbConfig
@@ -73,17 +95,18 @@ func run(ctx context.Context, _ []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "injected: %+v\n", db)
-	slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{ReplaceAttr: noTime})).Info("connecting", "db", db)
 
 	// A secret that rotates: Static keeps the latest value, one atomic load
 	// per use; OnChange hears each new version (Config.RefreshInterval
 	// polls; Refresh is the same poll, now).
-	pw, err := c.Static(ctx, "secret/orders-db#password")
+	pw, err := c.Static(ctx, "secret/examples/orders-db#password")
 	if err != nil {
 		return err
 	}
 	pw.OnChange(func(_, _ secrets.Secret) { fmt.Fprintln(stdout, "rotated to version", pw.Version()) })
-	vault.Put("secret/orders-db", map[string]any{"user": "orders", "password": "s3cret-v2"})
+	if err := put(map[string]any{"user": "orders", "password": "s3cret-v2"}); err != nil {
+		return err
+	}
 	if err := c.Refresh(ctx); err != nil {
 		return err
 	}
@@ -95,11 +118,11 @@ func run(ctx context.Context, _ []string, stdout io.Writer) error {
 
 	// Transit: the store encrypts, the service keeps only the ciphertext.
 	tr := c.Transit("transit")
-	ct, err := tr.Encrypt(ctx, "orders", []byte("card 4111"))
+	ct, err := tr.Encrypt(ctx, "examples-orders", []byte("card 4111"))
 	if err != nil {
 		return err
 	}
-	pt, err := tr.Decrypt(ctx, "orders", ct)
+	pt, err := tr.Decrypt(ctx, "examples-orders", ct)
 	if err != nil {
 		return err
 	}
@@ -107,13 +130,4 @@ func run(ctx context.Context, _ []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "transit: ciphertext of key version %d, decrypts to %q\n", ver, pt)
 	fmt.Fprintln(stdout, "readiness:", c.Check(ctx))
 	return nil
-}
-
-// noTime drops the time from the log line, so that the output is the same
-// on every run.
-func noTime(_ []string, a slog.Attr) slog.Attr {
-	if a.Key == slog.TimeKey {
-		return slog.Attr{}
-	}
-	return a
 }

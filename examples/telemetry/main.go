@@ -42,6 +42,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	flags := flag.NewFlagSet("telemetry", flag.ContinueOnError)
 	exporter := flags.String("exporter", "stdout", `stdout, otlp, none, or "" (OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set)`)
+	service := flags.String("service", "orders", "service.name of the resource")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +53,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	posture := new(paved.Posture)
 	reader := sdkmetric.NewManualReader() // only for the summary below
 	tel, err := telemetry.Setup(ctx, telemetry.Config{
-		ServiceName:   "orders",
+		ServiceName:   *service,
 		Environment:   "development",
 		Exporter:      telemetry.Exporter(*exporter),
 		Stdout:        stdout,
@@ -90,7 +91,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	// The posture report: every control and opt-out, and the score. A
 	// service serves it behind its authentication (PostureConfig.Auth).
-	report := telemetry.NewPostureReport(posture, "orders", "dev")
+	report := telemetry.NewPostureReport(posture, *service, "dev")
 	for _, c := range report.Controls {
 		fmt.Fprintf(stdout, "posture: %s/%s %s: %t\n", c.Component, c.Instance, c.Name, c.Enabled)
 	}

@@ -4,8 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pavedroad/paved/internal/testenv"
 )
 
 func TestRun(t *testing.T) {
@@ -93,4 +99,69 @@ metric paved.ratelimit.denials: 1
 			t.Errorf("metric %s not exported", name)
 		}
 	}
+}
+
+// TestRunWithCollector runs the example with -exporter otlp against the
+// integration run's collector, configured by the standard OTEL_* variables
+// only, and finds its signals in what the collector's file exporter wrote.
+func TestRunWithCollector(t *testing.T) {
+	env := testenv.Require(t, "PAVED_OTELCOL_HTTP_ENDPOINT", "PAVED_OTELCOL_DIR")
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+env["PAVED_OTELCOL_HTTP_ENDPOINT"]) // plain HTTP: loopback only
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+	name := fmt.Sprintf("examples-telemetry-%d", time.Now().UnixNano())
+	var out strings.Builder
+	if err := run(context.Background(), []string{"-exporter", "otlp", "-service", name}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "GET /orders/1: 200\nGET /orders/2: 200\nGET /orders/3: 429\n") ||
+		!strings.Contains(out.String(), "metric paved.ratelimit.denials: 1\n") || strings.Contains(out.String(), `{"`) { // no JSON on stdout: it went to the collector
+		t.Errorf("printed:\n%s", out.String())
+	}
+	for file, want := range map[string][]string{
+		"traces.jsonl":  {`"name":"GET /orders/{id}"`},
+		"metrics.jsonl": {`"paved.ratelimit.denials"`, `"http.server.request.duration"`},
+		"logs.jsonl":    {`"order read"`},
+	} {
+		path := filepath.Join(env["PAVED_OTELCOL_DIR"], file)
+		var got string
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			got = linesWith(t, path, name)
+			if containsAll(got, want) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if !containsAll(got, want) {
+			t.Errorf("%s: no %v for service %s:\n%.2000s", file, want, name, got)
+		}
+		if file == "traces.jsonl" && strings.Count(got, want[0]) != 3 {
+			t.Errorf("%d server spans at the collector, want 3", strings.Count(got, want[0]))
+		}
+	}
+}
+
+// linesWith returns the lines of file that mention s, joined.
+func linesWith(t *testing.T, file, s string) string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for line := range strings.Lines(string(data)) {
+		if strings.Contains(line, s) {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
 }

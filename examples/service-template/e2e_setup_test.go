@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pavedroad/paved/auth/authtest"
+)
+
+// tokenReview is a stand-in for the Kubernetes API server's TokenReview
+// endpoint, which Vault's kubernetes auth method asks whether the pod's
+// service-account token is valid (no cluster runs here; secrets' own
+// integration tests do the same).
+type tokenReview struct {
+	srv    *httptest.Server
+	signer *authtest.Server // only signs service-account-shaped JWTs
+	mu     sync.Mutex
+	valid  map[string]bool
+}
+
+func newTokenReview(t *testing.T) *tokenReview {
+	t.Helper()
+	tr := &tokenReview{signer: authtest.NewServer(t, authtest.Config{}), valid: map[string]bool{}}
+	tr.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/apis/authentication.k8s.io/v1/tokenreviews" || r.Header.Get("Authorization") != "Bearer reviewer-jwt" {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		var req struct {
+			Spec struct {
+				Token     string   `json:"token"`
+				Audiences []string `json:"audiences"`
+			} `json:"spec"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		tr.mu.Lock()
+		ok := tr.valid[req.Spec.Token]
+		tr.mu.Unlock()
+		status := map[string]any{"authenticated": false}
+		if ok {
+			status = map[string]any{"authenticated": true, "audiences": req.Spec.Audiences, "user": map[string]any{
+				"username": "system:serviceaccount:shop:service-template", "uid": "uid-1", "groups": []string{"system:serviceaccounts"}}}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "status": status})
+	}))
+	t.Cleanup(tr.srv.Close)
+	return tr
+}
+
+// serviceAccountToken mints a projected token of the service account
+// shop/service-template, which the stand-in then accepts.
+func (tr *tokenReview) serviceAccountToken(t *testing.T) string {
+	t.Helper()
+	tok := tr.signer.Mint(map[string]any{"iss": "kubernetes/serviceaccount", "sub": "system:serviceaccount:shop:service-template",
+		"kubernetes.io/serviceaccount/namespace": "shop", "kubernetes.io/serviceaccount/service-account.name": "service-template",
+		"kubernetes.io/serviceaccount/service-account.uid": "uid-1", "jti": randHex(8), "aud": []string{"vault"}})
+	tr.mu.Lock()
+	tr.valid[tok] = true
+	tr.mu.Unlock()
+	return tok
+}
+
+// e2eWorld is what configureE2EVault set up and the test checks against.
+type e2eWorld struct {
+	v  *e2eVault
+	id string // this run's random tag: service name, database users
+
+	kvValue    string // the KV secret (never printed)
+	auditFile  string
+	userPrefix string // of the database users Vault creates
+	databaseURL,
+	adminURL string
+
+	password, clientID, clientSecret, redirectURI string
+	providerIssuer                                string // the OpenID provider (code flow)
+	tokenIssuer, audience                         string // Vault's identity tokens (the API's bearer tokens)
+}
+
+// servicePolicy is what the template's Vault role may do.
+const servicePolicy = `
+path "secret/data/service-template" { capabilities = ["read"] }
+path "pki/issue/localhost" { capabilities = ["update"] }
+path "database/creds/app" { capabilities = ["read"] }
+path "sys/leases/renew" { capabilities = ["update"] }
+path "sys/leases/revoke" { capabilities = ["update"] }
+path "sys/leases/lookup" { capabilities = ["update"] }
+`
+
+// userPolicy lets the userpass user sign in at the provider and mint its
+// identity token.
+const userPolicy = `
+path "identity/oidc/provider/+/authorize" { capabilities = ["read", "update"] }
+path "identity/oidc/token/*" { capabilities = ["read"] }
+`
+
+// configureE2EVault configures the test's Vault as a platform team would
+// for the service: an audit device, KV, PKI, the database engine on the
+// shared PostgreSQL (over TLS), Kubernetes auth, and a userpass user with
+// an OpenID provider and an identity-token role.
+func configureE2EVault(t *testing.T, v *e2eVault, review *tokenReview, env map[string]string) *e2eWorld {
+	t.Helper()
+	w := &e2eWorld{v: v, id: randHex(4), kvValue: "kv-" + randHex(16), auditFile: filepath.Join(t.TempDir(), "audit.log")}
+	w.userPrefix = "e2e_" + w.id + "_"
+	v.write(t, "sys/audit/file", map[string]any{"type": "file", "options": map[string]any{"file_path": w.auditFile}})
+	v.write(t, "secret/data/service-template", map[string]any{"data": map[string]any{"partner_api_key": w.kvValue}})
+
+	v.write(t, "sys/mounts/pki", map[string]any{"type": "pki", "config": map[string]any{"max_lease_ttl": "24h"}})
+	v.write(t, "pki/root/generate/internal", map[string]any{"common_name": "paved e2e root", "ttl": "24h", "key_type": "ec", "key_bits": 256})
+	v.write(t, "pki/roles/localhost", map[string]any{"allowed_domains": "localhost", "allow_localhost": true, "allow_bare_domains": true,
+		"key_type": "ec", "key_bits": 256, "ttl": "1h", "max_ttl": "1h"})
+
+	// The shared PostgreSQL, reached with verify-full against its CA, by
+	// Vault (as its superuser) and by the template (as Vault's users).
+	admin, err := url.Parse(env["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, _ := admin.User.Password()
+	q := url.Values{"sslmode": {"verify-full"}, "sslrootcert": {env["PAVED_PG_CA_FILE"]}}
+	w.adminURL = (&url.URL{Scheme: "postgres", User: admin.User, Host: admin.Host, Path: admin.Path, RawQuery: q.Encode()}).String()
+	w.databaseURL = (&url.URL{Scheme: "postgres", Host: admin.Host, Path: admin.Path, RawQuery: q.Encode()}).String()
+	v.write(t, "sys/mounts/database", map[string]any{"type": "database"})
+	v.write(t, "database/config/pg", map[string]any{"plugin_name": "postgresql-database-plugin", "allowed_roles": []string{"app"},
+		"connection_url": "postgresql://{{username}}:{{password}}@" + admin.Host + admin.Path + "?" + q.Encode(),
+		"username":       admin.User.Username(), "password": pw,
+		"username_template": w.userPrefix + "{{random 12 | lowercase}}"})
+	v.write(t, "database/roles/app", map[string]any{"db_name": "pg", "default_ttl": 3, "max_ttl": 6, // rotates every few seconds
+		"creation_statements":   []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`},
+		"revocation_statements": []string{`DROP ROLE IF EXISTS "{{name}}";`}})
+
+	v.write(t, "sys/policies/acl/service-template", map[string]any{"policy": servicePolicy})
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: review.srv.Certificate().Raw})
+	v.write(t, "sys/auth/kubernetes", map[string]any{"type": "kubernetes"})
+	v.write(t, "auth/kubernetes/config", map[string]any{"kubernetes_host": review.srv.URL, "kubernetes_ca_cert": string(caPEM),
+		"token_reviewer_jwt": "reviewer-jwt", "disable_local_ca_jwt": true})
+	v.write(t, "auth/kubernetes/role/service-template", map[string]any{"bound_service_account_names": []string{"service-template"},
+		"bound_service_account_namespaces": []string{"shop"}, "token_policies": []string{"service-template"}, "token_ttl": "1h"})
+
+	// The user alice, in the group "reader", which the identity token
+	// carries as its roles claim (the policy's grants are per role).
+	w.password = randHex(12)
+	v.write(t, "identity/oidc/config", map[string]any{"issuer": v.addr})
+	v.write(t, "sys/policies/acl/oidc-user", map[string]any{"policy": userPolicy})
+	v.write(t, "sys/auth/userpass", map[string]any{"type": "userpass"})
+	v.write(t, "auth/userpass/users/alice", map[string]any{"password": w.password, "token_policies": []string{"oidc-user"}})
+	accessor, _ := v.read(t, "sys/auth/userpass")["accessor"].(string)
+	entity, _ := v.write(t, "identity/entity", map[string]any{"name": "alice"})["id"].(string)
+	v.write(t, "identity/entity-alias", map[string]any{"name": "alice", "canonical_id": entity, "mount_accessor": accessor})
+	group, _ := v.write(t, "identity/group", map[string]any{"name": "reader", "member_entity_ids": []string{entity}})["id"].(string)
+	v.write(t, "identity/oidc/key/e2e", map[string]any{"allowed_client_ids": "*", "algorithm": "RS256", "rotation_period": "24h", "verification_ttl": "24h"})
+	v.write(t, "identity/oidc/assignment/e2e", map[string]any{"entity_ids": []string{entity}, "group_ids": []string{group}})
+	w.redirectURI = "https://localhost/callback" // the authorize API answers the code in JSON: nothing listens there
+	v.write(t, "identity/oidc/client/e2e", map[string]any{"redirect_uris": []string{w.redirectURI}, "assignments": []string{"e2e"}, "key": "e2e",
+		"id_token_ttl": "30m", "access_token_ttl": "1h", "client_type": "confidential"})
+	client := v.read(t, "identity/oidc/client/e2e")
+	w.clientID, _ = client["client_id"].(string)
+	w.clientSecret, _ = client["client_secret"].(string)
+	v.write(t, "identity/oidc/provider/e2e", map[string]any{"allowed_client_ids": []string{w.clientID}, "issuer": v.addr})
+	w.providerIssuer, _ = v.read(t, "identity/oidc/provider/e2e")["issuer"].(string)
+	v.write(t, "identity/oidc/role/api", map[string]any{"key": "e2e", "ttl": "1h", "template": `{"roles": {{identity.entity.groups.names}}}`})
+	w.audience, _ = v.read(t, "identity/oidc/role/api")["client_id"].(string)
+	w.tokenIssuer = v.addr + "/v1/identity/oidc"
+	if accessor == "" || entity == "" || group == "" || w.clientID == "" || w.providerIssuer == "" || w.audience == "" {
+		t.Fatalf("Vault's identity setup is incomplete: accessor %q entity %q group %q client %q issuer %q audience %q",
+			accessor, entity, group, w.clientID, w.providerIssuer, w.audience)
+	}
+	return w
+}
+
+// auditEntry is the part of a Vault audit log entry the test reads.
+type auditEntry struct {
+	Type string `json:"type"`
+	Auth struct {
+		DisplayName string `json:"display_name"`
+	} `json:"auth"`
+	Request struct {
+		Path string `json:"path"`
+	} `json:"request"`
+	Response struct {
+		Data map[string]any `json:"data"`
+	} `json:"response"`
+}
+
+// auditEntries reads Vault's audit log (values in it are HMACs).
+func (w *e2eWorld) auditEntries(t *testing.T) []auditEntry {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		f, err := os.Open(w.auditFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []auditEntry
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		for sc.Scan() {
+			var e auditEntry
+			if json.Unmarshal(sc.Bytes(), &e) == nil {
+				out = append(out, e)
+			}
+		}
+		_ = f.Close()
+		if len(out) > 0 || time.Now().After(deadline) {
+			return out
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -33,6 +33,9 @@ import (
 //go:embed authz
 var authzFiles embed.FS
 
+// source holds the authz directory: authzFiles, or another in a test.
+var source fs.FS = authzFiles
+
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "policy example:", err)
@@ -46,14 +49,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	files, err := fs.Sub(authzFiles, "authz")
+	files, err := fs.Sub(source, "authz")
 	if err != nil {
 		return err
 	}
 	// The policy's own tests, as `opa test` runs them; a failing one stops.
 	results, err := policytest.RegoTests(ctx, files)
 	if err != nil {
-		return err
+		return err // the files do not load or compile
+	}
+	for _, r := range results {
+		if !r.Pass() {
+			return fmt.Errorf("rego test %s", r)
+		}
 	}
 	fmt.Fprintf(stdout, "rego tests: %d passed\n", len(results))
 

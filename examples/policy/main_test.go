@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/pavedroad/paved/policy/policytest"
 )
@@ -29,4 +30,17 @@ anonymous GET  /tenants/acme/orders   403 application/problem+json, decision_id:
 // as `opa test examples/policy/authz` does.
 func TestRegoTests(t *testing.T) {
 	policytest.RunRegoTests(t, authzFiles)
+}
+
+// TestRunStopsOnAFailingRegoTest swaps in a policy whose own test fails.
+func TestRunStopsOnAFailingRegoTest(t *testing.T) {
+	t.Cleanup(func() { source = authzFiles })
+	source = fstest.MapFS{
+		"authz/p.rego":      {Data: []byte("package p\n\nallow := false\n")},
+		"authz/p_test.rego": {Data: []byte("package p_test\n\nimport data.p\n\ntest_fails if p.allow\n")},
+	}
+	err := run(context.Background(), []string{"-quiet"}, new(strings.Builder))
+	if err == nil || !strings.Contains(err.Error(), "test_fails") || !strings.Contains(err.Error(), "FAIL") {
+		t.Errorf("run: %v, want the failing test named", err)
+	}
 }

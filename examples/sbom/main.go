@@ -49,10 +49,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	// The build: from a binary file, or from the running binary (what a
 	// service serves at /.well-known/sbom with sbom.NewHandler).
-	b, err := sbom.Self()
+	read := sbom.Self
 	if flags.NArg() > 0 {
-		b, err = sbom.Read(flags.Arg(0))
+		read = func() (*sbom.Build, error) { return sbom.Read(flags.Arg(0)) }
 	}
+	b, err := read()
 	if err != nil {
 		return err // errors.Is(err, sbom.ErrBuildInfo) for a binary without build info
 	}

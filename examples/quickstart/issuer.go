@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/pavedroad/paved"
@@ -23,8 +27,12 @@ const (
 	// the RFC 9068 typ "at+jwt" header (Vault's identity tokens, older
 	// Keycloak): the value is the opt-out's reason, never a boolean.
 	envUntyped = "PAVED_OIDC_ALLOW_UNTYPED_TOKENS"
-	envRedis   = "REDIS_ADDR"
-	envVault   = "VAULT_ADDR"
+	// envIssuerCA names a PEM file of the CA that signed the issuer's
+	// certificate, for a provider on a private CA; empty means the
+	// system's roots.
+	envIssuerCA = "PAVED_OIDC_CACERT"
+	envRedis    = "REDIS_ADDR"
+	envVault    = "VAULT_ADDR"
 )
 
 // tokenIssuer is where the quickstart's bearer tokens come from.
@@ -87,13 +95,35 @@ func setupIssuer(ctx context.Context, getenv func(string) string, logger *slog.L
 	if reason := getenv(envUntyped); reason != "" {
 		is.OptOuts = append(is.OptOuts, auth.AllowUntypedTokens(reason))
 	}
-	v, err := auth.New(ctx, auth.Config{Issuers: []auth.Issuer{is}, Audiences: []string{audience}, Logger: logger, Posture: posture})
+	var client *http.Client // nil: the system's roots
+	if file := getenv(envIssuerCA); file != "" {
+		if client, err = clientTrusting(file); err != nil {
+			return nil, fmt.Errorf("%s: %w", envIssuerCA, err)
+		}
+	}
+	v, err := auth.New(ctx, auth.Config{Issuers: []auth.Issuer{is}, Audiences: []string{audience}, HTTPClient: client, Logger: logger, Posture: posture})
 	if err != nil {
 		return nil, fmt.Errorf("token verifier for %s: %w", envIssuer, err)
 	}
 	logger.Info("token issuer: "+envIssuer, "issuer", issuerURL, "audience", audience)
 	reg.SetControl("real-issuer", true, envIssuer+" "+issuerURL+", audience "+audience)
 	return &tokenIssuer{verifier: v, url: issuerURL, audience: audience, close: func() {}}, nil
+}
+
+// clientTrusting returns an HTTP client that trusts only the CA
+// certificates in the PEM file.
+func clientTrusting(file string) (*http.Client, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr}, nil
 }
 
 // isLoopback reports whether host is localhost or a loopback IP address.

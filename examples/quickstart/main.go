@@ -29,7 +29,8 @@
 //
 //   - PAVED_OIDC_ISSUER and PAVED_OIDC_AUDIENCE: tokens from your OpenID
 //     provider (https; http only on loopback, through
-//     auth.AllowHTTPIssuer); the quickstart then prints how to bring one.
+//     auth.AllowHTTPIssuer; PAVED_OIDC_CACERT names a PEM file of a
+//     private CA); the quickstart then prints how to bring one.
 //     PAVED_OIDC_ALLOW_UNTYPED_TOKENS, when set, is the reason for
 //     auth.AllowUntypedTokens (Vault's identity tokens carry no at+jwt typ).
 //   - VAULT_ADDR and VAULT_TOKEN: secrets from Vault instead of secretstest.
@@ -103,7 +104,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	} else {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	posture := paved.DefaultPosture()
+	// The posture of this run alone (every block is given it), which
+	// /posture serves; a process running several quickstarts, as the
+	// tests do, keeps them apart.
+	posture := new(paved.Posture)
 	tel, err := setupTelemetry(ctx, *telemetryMode, stdout, logger, posture)
 	if err != nil {
 		return err

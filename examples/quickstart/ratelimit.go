@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -40,7 +41,9 @@ func rateLimitStore(ctx context.Context, getenv func(string) string, logger *slo
 	}
 	// Say at start-up that Redis does not answer, rather than with a 503
 	// on the first request.
-	if err := rdb.Ping(ctx).Err(); err != nil {
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pingCtx).Err(); err != nil {
 		closeRedis()
 		return nil, nil, nil, fmt.Errorf("%s %s: %w", envRedis, addr, err)
 	}

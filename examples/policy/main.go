@@ -111,26 +111,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	ann := &paved.Principal{Subject: "ann", Groups: []string{"tenant:acme"}}
 	sue := &paved.Principal{Subject: "sue", Groups: []string{"tenant:acme"}, Roles: []string{"support"}}
 	for _, c := range []struct {
-		method, path string
-		caller       *paved.Principal
+		who, method, path string
+		caller            *paved.Principal // package auth puts the verified caller in the context
 	}{
-		{"GET", "/tenants/acme/orders", ann},
-		{"GET", "/tenants/globex/orders", ann},
-		{"POST", "/tenants/acme/refunds", ann},
-		{"POST", "/tenants/acme/refunds", sue},
-		{"GET", "/tenants/acme/orders", nil},
+		{"ann", "GET", "/tenants/acme/orders", ann},
+		{"ann", "GET", "/tenants/globex/orders", ann},
+		{"ann", "POST", "/tenants/acme/refunds", ann},
+		{"sue", "POST", "/tenants/acme/refunds", sue},
+		{"anonymous", "GET", "/tenants/acme/orders", nil},
 	} {
 		r := httptest.NewRequest(c.method, c.path, nil)
-		if c.caller != nil { // package auth puts the verified caller here
+		if c.caller != nil {
 			r = r.WithContext(paved.WithPrincipal(r.Context(), c.caller))
 		}
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, r)
-		who := "anonymous"
-		if c.caller != nil {
-			who = c.caller.Subject
-		}
-		line := fmt.Sprintf("%-9s %-4s %-22s %d", who, c.method, c.path, w.Code)
+		line := fmt.Sprintf("%-9s %-4s %-22s %d", c.who, c.method, c.path, w.Code)
 		if w.Code != http.StatusOK {
 			var problem struct {
 				DecisionID string `json:"decision_id"` // differs on every run: not printed

@@ -109,19 +109,29 @@ wait_for() { # wait_for SECONDS DESCRIPTION CMD...
 
 start_redis() {
 	REDIS_PORT=$(free_port)
+	REDIS_TLS_PORT=$(free_port)
+	while [ "$REDIS_TLS_PORT" = "$REDIS_PORT" ]; do REDIS_TLS_PORT=$(free_port); done
 	mkdir -p "$STATE/redis"
+	server_tls "$STATE/redis/tls"
+	REDIS_CA_FILE=$STATE/redis/tls/ca.crt
+	# Plain TCP on REDIS_PORT (REDIS_ADDR) and TLS, the certificate from the
+	# throwaway CA, on REDIS_TLS_PORT (PAVED_REDIS_TLS_ADDR): one server, one keyspace.
 	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+		--tls-port "$REDIS_TLS_PORT" --tls-cert-file "$STATE/redis/tls/server.crt" --tls-key-file "$STATE/redis/tls/server.key" \
+		--tls-ca-cert-file "$REDIS_CA_FILE" --tls-auth-clients no \
 		--dir "$STATE/redis" --pidfile "$STATE/redis.pid" --logfile "$STATE/redis.log" --daemonize yes
 	wait_for 20 Redis redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
-	log "Redis on 127.0.0.1:$REDIS_PORT"
+	wait_for 20 "Redis over TLS" redis-cli -h 127.0.0.1 -p "$REDIS_TLS_PORT" --tls --cacert "$REDIS_CA_FILE" ping
+	log "Redis on 127.0.0.1:$REDIS_PORT, TLS on 127.0.0.1:$REDIS_TLS_PORT"
 }
 
 pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
-# pg_tls DIR: a throwaway CA (its key deleted at once) and a server certificate it
-# signed for 127.0.0.1 and localhost, so that clients can connect with
-# sslmode=verify-full and sslrootcert=DIR/ca.crt (PAVED_PG_CA_FILE).
-pg_tls() {
+# server_tls DIR: a throwaway CA (its key deleted at once) and a server certificate
+# it signed for 127.0.0.1 and localhost, so that clients can verify the server
+# against DIR/ca.crt: PostgreSQL's (sslmode=verify-full, sslrootcert=PAVED_PG_CA_FILE)
+# and Redis's TLS port (PAVED_REDIS_TLS_ADDR, PAVED_REDIS_CA_FILE).
+server_tls() {
 	local dir=$1
 	mkdir -p "$dir"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 -subj "/CN=paved integration PostgreSQL CA" \
@@ -144,7 +154,7 @@ start_postgres() {
 	PG_PASSWORD=$(rand_hex 16)
 	mkdir -p "$STATE/pg/sock"
 	printf '%s\n' "$PG_PASSWORD" >"$STATE/pg/pw"
-	pg_tls "$STATE/pg/tls"
+	server_tls "$STATE/pg/tls"
 	PG_CA_FILE=$STATE/pg/tls/ca.crt
 	[ "$(id -u)" = 0 ] && chown -R postgres: "$STATE/pg"
 	pg_run "$bin/initdb" -D "$STATE/pg/data" -U postgres -A scram-sha-256 --pwfile="$STATE/pg/pw" >"$STATE/pg/initdb.log"
@@ -236,6 +246,8 @@ write_env() {
 		VAULT_ADDR=$VAULT_ADDR
 		VAULT_TOKEN=$VAULT_TOKEN
 		REDIS_ADDR=127.0.0.1:$REDIS_PORT
+		PAVED_REDIS_TLS_ADDR=127.0.0.1:$REDIS_TLS_PORT
+		PAVED_REDIS_CA_FILE=$REDIS_CA_FILE
 		DATABASE_URL=$DATABASE_URL
 		PAVED_PG_CA_FILE=$PG_CA_FILE
 		PAVED_VAULT_BIN=$VAULT_BIN

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -41,8 +42,8 @@ import (
 // the real OpenTelemetry Collector. Skipped in a unit run; fails under
 // PAVED_INTEGRATION=1 when a service is missing.
 func TestEndToEnd(t *testing.T) {
-	env := testenv.Require(t, "PAVED_VAULT_BIN", "DATABASE_URL", "PAVED_PG_CA_FILE", "REDIS_ADDR",
-		"PAVED_OTELCOL_GRPC_ENDPOINT", "PAVED_OTELCOL_DIR")
+	env := testenv.Require(t, "PAVED_VAULT_BIN", "DATABASE_URL", "PAVED_PG_CA_FILE", "REDIS_ADDR", "PAVED_REDIS_TLS_ADDR",
+		"PAVED_REDIS_CA_FILE", "PAVED_OTELCOL_GRPC_ENDPOINT", "PAVED_OTELCOL_DIR")
 	began := time.Now()
 	v := startE2EVault(t, env["PAVED_VAULT_BIN"])
 	review := newTokenReview(t)
@@ -76,9 +77,9 @@ func TestEndToEnd(t *testing.T) {
 		"DATABASE_URL": w.databaseURL, "DATABASE_ROLE": "app",
 		"POLICY_BUNDLE_URL": bundles.URL + "/service.tar.gz", "POLICY_BUNDLE_KEY_FILE": keyFile,
 		"TRUSTED_PROXIES": "127.0.0.1/32", // callers are told apart by X-Forwarded-For, as behind the ingress
-		"REDIS_ADDR":      env["REDIS_ADDR"], "REDIS_TLS": "false",
-		"REDIS_PLAINTEXT_REASON": "the integration run's Redis listens on loopback only",
-		"RATE_LIMIT":             "20", "RATE_WINDOW": "1m",
+		// The shared Redis's TLS port, as an ACL user whose password is in KV.
+		"REDIS_ADDR": env["PAVED_REDIS_TLS_ADDR"], "REDIS_CA_FILE": env["PAVED_REDIS_CA_FILE"], "REDIS_USERNAME": w.redisUser,
+		"RATE_LIMIT": "20", "RATE_WINDOW": "1m",
 	}
 	cfg, err := LoadConfig(func(k string) string { return vars[k] })
 	if err != nil {
@@ -140,6 +141,23 @@ func TestEndToEnd(t *testing.T) {
 		}
 		if !found {
 			t.Fatal("no response to the template's KV read carries the secret (by its audit HMAC)")
+		}
+		// And by behaviour: both replicas are logged in to Redis, over its
+		// TLS port, as the ACL user whose password only KV holds.
+		clients, err := w.redisAdmin.ClientList(t.Context()).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, tlsPort, _ := net.SplitHostPort(env["PAVED_REDIS_TLS_ADDR"])
+		n := 0
+		for _, line := range strings.Split(clients, "\n") {
+			f := strings.Fields(line)
+			if slices.Contains(f, "user="+w.redisUser) && slices.ContainsFunc(f, func(s string) bool { return strings.HasPrefix(s, "laddr=") && strings.HasSuffix(s, ":"+tlsPort) }) {
+				n++
+			}
+		}
+		if n < 2 {
+			t.Fatalf("%d Redis connections as %s on the TLS port, want one a replica at least:\n%s", n, w.redisUser, clients)
 		}
 	})
 
@@ -213,7 +231,7 @@ func TestEndToEnd(t *testing.T) {
 		for _, want := range []string{"httpx/tls", "httpx/tls-certificate", "secrets/certificate-rotation", // TLS from Vault PKI
 			"auth/bearer-verification",                             // OIDC
 			"policy/http-authorization", "policy/bundle-signature", // policy
-			"httpx/rate-limit",                             // rate limit
+			"httpx/rate-limit", "service-template/redis-tls", // rate limit
 			"secrets/auth-method", "secrets/transport-tls", // secrets
 			"telemetry/export-encryption", "sbom/sbom-endpoint"} {
 			if on, ok := enabled[want]; !on {
@@ -221,15 +239,12 @@ func TestEndToEnd(t *testing.T) {
 			}
 		}
 		// What is weakened is exactly what this test weakened.
-		allowed := map[string]bool{"auth/allow-untyped-tokens": true, "policy/allow-org-violation:token-checks": true,
-			"service-template/allow-redis-plaintext": true} // the last only once the template speaks TLS to Redis by default
+		var optOuts []string
 		for _, o := range report.OptOuts {
-			if !allowed[o.Component+"/"+o.Name] {
-				t.Errorf("posture opt-out %s/%s, which this test did not ask for", o.Component, o.Name)
-			}
+			optOuts = append(optOuts, o.Component+"/"+o.Name)
 		}
-		if len(report.OptOuts) < 2 {
-			t.Errorf("posture opt-outs %v, want at least the test's two", report.OptOuts)
+		if want := []string{"auth/allow-untyped-tokens", "policy/allow-org-violation:token-checks"}; !slices.Equal(optOuts, want) {
+			t.Errorf("posture opt-outs %q, want only the test's %q", optOuts, want)
 		}
 	})
 
@@ -323,8 +338,8 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
-	if logs.contains(w.kvValue) {
-		t.Error("the logs hold the KV secret")
+	if logs.contains(w.kvValue) || logs.contains(w.redisPass) {
+		t.Error("the logs hold a KV secret")
 	}
 	if token != "" && logs.contains(token[strings.LastIndexByte(token, '.')+1:]) {
 		t.Error("the logs hold the bearer token's signature")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/pavedroad/paved/auth/authtest"
 )
@@ -76,6 +79,9 @@ type e2eWorld struct {
 	id string // this run's random tag: service name, database users
 
 	kvValue    string // the KV secret (never printed)
+	redisUser  string // the ACL user the replicas log in to Redis as, with the password from KV
+	redisPass  string // (never printed)
+	redisAdmin *redis.Client
 	auditFile  string
 	userPrefix string // of the database users Vault creates
 	databaseURL,
@@ -112,7 +118,18 @@ func configureE2EVault(t *testing.T, v *e2eVault, review *tokenReview, env map[s
 	w := &e2eWorld{v: v, id: randHex(4), kvValue: "kv-" + randHex(16), auditFile: filepath.Join(t.TempDir(), "audit.log")}
 	w.userPrefix = "e2e_" + w.id + "_"
 	v.write(t, "sys/audit/file", map[string]any{"type": "file", "options": map[string]any{"file_path": w.auditFile}})
-	v.write(t, "secret/data/service-template", map[string]any{"data": map[string]any{"partner_api_key": w.kvValue}})
+	// A Redis ACL user of its own, limited to the limiter's keys; its
+	// password goes to KV only.
+	w.redisUser, w.redisPass = "e2e-"+w.id, randHex(16)
+	w.redisAdmin = redis.NewClient(&redis.Options{Addr: env["REDIS_ADDR"]}) // the plain port, as its default user
+	t.Cleanup(func() {
+		_ = w.redisAdmin.Do(context.Background(), "ACL", "DELUSER", w.redisUser).Err()
+		_ = w.redisAdmin.Close()
+	})
+	if err := w.redisAdmin.Do(t.Context(), "ACL", "SETUSER", w.redisUser, "reset", "on", ">"+w.redisPass, "~paved:rl:*", "+@all").Err(); err != nil {
+		t.Fatal(err)
+	}
+	v.write(t, "secret/data/service-template", map[string]any{"data": map[string]any{"partner_api_key": w.kvValue, "redis_password": w.redisPass}})
 
 	v.write(t, "sys/mounts/pki", map[string]any{"type": "pki", "config": map[string]any{"max_lease_ttl": "24h"}})
 	v.write(t, "pki/root/generate/internal", map[string]any{"common_name": "paved e2e root", "ttl": "24h", "key_type": "ec", "key_bits": 256})

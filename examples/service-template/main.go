@@ -126,7 +126,7 @@ func run(ctx context.Context, cfg Config, s seams) error {
 	var db *pgxsecrets.Pool
 	if cfg.DatabaseURL != "" {
 		db, err = pgxsecrets.New(ctx, vault, pgxsecrets.Config{ConnString: cfg.DatabaseURL,
-			Dynamic: secrets.DynamicConfig{Path: "database/creds/" + cfg.DatabaseRole}, Logger: logger})
+			Dynamic: secrets.DynamicConfig{Path: "database/creds/" + cfg.DatabaseRole, Posture: posture}, Logger: logger})
 		if err != nil {
 			return fmt.Errorf("database: %w", err)
 		}

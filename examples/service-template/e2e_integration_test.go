@@ -232,7 +232,7 @@ func TestEndToEnd(t *testing.T) {
 			"auth/bearer-verification",                             // OIDC
 			"policy/http-authorization", "policy/bundle-signature", // policy
 			"httpx/rate-limit", "service-template/redis-tls", // rate limit
-			"secrets/auth-method", "secrets/transport-tls", // secrets
+			"secrets/auth-method", "secrets/transport-tls", "secrets/lease-renewal", // secrets
 			"telemetry/export-encryption", "sbom/sbom-endpoint"} {
 			if on, ok := enabled[want]; !on {
 				t.Errorf("posture control %s: listed %v, enabled %v; want listed and on", want, ok, on)

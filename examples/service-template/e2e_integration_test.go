@@ -37,9 +37,14 @@ import (
 // the real systems of the integration run: a TLS Vault this test starts
 // (Kubernetes login through a stand-in TokenReview endpoint, a PKI
 // certificate, a KV secret, dynamic PostgreSQL credentials that rotate
-// while it serves, and the OpenID provider), the shared PostgreSQL over
-// TLS, the shared Redis, a signed policy bundle from a bundle server and
-// the real OpenTelemetry Collector. Skipped in a unit run; fails under
+// while it serves, and the OpenID provider), the shared PostgreSQL
+// (verify-full), the shared Redis (its TLS port, an ACL user), a signed
+// policy bundle from a bundle server and the real OpenTelemetry
+// Collector. The configuration comes from LoadConfig; the seams used are
+// the trust roots of the issuer and the bundle server (their CAs are not
+// in the system roots), the issuer's untyped-token opt-out with the org
+// policy's waiver of it (Vault's tokens carry no RFC 9068 typ), the
+// logger and the ready callback. Skipped in a unit run; fails under
 // PAVED_INTEGRATION=1 when a service is missing.
 func TestEndToEnd(t *testing.T) {
 	env := testenv.Require(t, "PAVED_VAULT_BIN", "DATABASE_URL", "PAVED_PG_CA_FILE", "REDIS_ADDR", "PAVED_REDIS_TLS_ADDR",

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pavedroad/paved"
@@ -79,6 +80,9 @@ type Config struct {
 	// Exporter selects the exporters; see [ExporterAuto].
 	Exporter Exporter
 	// Stdout receives the stdout exporters' output; os.Stdout when nil.
+	// The three exporters write from their own goroutines: Setup
+	// serialises their writes, so any io.Writer will do (a
+	// strings.Builder too), and each JSON document arrives whole.
 	Stdout io.Writer
 	// OTLP configures the OTLP exporters.
 	OTLP OTLPConfig
@@ -248,6 +252,7 @@ func resolve(cfg Config) (*settings, error) {
 	if cfg.Stdout == nil {
 		cfg.Stdout = os.Stdout
 	}
+	cfg.Stdout = &lockedWriter{w: cfg.Stdout}
 	s := &settings{cfg: cfg}
 
 	// Opt-outs.
@@ -712,3 +717,16 @@ func truncate(s string, n int) string {
 func (s *settings) on(sig signal) bool { return s.targets[sig].kind != ExporterNone }
 
 func (s *settings) metricsOn() bool { return s.on(sigMetrics) || len(s.cfg.MetricReaders) > 0 }
+
+// lockedWriter serialises the stdout exporters' writes (each writes one
+// JSON document per Write).
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

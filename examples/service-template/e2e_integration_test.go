@@ -51,8 +51,10 @@ func TestEndToEnd(t *testing.T) {
 		"PAVED_REDIS_CA_FILE", "PAVED_OTELCOL_GRPC_ENDPOINT", "PAVED_OTELCOL_DIR")
 	began := time.Now()
 	v := startE2EVault(t, env["PAVED_VAULT_BIN"])
+	vaultUp := time.Since(began)
 	review := newTokenReview(t)
 	w := configureE2EVault(t, v, review, env)
+	configured := time.Since(began)
 
 	// The policy comes signed from a bundle server (TLS, its own test CA:
 	// the bundle client is the one seam for it, as in bundle_test.go).
@@ -101,8 +103,11 @@ func TestEndToEnd(t *testing.T) {
 	}
 	logs := &lockedBuffer{}
 	a := startE2E(t, cfg, s, logs)
+	aUp := time.Since(began)
 	b := startE2E(t, cfg, s, logs)
-	t.Logf("setup until both replicas reported ready: %v (Vault started and configured, two template starts)", time.Since(began).Round(time.Millisecond))
+	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	t.Logf("setup until both replicas reported ready: %v (Vault up %v, configured %v, replica a ready %v, b %v)",
+		ms(time.Since(began)), ms(vaultUp), ms(configured), ms(aUp), ms(time.Since(began)))
 
 	// The test's HTTPS client trusts only the CA of Vault's PKI engine.
 	caPEM := v.raw(t, "pki/ca/pem")

@@ -91,7 +91,10 @@ it issued for the audience %q:
 	for _, s := range trySections(url, iss.mint != nil) {
 		fmt.Fprintf(w, "\n%s:\n", s.Title)
 		for _, c := range s.Commands {
-			fmt.Fprintf(w, "  %s   # %s\n", c.Line, c.Claim)
+			// The comment on a line of its own: a command pasted alone
+			// works in any shell (zsh, unlike bash, does not take # as a
+			// comment at its prompt).
+			fmt.Fprintf(w, "\n  # %s\n  %s\n", c.Claim, c.Line)
 		}
 	}
 	fmt.Fprintf(w, "\nIn a browser, %s/ is the same list as a page (it warns about the\ndevelopment CA unless you import $PAVED_CA).\n\nCtrl-C stops it gracefully.\n", url)

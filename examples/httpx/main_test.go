@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/pavedroad/paved/internal/testenv"
 )
 
@@ -28,7 +30,19 @@ func TestRun(t *testing.T) {
 func TestRunWithRedis(t *testing.T) {
 	addr := testenv.RequireRedis(t)
 	t.Setenv("REDIS_ADDR", addr)
-	runAndFollow(t, "Redis at "+addr, []string{"-redis-prefix", fmt.Sprintf("paved:rl:test-examples-httpx-%d:", time.Now().UnixNano())})
+	prefix := fmt.Sprintf("paved:rl:test-examples-httpx-%d:", time.Now().UnixNano())
+	runAndFollow(t, "Redis at "+addr, []string{"-redis-prefix", prefix})
+
+	// The count was kept in Redis, not in memory: the route's key is there.
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	keys, err := rdb.Keys(context.Background(), prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) == 0 {
+		t.Errorf("no key under %s in Redis: the limit was not kept there", prefix)
+	}
 }
 
 func runAndFollow(t *testing.T, store string, args []string) {
@@ -113,6 +127,9 @@ func runAndFollow(t *testing.T, store string, args []string) {
 		}
 		if c.path == "/hello" && string(body) != "hello, request "+resp.Header.Get("X-Request-Id")+"\n" {
 			t.Errorf("GET /hello: %q", body)
+		}
+		if c.path == "/hello" && (resp.Header.Get("RateLimit") == "" || resp.Header.Get("RateLimit-Policy") == "") {
+			t.Errorf("GET /hello: no RateLimit fields, as printed, in %v", resp.Header)
 		}
 	}
 

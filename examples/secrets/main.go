@@ -110,7 +110,10 @@ func run(ctx context.Context, _ []string, stdout io.Writer) error {
 	if err := c.Refresh(ctx); err != nil {
 		return err
 	}
-	v, _ := pw.Value()
+	v, err := pw.Value() // an error, never a stale or empty value: fail closed
+	if err != nil {
+		return err
+	}
 	// Reveal is the one way to the value: call it where the value is
 	// consumed (a driver's config), never to print or log it.
 	isNew := v.Reveal() == "s3cret-v2"
@@ -126,7 +129,10 @@ func run(ctx context.Context, _ []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ver, _ := secrets.KeyVersion(ct)
+	ver, err := secrets.KeyVersion(ct) // the key version, for re-wrapping after a rotation
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "transit: ciphertext of key version %d, decrypts to %q\n", ver, pt)
 	fmt.Fprintln(stdout, "readiness:", c.Check(ctx))
 	return nil

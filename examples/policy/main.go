@@ -75,12 +75,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	// Every decision is also a security event (metrics with package
-	// telemetry); here the sink keeps the last one's reason to print it.
+	// telemetry); here the sink keeps the last one's reason to print it,
+	// then passes each event on to paved's default sink, which
+	// telemetry.Setup installs. A nil Events is that default sink alone.
 	var why string
-	events := paved.SinkFunc(func(_ context.Context, e paved.Event) {
+	events := paved.SinkFunc(func(ctx context.Context, e paved.Event) {
 		if e.Type == paved.EventPolicyDecision {
 			why = e.Reason
 		}
+		paved.Emit(ctx, nil, e)
 	})
 	// The engine: compiled once, refusing built-ins that reach the network
 	// or the host; every error, timeout or undefined answer denies.
@@ -99,7 +102,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	// The middleware: method, route pattern, path parameters and caller
 	// go to the policy; a denial is 403 problem+json with the decision ID,
 	// never the policy's reasons, which stay in the log.
-	authz, err := policy.NewAuthorizer(policy.AuthorizerConfig{Engine: engine, Query: "http", Logger: logger, Posture: new(paved.Posture), Events: paved.NopSink{}})
+	authz, err := policy.NewAuthorizer(policy.AuthorizerConfig{Engine: engine, Query: "http", Logger: logger, Posture: new(paved.Posture)})
 	if err != nil {
 		return err
 	}

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
+	"github.com/pavedroad/paved"
 	"github.com/pavedroad/paved/policy/policytest"
 )
 
@@ -42,5 +44,27 @@ func TestRunStopsOnAFailingRegoTest(t *testing.T) {
 	err := run(context.Background(), []string{"-quiet"}, new(strings.Builder))
 	if err == nil || !strings.Contains(err.Error(), "test_fails") || !strings.Contains(err.Error(), "FAIL") {
 		t.Errorf("run: %v, want the failing test named", err)
+	}
+}
+
+// TestRunEventsReachTheDefaultSink: the decisions and the denials go on to
+// paved's default sink (telemetry's, once it is set up), not only to the
+// example's own.
+func TestRunEventsReachTheDefaultSink(t *testing.T) {
+	var mu sync.Mutex
+	got := map[paved.EventType]int{}
+	paved.SetDefaultSink(paved.SinkFunc(func(_ context.Context, e paved.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		got[e.Type]++
+	}))
+	t.Cleanup(func() { paved.SetDefaultSink(nil) })
+	if err := run(context.Background(), []string{"-quiet"}, new(strings.Builder)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got[paved.EventPolicyDecision] != 5 || got[paved.EventAuthzDenied] != 3 {
+		t.Errorf("default sink got %v, want 5 %s and 3 %s", got, paved.EventPolicyDecision, paved.EventAuthzDenied)
 	}
 }

@@ -108,8 +108,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		name  string
 		build *sbom.Build
 	}{{"this build", b}, {"example.com/app v0.9.0", old}} {
-		report, err := sbom.AuditSelf(ctx, sbom.AuditConfig{VulnDB: db, Build: c.build,
-			Events: paved.NopSink{}, Posture: new(paved.Posture), Logger: slog.New(slog.DiscardHandler)})
+		report, err := sbom.AuditSelf(ctx, sbom.AuditConfig{VulnDB: db, Build: c.build, // Events: nil, paved's default sink
+			Posture: new(paved.Posture), Logger: slog.New(slog.DiscardHandler)})
 		var vulnerable *sbom.VulnerableError
 		switch {
 		case errors.As(err, &vulnerable):

@@ -7,9 +7,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/pavedroad/paved"
 )
 
 // TestRun runs the example on the test binary itself, then checks the
@@ -65,5 +69,27 @@ func TestRunOnABinary(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"main_test.go"}, new(strings.Builder)); err == nil {
 		t.Error("a source file read as a binary")
+	}
+}
+
+// TestRunFindingsReachTheDefaultSink: the gate's finding goes to paved's
+// default sink (telemetry's, once it is set up), as a copied AuditConfig
+// with no Events should do.
+func TestRunFindingsReachTheDefaultSink(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	paved.SetDefaultSink(paved.SinkFunc(func(_ context.Context, e paved.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, string(e.Type))
+	}))
+	t.Cleanup(func() { paved.SetDefaultSink(nil) })
+	if err := run(context.Background(), nil, new(strings.Builder)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{string(paved.EventVulnerability)}; !slices.Equal(got, want) {
+		t.Errorf("default sink got %v, want %v", got, want)
 	}
 }

@@ -64,8 +64,14 @@ func run(ctx context.Context, _ []string, stdout io.Writer) error {
 		fmt.Fprintf(w, "orders of %s", p.Subject)
 	}), auth.RequireScope("orders:read")))
 
+	// The route served on a loopback TLS port, as a service serves it
+	// (httpx.New in a real one).
+	api := httptest.NewTLSServer(mux)
+	defer api.Close()
+
 	// Another service calling this one: client credentials, renewed before
-	// they expire; auth.Transport adds the token to every request.
+	// they expire; auth.Transport adds the token to every request (and
+	// refuses plain http, so that the token never leaves unencrypted).
 	svc, err := auth.NewService(ctx, auth.ServiceConfig{
 		Issuer: idp.Issuer(), ClientID: idp.ClientID(), ClientSecret: idp.ClientSecret(),
 		Scopes: []string{"orders:read"}, HTTPClient: idp.Client(), Logger: quiet, Posture: new(paved.Posture),
@@ -73,37 +79,54 @@ func run(ctx context.Context, _ []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	serviceToken, err := svc.TokenSource(ctx).Token()
+	service := &http.Client{Transport: auth.Transport(api.Client().Transport, svc.TokenSource(ctx)), Timeout: 10 * time.Second}
+
+	// Each caller, and what the route tells it. The others set their
+	// Authorization header by hand, to show each refusal.
+	forged, err := idp.MintToken(authtest.Token{Alg: "none", Claims: map[string]any{"scope": "orders:read"}})
 	if err != nil {
 		return err
 	}
-
-	// Each caller, and what the route tells it.
-	forged, _ := idp.MintToken(authtest.Token{Alg: "none", Claims: map[string]any{"scope": "orders:read"}})
-	for _, c := range []struct{ who, token string }{
-		{"service (client credentials)", serviceToken.AccessToken},
-		{"user with orders:read", idp.Mint(map[string]any{"sub": "alice", "scope": "orders:read"})},
-		{"user without the scope", idp.Mint(map[string]any{"sub": "bob", "scope": "profile"})},
-		{"expired token", idp.Mint(map[string]any{"scope": "orders:read", "exp": time.Now().Add(-time.Hour).Unix()})},
-		{"token for another API", idp.Mint(map[string]any{"scope": "orders:read", "aud": "billing"})},
-		{"unsigned token (alg none)", forged},
-		{"no token", ""},
+	for _, c := range []struct {
+		who    string
+		client *http.Client
+		token  string
+	}{
+		{"service (client credentials)", service, ""},
+		{"user with orders:read", api.Client(), idp.Mint(map[string]any{"sub": "alice", "scope": "orders:read"})},
+		{"user without the scope", api.Client(), idp.Mint(map[string]any{"sub": "bob", "scope": "profile"})},
+		{"expired token", api.Client(), idp.Mint(map[string]any{"scope": "orders:read", "exp": time.Now().Add(-time.Hour).Unix()})},
+		{"token for another API", api.Client(), idp.Mint(map[string]any{"scope": "orders:read", "aud": "billing"})},
+		{"unsigned token (alg none)", api.Client(), forged},
+		{"no token", api.Client(), ""},
 	} {
-		r := httptest.NewRequest("GET", "/orders", nil) // in process; a served route answers the same
-		if c.token != "" {
-			r.Header.Set("Authorization", "Bearer "+c.token)
+		req, err := http.NewRequestWithContext(ctx, "GET", api.URL+"/orders", nil)
+		if err != nil {
+			return err
 		}
-		w := httptest.NewRecorder()
-		mux.ServeHTTP(w, r)
-		if w.Code == http.StatusOK {
-			fmt.Fprintf(stdout, "%-29s %d %s\n", c.who, w.Code, w.Body)
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		resp, err := c.client.Do(req)
+		if err != nil {
+			return err
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		_ = resp.Body.Close() // the body is read: nothing to report
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode == http.StatusOK {
+			fmt.Fprintf(stdout, "%-29s %d %s\n", c.who, resp.StatusCode, body)
 			continue
 		}
 		// Refusals are problem+json with a reason a client can act on,
 		// and a WWW-Authenticate challenge (RFC 6750).
 		var problem struct{ Reason string }
-		_ = json.Unmarshal(w.Body.Bytes(), &problem)
-		fmt.Fprintf(stdout, "%-29s %d %s (%s)\n", c.who, w.Code, problem.Reason, w.Header().Get("WWW-Authenticate"))
+		if err := json.Unmarshal(body, &problem); err != nil {
+			return fmt.Errorf("%s: %d, not problem+json: %w", c.who, resp.StatusCode, err)
+		}
+		fmt.Fprintf(stdout, "%-29s %d %s (%s)\n", c.who, resp.StatusCode, problem.Reason, resp.Header.Get("WWW-Authenticate"))
 	}
 	return nil
 }

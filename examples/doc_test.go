@@ -1,6 +1,10 @@
 package examples
 
 import (
+	"errors"
+	"go/ast"
+	"go/build"
+	"go/doc"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -13,32 +17,13 @@ import (
 )
 
 // TestEveryPackageHasAnExample walks both modules (the SDK and cmd/paved)
-// and fails for an importable package without a runnable Example function
-// in its tests. Main packages and internal ones are exempt, as are this
-// doc-only package, testdata and the tools-only modules.
+// and fails for an importable package without an Example function (named
+// as go test and go doc recognise one) in its tests. Main packages,
+// internal and generated ones, test-only directories, the programs under
+// examples (and any package of theirs), testdata and the tools-only modules
+// are exempt.
 func TestEveryPackageHasAnExample(t *testing.T) {
-	example := regexp.MustCompile(`(?m)^func Example\w*\(\)`)
-	var missing []string
-	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !d.IsDir() {
-			return err
-		}
-		name := d.Name()
-		if path != ".." && (name == "testdata" || name == "internal" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
-			return filepath.SkipDir
-		}
-		if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil && path != ".." && path != filepath.Join("..", "cmd", "paved") {
-			return filepath.SkipDir // a tools module (scripts/vaultbuild), no SDK package
-		}
-		if path == filepath.Join("..", "examples") { // this package: documentation only
-			return nil
-		}
-		pkg, hasExample := packageOf(t, path, example)
-		if pkg != "" && pkg != "main" && !hasExample {
-			missing = append(missing, filepath.ToSlash(path[len("../"):]))
-		}
-		return nil
-	})
+	missing, err := missingExamples("..", filepath.Join("..", "cmd", "paved"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,33 +32,118 @@ func TestEveryPackageHasAnExample(t *testing.T) {
 	}
 }
 
-// packageOf returns the package name of the non-test Go files in dir ("" for
-// none) and whether a test file there has an Example function.
-func packageOf(t *testing.T, dir string, example *regexp.Regexp) (pkg string, hasExample bool) {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+// missingExamples returns the directories under root, relative to it, of
+// importable packages without an Example function. A directory with a
+// go.mod of its own is another module, skipped unless listed in modules.
+// root/examples, programs and documentation, is skipped.
+func missingExamples(root string, modules ...string) ([]string, error) {
+	var missing []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		if path == root {
+			return checkDir(root, path, &missing)
+		}
+		name := d.Name()
+		if name == "testdata" || name == "internal" || name == "vendor" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+			return filepath.SkipDir
+		}
+		if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil && !slices.Contains(modules, path) {
+			return filepath.SkipDir // a tools module (scripts/vaultbuild), no SDK package
+		}
+		if path == filepath.Join(root, "examples") { // programs and this doc-only package, no SDK API
+			return filepath.SkipDir
+		}
+		return checkDir(root, path, &missing)
+	})
+	return missing, err
+}
+
+// checkDir adds dir to missing when it holds an importable package, as the
+// go command builds it here (build constraints and _GOOS suffixes apply),
+// whose tests have no Example function.
+func checkDir(root, dir string, missing *[]string) error {
+	pkg, err := build.ImportDir(dir, 0)
+	var noGo *build.NoGoError
+	switch {
+	case errors.As(err, &noGo):
+		return nil // no Go file built here
+	case err != nil:
+		return err
+	case pkg.IsCommand() || len(pkg.GoFiles)+len(pkg.CgoFiles) == 0: // a command, or tests only
+		return nil
+	}
+	fset := token.NewFileSet()
+	generated := true
+	for _, f := range slices.Concat(pkg.GoFiles, pkg.CgoFiles) {
+		file, err := parser.ParseFile(fset, filepath.Join(dir, f), nil, parser.ParseComments|parser.PackageClauseOnly)
+		if err != nil {
+			return err
+		}
+		generated = generated && ast.IsGenerated(file)
+	}
+	if generated {
+		return nil // its generator's package carries the example
+	}
+	var tests []*ast.File
+	for _, f := range slices.Concat(pkg.TestGoFiles, pkg.XTestGoFiles) {
+		file, err := parser.ParseFile(fset, filepath.Join(dir, f), nil, parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		tests = append(tests, file)
+	}
+	if len(doc.Examples(tests...)) == 0 {
+		rel, err := filepath.Rel(root, dir)
+		if err != nil {
+			return err
+		}
+		*missing = append(*missing, filepath.ToSlash(rel))
+	}
+	return nil
+}
+
+// TestMissingExamples runs the walk on a tree of each case.
+func TestMissingExamples(t *testing.T) {
+	root := t.TempDir()
+	for name, src := range map[string]string{
+		"go.mod":                "module example.com/m\n",
+		"a/a.go":                "package a\n",                                                      // no example: missing
+		"b/b.go":                "package b\n",                                                      // an example: fine
+		"b/b_test.go":           "package b_test\n\nfunc ExampleB() {}\n",                           //
+		"c/aaa_gen.go":          "//go:build ignore\n\npackage main\n",                              // a generator, not built
+		"c/c.go":                "package c\n",                                                      // so c is a package without example
+		"f/f.go":                "package f\n",                                                      // Examplefoo is no example
+		"f/f_test.go":           "package f\n\nfunc Examplefoo() {}\n",                              //
+		"g/g.go":                "// Code generated by protoc. DO NOT EDIT.\n\npackage g\n",         // generated: exempt
+		"t/t_test.go":           "package t\n\nimport \"testing\"\n\nfunc TestT(t *testing.T) {}\n", // tests only: exempt
+		"cmd/tool/main.go":      "package main\n",                                                   // a command: exempt
+		"internal/x/x.go":       "package x\n",                                                      // internal: exempt
+		"testdata/y/y.go":       "package y\n",                                                      // testdata: exempt
+		"tools/go.mod":          "module example.com/tools\n",                                       // another module: skipped
+		"tools/z/z.go":          "package z\n",                                                      //
+		"sub/go.mod":            "module example.com/sub\n",                                         // another module, listed
+		"sub/s/s.go":            "package s\n",                                                      // so s counts
+		"examples/doc.go":       "package examples\n",                                               // documentation only
+		"examples/prog/main.go": "package main\n",                                                   //
+		"examples/help/help.go": "package help\n",                                                   // a program's own package: exempt
+	} {
+		path := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := missingExamples(root, filepath.Join(root, "sub"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			src, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			hasExample = hasExample || example.Match(src)
-			continue
-		}
-		if pkg != "" {
-			continue
-		}
-		file, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.PackageClauseOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pkg = file.Name.Name
+	if want := []string{"a", "c", "f", "sub/s"}; !slices.Equal(got, want) {
+		t.Errorf("missing %v, want %v", got, want)
 	}
-	return pkg, hasExample
 }
 
 // TestDocListsEveryProgram keeps doc.go's list in step with the programs

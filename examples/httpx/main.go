@@ -7,7 +7,8 @@
 // in-flight requests first. TLS comes from an ephemeral development CA whose
 // PEM file it prints (curl --cacert), never from switching verification off.
 // GET /limited allows two requests a minute per client, in memory, or in the
-// Redis at REDIS_ADDR when it is set, so that every replica shares one count.
+// Redis at REDIS_ADDR when it is set, so that every replica shares one count;
+// while that Redis is down, /limited answers 503 and /readyz "degraded".
 package main
 
 import (
@@ -85,6 +86,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		store = "Redis at " + a
+		// /readyz reports the store: degraded, not failed, while it is
+		// down, since only /limited needs it (and answers 503 meanwhile);
+		// failing would take every replica, and every route, out at once.
+		srv.AddCheck("redis", httpx.CheckFunc(func(ctx context.Context) error {
+			if err := rdb.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("rate limit store: %v; /limited answers 503: %w", err, httpx.ErrDegraded)
+			}
+			return nil
+		}))
 	}
 	demo, err := httpx.NewRateLimiter(limit)
 	if err != nil {

@@ -21,7 +21,20 @@ import (
 // TestRun starts the example, follows what it prints and stops it.
 func TestRun(t *testing.T) {
 	t.Setenv("REDIS_ADDR", "") // the in-memory limit, whatever the environment says
-	runAndFollow(t, "memory", nil)
+	runAndFollow(t, "memory", nil, printedCases)
+}
+
+// TestRunWithRedisDown points the limit at a Redis that never answers: the
+// limited route fails closed (503), the others serve, and /readyz says
+// degraded.
+func TestRunWithRedisDown(t *testing.T) {
+	addr := testenv.SilentListener(t)
+	t.Setenv("REDIS_ADDR", addr)
+	runAndFollow(t, "Redis at "+addr, nil, []getCase{
+		{"/hello", 200, "text/plain; charset=utf-8", ""},
+		{"/readyz", 200, "", `"status":"degraded"`},
+		{"/limited", 503, "application/problem+json", `"reason":"rate_limit_unavailable"`},
+	})
 }
 
 // TestRunWithRedis is the same with the route's limit in the integration
@@ -31,7 +44,7 @@ func TestRunWithRedis(t *testing.T) {
 	addr := testenv.RequireRedis(t)
 	t.Setenv("REDIS_ADDR", addr)
 	prefix := fmt.Sprintf("paved:rl:test-examples-httpx-%d:", time.Now().UnixNano())
-	runAndFollow(t, "Redis at "+addr, []string{"-redis-prefix", prefix})
+	runAndFollow(t, "Redis at "+addr, []string{"-redis-prefix", prefix}, printedCases)
 
 	// The count was kept in Redis, not in memory: the route's key is there.
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
@@ -45,7 +58,26 @@ func TestRunWithRedis(t *testing.T) {
 	}
 }
 
-func runAndFollow(t *testing.T, store string, args []string) {
+// A getCase is a request and what it answers: status, Content-Type ("":
+// any) and a piece of the body ("": any).
+type getCase struct {
+	path   string
+	status int
+	ctype  string
+	body   string
+}
+
+// printedCases are the calls the program prints, and their answers.
+var printedCases = []getCase{
+	{"/hello", 200, "text/plain; charset=utf-8", ""},
+	{"/fail", 409, "application/problem+json", ""},
+	{"/readyz", 200, "", `"status":"ok"`},
+	{"/limited", 200, "text/plain; charset=utf-8", ""},
+	{"/limited", 200, "text/plain; charset=utf-8", ""},
+	{"/limited", 429, "application/problem+json", ""},
+}
+
+func runAndFollow(t *testing.T, store string, args []string, cases []getCase) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -98,18 +130,7 @@ func runAndFollow(t *testing.T, store string, args []string) {
 	roots.AppendCertsFromPEM(pem)
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}}
 
-	for _, c := range []struct {
-		path   string
-		status int
-		ctype  string
-	}{
-		{"/hello", 200, "text/plain; charset=utf-8"},
-		{"/fail", 409, "application/problem+json"},
-		{"/readyz", 200, ""},
-		{"/limited", 200, "text/plain; charset=utf-8"},
-		{"/limited", 200, "text/plain; charset=utf-8"},
-		{"/limited", 429, "application/problem+json"},
-	} {
+	for _, c := range cases {
 		resp, err := client.Get(url + c.path)
 		if err != nil {
 			t.Fatal(err)
@@ -121,6 +142,9 @@ func runAndFollow(t *testing.T, store string, args []string) {
 		}
 		if ct := resp.Header.Get("Content-Type"); c.ctype != "" && ct != c.ctype {
 			t.Errorf("GET %s: Content-Type %q, want %q", c.path, ct, c.ctype)
+		}
+		if !strings.Contains(string(body), c.body) {
+			t.Errorf("GET %s: %s, want %s in it", c.path, body, c.body)
 		}
 		if resp.Header.Get("Strict-Transport-Security") == "" || resp.Header.Get("X-Request-Id") == "" {
 			t.Errorf("GET %s: no HSTS or request ID in %v", c.path, resp.Header)

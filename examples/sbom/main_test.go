@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -46,6 +47,20 @@ audit example.com/app v0.9.0: refused to start: GO-2022-1059 in golang.org/x/tex
 		}
 		if doc[field] == nil {
 			t.Errorf("%s has no %s", file, field)
+		}
+	}
+
+	// "The same build always yields the same bytes": a second run writes
+	// the same three files.
+	again := t.TempDir()
+	if err := run(context.Background(), []string{"-out", again}, new(strings.Builder)); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{"sbom.spdx.json", "sbom.cdx.json", "provenance.json"} {
+		first, err1 := os.ReadFile(filepath.Join(dir, file))
+		second, err2 := os.ReadFile(filepath.Join(again, file))
+		if err1 != nil || err2 != nil || !bytes.Equal(first, second) {
+			t.Errorf("%s differs between two runs on the same build (%v, %v)", file, err1, err2)
 		}
 	}
 }

@@ -38,8 +38,12 @@ type dbConfig struct {
 	Password secrets.Secret `secret:"secret/examples/orders-db#password"`
 }
 
+// logOutput is where the client logs: stderr, or a test's buffer.
+var logOutput io.Writer = os.Stderr
+
 func run(ctx context.Context, _ []string, stdout io.Writer) error {
-	cfg := secrets.Config{Name: "orders", Logger: slog.New(slog.DiscardHandler), Posture: new(paved.Posture)}
+	// The log: start-up, opt-outs, renewals and rotations, never a value.
+	cfg := secrets.Config{Name: "orders", Logger: slog.New(slog.NewTextHandler(logOutput, nil)), Posture: new(paved.Posture)}
 	var c *secrets.Client                   // made below, from cfg
 	var put func(data map[string]any) error // writes a new version of the secret
 	if addr := os.Getenv("VAULT_ADDR"); addr != "" {

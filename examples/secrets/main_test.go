@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -19,7 +20,10 @@ readiness: <nil>
 
 func TestRun(t *testing.T) {
 	t.Setenv("VAULT_ADDR", "") // the fake, whatever the environment says
-	check(t, "store: secretstest (in memory, AppRole login)\n"+after)
+	log := check(t, "store: secretstest (in memory, AppRole login)\n"+after)
+	if strings.Contains(log, "opted out") {
+		t.Errorf("an opt-out with the fake:\n%s", log)
+	}
 }
 
 // TestRunWithVault runs the same program against the integration run's
@@ -29,20 +33,33 @@ func TestRunWithVault(t *testing.T) {
 	t.Setenv("VAULT_ADDR", v.Addr)
 	t.Setenv("VAULT_TOKEN", v.Token)
 	for range 2 {
-		check(t, "store: Vault at "+v.Addr+" (token login)\n"+after)
+		log := check(t, "store: Vault at "+v.Addr+" (token login)\n"+after)
+		// The token login is a weaker road: its opt-out is logged at
+		// start-up, with its reason, and the token is not.
+		if !strings.Contains(log, `opt_out.name=allow-static-token opt_out.reason="example against a development Vault"`) {
+			t.Errorf("the static token's opt-out is not logged:\n%s", log)
+		}
+		if strings.Contains(log, v.Token) {
+			t.Error("the Vault token leaked into the log")
+		}
 	}
 }
 
-func check(t *testing.T, want string) {
+// check runs the example, compares what it prints with want, and returns
+// what it logged.
+func check(t *testing.T, want string) string {
 	t.Helper()
-	var out strings.Builder
+	var out, log strings.Builder
+	logOutput = &log
+	t.Cleanup(func() { logOutput = os.Stderr })
 	if err := run(context.Background(), nil, &out); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != want {
 		t.Errorf("printed:\n%s\nwant:\n%s", out.String(), want)
 	}
-	if strings.Contains(out.String(), "s3cret") {
-		t.Error("a password leaked into the output")
+	if strings.Contains(out.String()+log.String(), "s3cret") {
+		t.Errorf("a password leaked into the output or the log:\n%s%s", out.String(), log.String())
 	}
+	return log.String()
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -40,11 +41,11 @@ import (
 // while it serves, and the OpenID provider), the shared PostgreSQL
 // (verify-full), the shared Redis (its TLS port, an ACL user), a signed
 // policy bundle from a bundle server and the real OpenTelemetry
-// Collector. The configuration comes from LoadConfig; the seams used are
-// the trust roots of the issuer and the bundle server (their CAs are not
-// in the system roots), the issuer's untyped-token opt-out with the org
-// policy's waiver of it (Vault's tokens carry no RFC 9068 typ), the
-// logger and the ready callback. Skipped in a unit run; fails under
+// Collector. The configuration comes from LoadConfig (the issuer's and the
+// bundle server's private CAs through OIDC_CA_FILE and
+// POLICY_BUNDLE_CA_FILE); the seams used are the issuer's untyped-token
+// opt-out with the org policy's waiver of it (Vault's tokens carry no
+// RFC 9068 typ), the logger and the ready callback. Skipped in a unit run; fails under
 // PAVED_INTEGRATION=1 when a service is missing.
 func TestEndToEnd(t *testing.T) {
 	env := testenv.Require(t, "PAVED_VAULT_BIN", "DATABASE_URL", "PAVED_PG_CA_FILE", "REDIS_ADDR", "PAVED_REDIS_TLS_ADDR",
@@ -56,13 +57,17 @@ func TestEndToEnd(t *testing.T) {
 	w := configureE2EVault(t, v, review, env)
 	configured := time.Since(began)
 
-	// The policy comes signed from a bundle server (TLS, its own test CA:
-	// the bundle client is the one seam for it, as in bundle_test.go).
+	// The policy comes signed from a bundle server (TLS, its own test CA,
+	// trusted through POLICY_BUNDLE_CA_FILE).
 	tarball, pub := signedBundle(t)
 	bundles := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(tarball) }))
 	t.Cleanup(bundles.Close)
 	keyFile := filepath.Join(t.TempDir(), "bundle.pem")
 	if err := os.WriteFile(keyFile, pub, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bundleCA := filepath.Join(t.TempDir(), "bundle-ca.pem")
+	if err := os.WriteFile(bundleCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: bundles.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -80,9 +85,9 @@ func TestEndToEnd(t *testing.T) {
 		"SERVICE_NAME": name, "SERVICE_ADDR": "127.0.0.1:0",
 		"VAULT_ADDR": v.addr, "VAULT_ROLE": "service-template", "VAULT_TOKEN_FILE": saFile,
 		"VAULT_PKI_ROLE": "localhost", "TLS_NAMES": "localhost",
-		"OIDC_ISSUER": w.tokenIssuer, "OIDC_AUDIENCE": w.audience,
+		"OIDC_ISSUER": w.tokenIssuer, "OIDC_AUDIENCE": w.audience, "OIDC_CA_FILE": v.caFile, // Vault's dev CA signs the issuer's certificate
 		"DATABASE_URL": w.databaseURL, "DATABASE_ROLE": "app",
-		"POLICY_BUNDLE_URL": bundles.URL + "/service.tar.gz", "POLICY_BUNDLE_KEY_FILE": keyFile,
+		"POLICY_BUNDLE_URL": bundles.URL + "/service.tar.gz", "POLICY_BUNDLE_KEY_FILE": keyFile, "POLICY_BUNDLE_CA_FILE": bundleCA,
 		"TRUSTED_PROXIES": "127.0.0.1/32", // callers are told apart by X-Forwarded-For, as behind the ingress
 		// The shared Redis's TLS port, as an ACL user whose password is in KV.
 		"REDIS_ADDR": env["PAVED_REDIS_TLS_ADDR"], "REDIS_CA_FILE": env["PAVED_REDIS_CA_FILE"], "REDIS_USERNAME": w.redisUser,
@@ -93,8 +98,6 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := seams{
-		issuerClient: v.client, // Vault's dev CA signs the issuer's certificate
-		bundleClient: bundles.Client(),
 		// Vault's identity tokens carry no RFC 9068 typ header: the issuer
 		// accepts them by a named opt-out, and the org policy's token-checks
 		// rule, which refuses that weakening, is waived by name.
@@ -285,18 +288,25 @@ func TestEndToEnd(t *testing.T) {
 		if !logs.contains("pgxsecrets: pool rotated to fresh credentials") {
 			t.Error("no rotation in the logs")
 		}
-		// The retired users' leases were revoked: Vault dropped their roles.
+		// The retired users' leases were revoked by the template, not left
+		// to expire: at a 6s max TTL Vault's expiry would drop their roles
+		// as soon, so the evidence is the template's revocations in the
+		// audit log (one a rotated replica, after its old pool drained).
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-			var left int
-			if err := db.QueryRow(t.Context(), "SELECT count(*) FROM pg_roles WHERE rolname = ANY($1)", before).Scan(&left); err != nil {
-				t.Fatal(err)
-			}
-			if left == 0 {
+			revoked := w.templateWrites(t, "sys/leases/revoke")
+			if revoked >= len(before) {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%d of the retired users %v still exist 10s after the rotation: their leases were not revoked", left, before)
+				t.Fatalf("the template revoked %d leases in the 10s after the rotation of %v, want %d", revoked, before, len(before))
 			}
+		}
+		var left int
+		if err := db.QueryRow(t.Context(), "SELECT count(*) FROM pg_roles WHERE rolname = ANY($1)", before).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left != 0 {
+			t.Fatalf("%d of the retired users %v still exist after their leases were revoked", left, before)
 		}
 	})
 
@@ -545,19 +555,37 @@ func (w *e2eWorld) login(t *testing.T) string {
 	user := login.Auth.ClientToken
 	conf := oauth2.Config{ClientID: w.clientID, ClientSecret: w.clientSecret, RedirectURL: w.redirectURI, Scopes: []string{"openid"},
 		Endpoint: oauth2.Endpoint{AuthURL: w.providerIssuer + "/authorize", TokenURL: w.providerIssuer + "/token", AuthStyle: oauth2.AuthStyleInHeader}}
-	verifier, state, nonce := oauth2.GenerateVerifier(), randHex(8), randHex(8)
-	authURL, err := url.Parse(conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", nonce)))
-	if err != nil {
-		t.Fatal(err)
+	// authorize is the browser's authorization request (code + PKCE S256
+	// challenge of verifier) answered by Vault's authorize API: its code.
+	authorize := func(verifier, nonce string) string {
+		t.Helper()
+		state := randHex(8)
+		authURL, err := url.Parse(conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", nonce)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var authz struct {
+			Code, State, Error string
+		}
+		path := strings.TrimPrefix(authURL.Path, "/v1/") + "?" + authURL.RawQuery
+		if err := w.v.do(ctx, "GET", path, user, nil, &authz); err != nil || authz.Code == "" || authz.State != state {
+			t.Fatalf("authorize = %+v (%v), want a code and state %s", authz, err, state)
+		}
+		return authz.Code
 	}
-	var authz struct {
-		Code, State, Error string
+	// PKCE binds the code to this client's verifier: an intercepted code
+	// is refused with another verifier or none. Vault spends a code on
+	// any exchange, so each refusal gets a code of its own.
+	verifier := oauth2.GenerateVerifier()
+	if _, err := conf.Exchange(ctx, authorize(verifier, randHex(8)), oauth2.VerifierOption(oauth2.GenerateVerifier())); err == nil {
+		t.Fatal("a code was exchanged with another PKCE verifier")
 	}
-	path := strings.TrimPrefix(authURL.Path, "/v1/") + "?" + authURL.RawQuery
-	if err := w.v.do(ctx, "GET", path, user, nil, &authz); err != nil || authz.Code == "" || authz.State != state {
-		t.Fatalf("authorize = %+v (%v), want a code and state %s", authz, err, state)
+	if _, err := conf.Exchange(ctx, authorize(verifier, randHex(8))); err == nil {
+		t.Fatal("a code was exchanged without its PKCE verifier")
 	}
-	tok, err := conf.Exchange(ctx, authz.Code, oauth2.VerifierOption(verifier))
+	nonce := randHex(8)
+	code := authorize(verifier, nonce)
+	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
 		t.Fatalf("token exchange: %v", err)
 	}
@@ -565,9 +593,9 @@ func (w *e2eWorld) login(t *testing.T) string {
 	if idClaims["nonce"] != nonce || idClaims["iss"] != w.providerIssuer || idClaims["aud"] != w.clientID {
 		t.Fatalf("ID token claims %v: want nonce %s, issuer %s, audience %s", idClaims, nonce, w.providerIssuer, w.clientID)
 	}
-	// Without the PKCE verifier the code is refused (and it is spent anyway).
-	if _, err := conf.Exchange(ctx, authz.Code); err == nil {
-		t.Fatal("the code was exchanged twice, the second time without the PKCE verifier")
+	// A spent code is refused, even with its verifier.
+	if _, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier)); err == nil {
+		t.Fatal("the code was exchanged twice")
 	}
 	var it struct {
 		Data struct {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -196,8 +197,9 @@ func configureE2EVault(t *testing.T, v *e2eVault, review *tokenReview, env map[s
 
 // auditEntry is the part of a Vault audit log entry the test reads.
 type auditEntry struct {
-	Type string `json:"type"`
-	Auth struct {
+	Type  string `json:"type"`
+	Error string `json:"error"`
+	Auth  struct {
 		DisplayName string `json:"display_name"`
 	} `json:"auth"`
 	Request struct {
@@ -232,4 +234,17 @@ func (w *e2eWorld) auditEntries(t *testing.T) []auditEntry {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// templateWrites counts the successful responses to the template's own
+// requests (its Kubernetes login's token) on path.
+func (w *e2eWorld) templateWrites(t *testing.T, path string) int {
+	t.Helper()
+	n := 0
+	for _, e := range w.auditEntries(t) {
+		if e.Type == "response" && e.Error == "" && e.Request.Path == path && strings.HasPrefix(e.Auth.DisplayName, "kubernetes-") {
+			n++
+		}
+	}
+	return n
 }

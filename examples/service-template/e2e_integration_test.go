@@ -340,6 +340,22 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatalf("%d goroutines of the blocks outlive run:\n%s", len(left), strings.Join(left, "\n\n"))
 			}
 		}
+		// Nor any connection: go-redis has no goroutine to find when a
+		// client is left open, a pool's sessions would show in PostgreSQL.
+		clients, err := w.redisAdmin.ClientList(t.Context()).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(clients, " user="+w.redisUser+" ") {
+			t.Errorf("Redis connections as %s outlive run:\n%s", w.redisUser, clients)
+		}
+		if users := w.dbUsers(t, w.adminDB(t)); len(users) != 0 {
+			t.Errorf("PostgreSQL sessions of %v outlive run", users)
+		}
+		// And each replica revoked its Vault token (and with it, its leases).
+		if n := w.templateWrites(t, "auth/token/revoke-self"); n != 2 {
+			t.Errorf("%d replicas revoked their Vault token at shutdown, want 2", n)
+		}
 	})
 
 	t.Run("traces at the collector", func(t *testing.T) {

@@ -120,3 +120,16 @@ func TestPrefersHTML(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPrefersHTML: any Accept field (untrusted input) gets an answer
+// without panicking, and HTML only when it names an HTML type.
+func FuzzPrefersHTML(f *testing.F) {
+	for _, s := range []string{"*/*", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/plain;q=0.5, text/html", "text/html;q=abc", ";;,,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, accept string) {
+		if prefersHTML([]string{accept}) && !strings.Contains(strings.ToLower(accept), "html") {
+			t.Errorf("prefersHTML(%q) = true without an HTML type", accept)
+		}
+	})
+}

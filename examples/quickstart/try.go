@@ -82,11 +82,14 @@ Tokens from the in-process OpenID provider that stands in for yours (valid
 `, envIssuer, envAudience, token, noScope)
 	} else {
 		fmt.Fprintf(w, `
-Tokens come from your OpenID provider, %s; bring an access token
-it issued for the audience %q:
+Tokens come from your OpenID provider (%s):
+
+  %s
+
+Bring an access token it issued for the audience %q:
 
   export TOKEN='<your access token>'
-`, iss.url, iss.audience)
+`, envIssuer, iss.url, iss.audience)
 	}
 	for _, s := range trySections(url, iss.mint != nil) {
 		fmt.Fprintf(w, "\n%s:\n", s.Title)

@@ -94,7 +94,7 @@ func TestQuickstartOwnIssuer(t *testing.T) {
 // loopback, an unreadable CA file and a Redis that is not there each
 // stop the start-up with an error naming the variable.
 func TestQuickstartSwitchErrors(t *testing.T) {
-	t.Parallel() // mostly waiting: go-redis retries the refused connection
+	t.Parallel()              // mostly waiting: go-redis retries the refused connection
 	closed := func() string { // a loopback port nothing listens on
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

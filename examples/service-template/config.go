@@ -29,12 +29,14 @@ type Config struct {
 
 	IssuerURL string // OIDC_ISSUER: the OpenID provider's https issuer URL. Required.
 	Audience  string // OIDC_AUDIENCE: the audience tokens must carry. Required.
+	IssuerCA  string // OIDC_CA_FILE: PEM file of the CA that signs the issuer's certificate (a private CA); empty: the system roots.
 
 	DatabaseURL  string // DATABASE_URL: postgres://host/db?sslmode=verify-full, no user or password (Vault supplies them); empty: no database.
 	DatabaseRole string // DATABASE_ROLE: the Vault database role ("database/creds/ROLE"); required with DATABASE_URL.
 
 	PolicyBundleURL string // POLICY_BUNDLE_URL: the OPA bundle on a bundle server; empty: the embedded authz/ policy.
 	PolicyKeyFile   string // POLICY_BUNDLE_KEY_FILE: PEM public key that verifies the bundle; required with the URL.
+	PolicyCA        string // POLICY_BUNDLE_CA_FILE: PEM file of the CA that signs the bundle server's certificate; empty: the system roots.
 
 	TrustedProxies []string // TRUSTED_PROXIES: comma-separated addresses or CIDRs (the ingress controller's pods) whose X-Forwarded-For names the client; empty: the TCP peer is the client.
 
@@ -62,9 +64,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Addr:      get("SERVICE_ADDR", ":8443"),
 		VaultAddr: get("VAULT_ADDR", ""), VaultRole: get("VAULT_ROLE", ""), VaultToken: get("VAULT_TOKEN_FILE", ""),
 		PKIMount: get("VAULT_PKI_MOUNT", "pki"), PKIRole: get("VAULT_PKI_ROLE", ""),
-		IssuerURL: get("OIDC_ISSUER", ""), Audience: get("OIDC_AUDIENCE", ""),
+		IssuerURL: get("OIDC_ISSUER", ""), Audience: get("OIDC_AUDIENCE", ""), IssuerCA: get("OIDC_CA_FILE", ""),
 		DatabaseURL: get("DATABASE_URL", ""), DatabaseRole: get("DATABASE_ROLE", ""),
 		PolicyBundleURL: get("POLICY_BUNDLE_URL", ""), PolicyKeyFile: get("POLICY_BUNDLE_KEY_FILE", ""),
+		PolicyCA:  get("POLICY_BUNDLE_CA_FILE", ""),
 		RedisAddr: get("REDIS_ADDR", ""), RedisUser: get("REDIS_USERNAME", ""),
 		RedisCA: get("REDIS_CA_FILE", ""), RedisPlain: get("REDIS_PLAINTEXT_REASON", ""),
 	}
@@ -137,6 +140,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	default:
 		check.Add("REDIS_TLS", strconv.Quote(v)+" is not a boolean", `want "true" (the default) or "false"`)
+	}
+	if c.PolicyCA != "" && c.PolicyBundleURL == "" {
+		check.Add("POLICY_BUNDLE_CA_FILE", "set without POLICY_BUNDLE_URL", "drop it, or set the bundle's URL")
 	}
 	if c.RedisCA != "" && !c.RedisTLS {
 		check.Add("REDIS_CA_FILE", "set with REDIS_TLS=false", "drop it, or turn TLS on")

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -47,8 +48,8 @@ type seams struct {
 	vaultOptOuts  []paved.OptOut      // what the fake's static login needs
 	issuerOptOuts []paved.OptOut      // what a provider without RFC 9068 access tokens needs (Vault's, in the end-to-end test)
 	orgWaivers    []paved.OptOut      // rules of the org policy waived, each with its reason (policy.AllowOrgViolation)
-	issuerClient  *http.Client        // nil: the system roots reach OIDC_ISSUER
-	bundleClient  *http.Client        // nil: the system roots reach POLICY_BUNDLE_URL
+	issuerClient  *http.Client        // nil: a client trusting OIDC_CA_FILE, or the system roots
+	bundleClient  *http.Client        // nil: a client trusting POLICY_BUNDLE_CA_FILE, or the system roots
 	logger        *slog.Logger        // nil: JSON lines on stderr
 	ready         func(url string, ca *x509.CertPool)
 }
@@ -133,9 +134,14 @@ func run(ctx context.Context, cfg Config, s seams) error {
 		defer closeWith(logger, "database", db.Close) // drains the pool, then revokes its lease
 	}
 
-	// Callers: bearer tokens from the OpenID provider, keys from its JWKS.
+	// Callers: bearer tokens from the OpenID provider, keys from its JWKS,
+	// fetched over TLS verified against OIDC_CA_FILE or the system roots.
+	issuerClient, err := clientFor(s.issuerClient, "OIDC_CA_FILE", cfg.IssuerCA)
+	if err != nil {
+		return fmt.Errorf("oidc: %w", err)
+	}
 	verifier, err := auth.New(ctx, auth.Config{Issuers: []auth.Issuer{{URL: cfg.IssuerURL, OptOuts: s.issuerOptOuts}}, Audiences: []string{cfg.Audience},
-		HTTPClient: s.issuerClient, Logger: logger, Posture: posture})
+		HTTPClient: issuerClient, Logger: logger, Posture: posture})
 	if err != nil {
 		return fmt.Errorf("oidc: %w", err)
 	}
@@ -145,7 +151,11 @@ func run(ctx context.Context, cfg Config, s seams) error {
 	// A bundle server that does not answer at start-up does not stop it
 	// (Kubernetes would only restart the pod): until a good bundle loads,
 	// /readyz is 503 and every decision denies.
-	engine, err := newPolicy(ctx, cfg, s.bundleClient, logger, posture)
+	bundleClient, err := clientFor(s.bundleClient, "POLICY_BUNDLE_CA_FILE", cfg.PolicyCA)
+	if err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	engine, err := newPolicy(ctx, cfg, bundleClient, logger, posture)
 	if err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}
@@ -303,17 +313,44 @@ func redisOptions(ctx context.Context, cfg Config, password secrets.Secret, post
 	host, _, _ := net.SplitHostPort(cfg.RedisAddr) // LoadConfig checked the form
 	opts.TLSConfig = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
 	if cfg.RedisCA != "" {
-		pem, err := os.ReadFile(cfg.RedisCA)
-		if err != nil {
-			return nil, fmt.Errorf("REDIS_CA_FILE: %w", err)
-		}
-		opts.TLSConfig.RootCAs = x509.NewCertPool()
-		if !opts.TLSConfig.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("REDIS_CA_FILE %s: no PEM certificate in it", cfg.RedisCA)
+		var err error
+		if opts.TLSConfig.RootCAs, err = loadCA("REDIS_CA_FILE", cfg.RedisCA); err != nil {
+			return nil, err
 		}
 	}
 	reg.SetControl("redis-tls", true, "TLS 1.2+ to "+cfg.RedisAddr+", certificate verified")
 	return opts, nil
+}
+
+// loadCA reads the PEM certificates in file (named by variable) into a
+// pool of their own: a private CA replaces the system roots, it does not
+// join them.
+func loadCA(variable, file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(filepath.Clean(file))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", variable, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s %s: no PEM certificate in it", variable, file)
+	}
+	return pool, nil
+}
+
+// clientFor returns the HTTP client for a server whose certificate a
+// private CA (file, named by variable) signs, or nil (the library's own
+// client, on the system roots) when file is empty. A test's seam wins.
+func clientFor(seam *http.Client, variable, file string) (*http.Client, error) {
+	if seam != nil || file == "" {
+		return seam, nil
+	}
+	pool, err := loadCA(variable, file)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout: 10 * time.Second, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}}, nil
 }
 
 // closeWith closes one block within 10 seconds and logs a failure.

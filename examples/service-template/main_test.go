@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -52,6 +53,10 @@ func startTemplate(t *testing.T) template {
 	return tp
 }
 
+// providerCA, as OIDC_CA_FILE in startWith's extra variables, stands for
+// a file holding the test provider's CA.
+const providerCA = "<the test provider's CA>"
+
 // startWith starts the template with extra variables and seams, and
 // returns run's error when it stops before serving.
 func startWith(t *testing.T, extra map[string]string, s seams) (template, error) {
@@ -63,6 +68,12 @@ func startWith(t *testing.T, extra map[string]string, s seams) (template, error)
 	t.Cleanup(idp.Close)
 	env := testEnv(idp)
 	maps.Copy(env, extra)
+	if env["OIDC_CA_FILE"] == providerCA { // the test provider's CA, through the variable rather than the seam
+		env["OIDC_CA_FILE"] = filepath.Join(t.TempDir(), "oidc-ca.pem")
+		if err := os.WriteFile(env["OIDC_CA_FILE"], idp.CACertPEM(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +96,9 @@ func startWith(t *testing.T, extra map[string]string, s seams) (template, error)
 		if s.vaultOptOuts == nil {
 			s.vaultOptOuts = []paved.OptOut{secrets.AllowStaticToken("tests: the in-memory fake's root token")}
 		}
-		s.issuerClient = idp.Client()
+		if env["OIDC_CA_FILE"] == "" {
+			s.issuerClient = idp.Client()
+		}
 		if s.logger == nil {
 			s.logger = slog.New(slog.DiscardHandler)
 		}
@@ -227,6 +240,10 @@ func TestLoadConfigEveryError(t *testing.T) {
 			"VAULT_ADDR": "https://vault:8200", "VAULT_ROLE": "r", "VAULT_PKI_ROLE": "p", "TLS_NAMES": "svc", "OIDC_ISSUER": "https://id.example",
 			"OIDC_AUDIENCE": "a", "DATABASE_URL": "host=db password=pw sslmode=verify-full", "DATABASE_ROLE": "app",
 		}, []string{"DATABASE_URL"}},
+		{"bundle CA without a bundle", map[string]string{
+			"VAULT_ADDR": "https://vault:8200", "VAULT_ROLE": "r", "VAULT_PKI_ROLE": "p", "TLS_NAMES": "svc", "OIDC_ISSUER": "https://id.example",
+			"OIDC_AUDIENCE": "a", "POLICY_BUNDLE_CA_FILE": "/etc/ca.pem",
+		}, []string{"POLICY_BUNDLE_CA_FILE"}},
 		{"database fine", map[string]string{
 			"VAULT_ADDR": "https://vault:8200", "VAULT_ROLE": "r", "VAULT_PKI_ROLE": "p", "TLS_NAMES": "svc", "OIDC_ISSUER": "https://id.example",
 			"OIDC_AUDIENCE": "a", "DATABASE_URL": "postgres://db:5432/x?sslmode=verify-full", "DATABASE_ROLE": "app",
@@ -387,4 +404,24 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// OIDC_CA_FILE is how a private issuer CA is trusted: with the provider's
+// CA in it the template starts (its JWKS fetched over verified TLS); with
+// another CA, or a file without a certificate, start-up fails naming the
+// block and the variable.
+func TestTemplateIssuerCAFile(t *testing.T) {
+	if _, err := startWith(t, map[string]string{"OIDC_CA_FILE": providerCA}, seams{}); err != nil {
+		t.Fatalf("with the provider's CA in OIDC_CA_FILE: %v", err)
+	}
+	dir := t.TempDir()
+	wrong, empty := writeTestPKI(t, dir), filepath.Join(dir, "empty.pem") // a fresh CA that signed nothing of the provider's
+	if err := os.WriteFile(empty, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{wrong: "oidc: ", empty: "oidc: OIDC_CA_FILE " + empty + ": no PEM certificate"} {
+		if _, err := startWith(t, map[string]string{"OIDC_CA_FILE": file}, seams{}); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Fatalf("OIDC_CA_FILE=%s: run = %v, want an error starting %q", filepath.Base(file), err, want)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/pavedroad/paved"
@@ -113,7 +114,7 @@ func setupIssuer(ctx context.Context, getenv func(string) string, logger *slog.L
 // clientTrusting returns an HTTP client that trusts only the CA
 // certificates in the PEM file.
 func clientTrusting(file string) (*http.Client, error) {
-	pem, err := os.ReadFile(file)
+	pem, err := os.ReadFile(filepath.Clean(file))
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,7 @@ func startE2EVault(t *testing.T, bin string) *e2eVault {
 		t.Fatal(err)
 	}
 	cmd.Stderr = cmd.Stdout
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -105,9 +105,16 @@ func TestEndToEnd(t *testing.T) {
 		orgWaivers:    []paved.OptOut{policy.AllowOrgViolation("token-checks", "Vault is the OpenID provider here and its tokens carry no RFC 9068 typ")},
 	}
 	logs := &lockedBuffer{}
+	global := len(paved.DefaultPosture().Report().Controls)
 	a := startE2E(t, cfg, s, logs)
 	aUp := time.Since(began)
 	b := startE2E(t, cfg, s, logs)
+	// Every block records its controls in the service's posture, which
+	// /posture serves and CheckConfig judges: none in the process's
+	// default one, which nothing reads.
+	if r := paved.DefaultPosture().Report(); len(r.Controls) != global {
+		t.Errorf("controls recorded in paved.DefaultPosture instead of the service's: %+v", r.Controls)
+	}
 	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	t.Logf("setup until both replicas reported ready: %v (Vault up %v, configured %v, replica a ready %v, b %v)",
 		ms(time.Since(began)), ms(vaultUp), ms(configured), ms(aUp), ms(time.Since(began)))

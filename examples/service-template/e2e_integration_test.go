@@ -366,11 +366,10 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("traces at the collector", func(t *testing.T) {
-		file := filepath.Join(env["PAVED_OTELCOL_DIR"], "traces.jsonl")
 		var spans int
 		deadline := time.Now().Add(15 * time.Second)
 		for {
-			spans = countSpans(t, file, name, "GET /v1/orders")
+			spans = countSpans(t, env["PAVED_OTELCOL_DIR"], name, "GET /v1/orders")
 			if spans >= 5 || time.Now().After(deadline) {
 				break
 			}
@@ -481,10 +480,11 @@ func (c caller) do(t *testing.T, r replica, method, path, token string) (*http.R
 }
 
 // countSpans counts the spans named span of service.name service in the
-// collector's file exporter output (OTLP JSON, one batch a line).
-func countSpans(t *testing.T, file, service, span string) int {
+// collector's file exporter output in dir (traces.jsonl: OTLP JSON, one
+// batch a line).
+func countSpans(t *testing.T, dir, service, span string) int {
 	t.Helper()
-	f, err := os.Open(file)
+	f, err := os.OpenInRoot(dir, "traces.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,9 +43,11 @@ func startE2EVault(t *testing.T, bin string) *e2eVault {
 	_ = ln.Close()
 	dir := t.TempDir()
 	root := "root-" + randHex(8)
-	cmd := exec.Command(bin, "server", "-dev", "-dev-tls", "-dev-tls-cert-dir="+dir, "-dev-listen-address="+hostPort,
-		"-dev-root-token-id="+root, "-dev-no-store-token")
-	cmd.Env = append(os.Environ(), "VAULT_DEV_ROOT_TOKEN_ID=", "HOME="+t.TempDir())
+	// The root token and the address in the environment, not in the
+	// arguments (which every local user can read); the dev server makes its
+	// TLS files in a directory of its own under TMPDIR, the test's.
+	cmd := exec.Command(bin, "server", "-dev", "-dev-tls", "-dev-no-store-token")
+	cmd.Env = append(os.Environ(), "VAULT_DEV_ROOT_TOKEN_ID="+root, "VAULT_DEV_LISTEN_ADDRESS="+hostPort, "TMPDIR="+dir, "HOME="+t.TempDir())
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +83,11 @@ func startE2EVault(t *testing.T, bin string) *e2eVault {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the TLS Vault did not start within 60s")
 	}
-	v := &e2eVault{addr: "https://" + hostPort, root: root, caFile: filepath.Join(dir, "vault-ca.pem")}
+	cas, _ := filepath.Glob(filepath.Join(dir, "vault-tls*", "vault-ca.pem"))
+	if len(cas) != 1 {
+		t.Fatalf("the TLS Vault's CA: %d files vault-tls*/vault-ca.pem in %s, want 1", len(cas), dir)
+	}
+	v := &e2eVault{addr: "https://" + hostPort, root: root, caFile: cas[0]}
 	pem, err := os.ReadFile(v.caFile)
 	if err != nil {
 		t.Fatal(err)

@@ -5,5 +5,5 @@ package main
 import "os/exec"
 
 // dieWithTest: only Linux has a parent-death signal; elsewhere a test
-// binary killed before its cleanups leaves the TLS Vault running.
+// binary killed before its cleanups leaves the servers it started running.
 func dieWithTest(*exec.Cmd) {}

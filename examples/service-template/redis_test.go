@@ -183,6 +183,7 @@ func TestTemplateRedisTLSAuth(t *testing.T) {
 	srv.Dir = dir
 	out := new(safeBuffer)
 	srv.Stdout, srv.Stderr = out, out
+	dieWithTest(srv) // also when a -timeout panic skips the cleanup below
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}

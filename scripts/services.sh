@@ -112,7 +112,7 @@ start_redis() {
 	REDIS_TLS_PORT=$(free_port)
 	while [ "$REDIS_TLS_PORT" = "$REDIS_PORT" ]; do REDIS_TLS_PORT=$(free_port); done
 	mkdir -p "$STATE/redis"
-	server_tls "$STATE/redis/tls"
+	server_tls "$STATE/redis/tls" Redis
 	REDIS_CA_FILE=$STATE/redis/tls/ca.crt
 	# Plain TCP on REDIS_PORT (REDIS_ADDR) and TLS, the certificate from the
 	# throwaway CA, on REDIS_TLS_PORT (PAVED_REDIS_TLS_ADDR): one server, one keyspace.
@@ -127,22 +127,29 @@ start_redis() {
 
 pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
-# server_tls DIR: a throwaway CA (its key deleted at once) and a server certificate
-# it signed for 127.0.0.1 and localhost, so that clients can verify the server
-# against DIR/ca.crt: PostgreSQL's (sslmode=verify-full, sslrootcert=PAVED_PG_CA_FILE)
-# and Redis's TLS port (PAVED_REDIS_TLS_ADDR, PAVED_REDIS_CA_FILE).
+# server_tls DIR NAME: a throwaway CA named for NAME (its key deleted at once) and
+# a server certificate it signed for 127.0.0.1 and localhost, so that clients can
+# verify the server against DIR/ca.crt: PostgreSQL's (sslmode=verify-full,
+# sslrootcert=PAVED_PG_CA_FILE) and Redis's TLS port (PAVED_REDIS_TLS_ADDR,
+# PAVED_REDIS_CA_FILE). openssl's output is shown only when it fails.
 server_tls() {
-	local dir=$1
+	local dir=$1 name=$2
 	mkdir -p "$dir"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 -subj "/CN=paved integration PostgreSQL CA" \
-		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-		-keyout "$dir/ca.key" -out "$dir/ca.crt" >/dev/null 2>&1
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
-		-keyout "$dir/server.key" -out "$dir/server.csr" >/dev/null 2>&1
-	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n' >"$dir/ext"
-	openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 7 \
-		-extfile "$dir/ext" -out "$dir/server.crt" >/dev/null 2>&1
-	rm -f "$dir/ca.key" "$dir/ca.srl" "$dir/server.csr" "$dir/ext"
+	# (&& throughout: errexit does not hold inside an if's condition)
+	if ! (
+		cd "$dir" &&
+			openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 -subj "/CN=paved integration $name CA" \
+				-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+				-keyout ca.key -out ca.crt &&
+			openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr &&
+			printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n' >ext &&
+			openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 7 -extfile ext -out server.crt
+	) >"$dir/openssl.log" 2>&1; then
+		rm -f "$dir/ca.key"
+		cat "$dir/openssl.log" >&2
+		die "could not make the throwaway $name CA and certificate in $dir (openssl, above)"
+	fi
+	rm -f "$dir/ca.key" "$dir/ca.srl" "$dir/server.csr" "$dir/ext" "$dir/openssl.log"
 	chmod 600 "$dir/server.key"
 	chmod 644 "$dir/ca.crt" "$dir/server.crt"
 }
@@ -154,7 +161,7 @@ start_postgres() {
 	PG_PASSWORD=$(rand_hex 16)
 	mkdir -p "$STATE/pg/sock"
 	printf '%s\n' "$PG_PASSWORD" >"$STATE/pg/pw"
-	server_tls "$STATE/pg/tls"
+	server_tls "$STATE/pg/tls" PostgreSQL
 	PG_CA_FILE=$STATE/pg/tls/ca.crt
 	[ "$(id -u)" = 0 ] && chown -R postgres: "$STATE/pg"
 	pg_run "$bin/initdb" -D "$STATE/pg/data" -U postgres -A scram-sha-256 --pwfile="$STATE/pg/pw" >"$STATE/pg/initdb.log"

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pavedroad/paved"
@@ -56,8 +57,12 @@ type tokenIssuer struct {
 func setupIssuer(ctx context.Context, getenv func(string) string, logger *slog.Logger, posture *paved.Posture, reg *paved.Registration) (*tokenIssuer, error) {
 	issuerURL, audience := getenv(envIssuer), getenv(envAudience)
 	if issuerURL == "" {
-		if audience != "" {
-			return nil, fmt.Errorf("%s is set but %s is not: set both to use your OpenID provider", envAudience, envIssuer)
+		// What only your issuer reads, set without it, is a mistake
+		// to say, not a setting to ignore.
+		for _, name := range []string{envAudience, envIssuerCA, envUntyped} {
+			if getenv(name) != "" {
+				return nil, fmt.Errorf("%s is set but %s is not: set %s and %s to use your OpenID provider", name, envIssuer, envIssuer, envAudience)
+			}
 		}
 		idp, err := authtest.Start(authtest.Config{TokenTTL: time.Hour})
 		if err != nil {
@@ -94,6 +99,9 @@ func setupIssuer(ctx context.Context, getenv func(string) string, logger *slog.L
 		is.OptOuts = append(is.OptOuts, auth.AllowHTTPIssuer("quickstart: development OpenID provider on loopback ("+envIssuer+")"))
 	}
 	if reason := getenv(envUntyped); reason != "" {
+		if isBoolean(reason) {
+			return nil, fmt.Errorf("%s is the reason to accept untyped access tokens, not a switch: say why, such as %q", envUntyped, "Vault identity tokens carry no at+jwt typ")
+		}
 		is.OptOuts = append(is.OptOuts, auth.AllowUntypedTokens(reason))
 	}
 	var client *http.Client // nil: the system's roots
@@ -125,6 +133,15 @@ func clientTrusting(file string) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return &http.Client{Transport: tr}, nil
+}
+
+// isBoolean reports whether v reads as a switch rather than a reason.
+func isBoolean(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "0", "t", "f", "y", "n", "true", "false", "yes", "no", "on", "off":
+		return true
+	}
+	return false
 }
 
 // isLoopback reports whether host is localhost or a loopback IP address.

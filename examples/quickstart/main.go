@@ -32,10 +32,16 @@
 //     auth.AllowHTTPIssuer; PAVED_OIDC_CACERT names a PEM file of a
 //     private CA); the quickstart then prints how to bring one.
 //     PAVED_OIDC_ALLOW_UNTYPED_TOKENS, when set, is the reason for
-//     auth.AllowUntypedTokens (Vault's identity tokens carry no at+jwt typ).
+//     auth.AllowUntypedTokens (Vault's identity tokens carry no at+jwt typ);
+//     a bare "true" or "1" is refused.
 //   - VAULT_ADDR and VAULT_TOKEN: secrets from Vault instead of secretstest.
 //   - REDIS_ADDR (host:port): both rate limits in Redis (httpx/redislimit),
 //     shared by every instance using it, instead of in memory.
+//
+// A switch half set (an audience, CA file or untyped-token reason without
+// PAVED_OIDC_ISSUER, VAULT_TOKEN without VAULT_ADDR) stops the start with
+// an error naming the variable, as does a real system that does not
+// answer: nothing falls back to a stand-in silently.
 package main
 
 import (

@@ -40,7 +40,11 @@ func mountSecrets(ctx context.Context, srv *httpx.Server, getenv func(string) st
 	seed := map[string]any{"greeting": "hello from a secret", "api_key": hex.EncodeToString(key)}
 	source := "secretstest (in memory)"
 	var seedVault func(*secrets.Client) error
-	if addr := getenv(envVault); addr != "" {
+	addr := getenv(envVault)
+	if addr == "" && getenv("VAULT_TOKEN") != "" {
+		return nil, fmt.Errorf("VAULT_TOKEN is set but %s is not: set both to use Vault, or neither for the in-memory stand-in", envVault)
+	}
+	if addr != "" {
 		cfg.Vault = secrets.VaultConfig{Address: addr}
 		cfg.Login = secrets.TokenLogin{Token: secrets.NewSecret(getenv("VAULT_TOKEN"))}
 		source = "Vault at " + addr

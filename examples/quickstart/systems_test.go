@@ -90,9 +90,10 @@ func TestQuickstartOwnIssuer(t *testing.T) {
 	wantSystems(t, qs.systems(t, token), true, false, false)
 }
 
-// The switches fail closed: a half-set issuer, an http issuer off
-// loopback, an unreadable CA file and a Redis that is not there each
-// stop the start-up with an error naming the variable.
+// The switches fail closed: a half-set issuer (or Vault), an http issuer
+// off loopback, an unreadable CA file, an opt-out without a reason and a
+// Redis that is not there each stop the start-up with an error naming the
+// variable; none is ignored.
 func TestQuickstartSwitchErrors(t *testing.T) {
 	t.Parallel()              // mostly waiting: go-redis retries the refused connection
 	closed := func() string { // a loopback port nothing listens on
@@ -113,6 +114,13 @@ func TestQuickstartSwitchErrors(t *testing.T) {
 		{"http off loopback", map[string]string{envIssuer: "http://idp.example.com", envAudience: "api"}, "http is accepted only on loopback"},
 		{"missing CA file", map[string]string{envIssuer: "https://127.0.0.1:1", envAudience: "api", envIssuerCA: "/nonexistent/ca.pem"}, "PAVED_OIDC_CACERT"},
 		{"redis down", map[string]string{envRedis: closed}, "REDIS_ADDR " + closed},
+		// What only your issuer reads, set without it, is not ignored.
+		{"CA file alone", map[string]string{envIssuerCA: "/etc/ssl/private-ca.pem"}, "PAVED_OIDC_CACERT is set but PAVED_OIDC_ISSUER is not"},
+		{"untyped alone", map[string]string{envUntyped: "Vault identity tokens"}, "PAVED_OIDC_ALLOW_UNTYPED_TOKENS is set but PAVED_OIDC_ISSUER is not"},
+		// The opt-out's value is its reason, not a switch.
+		{"untyped as a boolean", map[string]string{envIssuer: "https://idp.example.com", envAudience: "api", envUntyped: "true"}, "PAVED_OIDC_ALLOW_UNTYPED_TOKENS is the reason"},
+		{"untyped as 1", map[string]string{envIssuer: "https://idp.example.com", envAudience: "api", envUntyped: "1"}, "PAVED_OIDC_ALLOW_UNTYPED_TOKENS is the reason"},
+		{"vault token alone", map[string]string{"VAULT_TOKEN": "hvs.example"}, "VAULT_TOKEN is set but VAULT_ADDR is not"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

@@ -30,7 +30,11 @@
 // fakes: secretstest for Vault, authtest for the OpenID provider, the
 // embedded policy, and the in-memory rate limit; in the integration run
 // (PAVED_INTEGRATION=1) the Redis tests join them: the shared Redis, and a
-// redis-server of the test's own that serves TLS only, with an ACL user.
+// redis-server of the test's own that serves TLS only, with an ACL user;
+// and the end-to-end test (e2e_integration_test.go) runs two replicas of
+// run against the real systems: a TLS Vault it starts (Kubernetes login,
+// PKI, KV, rotating PostgreSQL credentials, its OpenID provider through
+// code + PKCE), the shared PostgreSQL, Redis and OpenTelemetry Collector.
 //
 // To start a service from it: copy the directory to a new repository with
 // its own go.mod, set PKG to "." in the Dockerfile and the workflow,

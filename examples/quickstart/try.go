@@ -33,7 +33,7 @@ func trySections(url string, standIn bool) []section {
 		{ca + "-i " + url + "/me", "401 denied by auth: no token, WWW-Authenticate: Bearer"},
 		{ca + `-i -H "Authorization: Bearer $TOKEN" ` + url + "/docs/2", "403 denied by the policy: problem+json with its decision_id, the same ID as in the decision log"},
 		{`for i in 1 2 3; do ` + ca + "-si " + url + `/limited | grep -iE '^(HTTP/|ratelimit|retry-after)'; echo; done`,
-			"200, 200, 429 rate-limited: 2 a minute, the 3rd gets RateLimit and Retry-After"},
+			"200, 200, 429 rate-limited: 2 a minute, the 3rd gets RateLimit and Retry-After; run again before Retry-After has passed: 429, 429, 429 (with REDIS_ADDR, after a restart too: the budget is in Redis)"},
 	}}
 	supply := section{Title: "Its supply chain and posture (for your platform team, so they need a token too)", Commands: []command{
 		{bearer + url + sbom.DefaultPath, "200 its own SBOM, SPDX 2.3 (CycloneDX 1.6 with -H 'Accept: application/vnd.cyclonedx+json')"},

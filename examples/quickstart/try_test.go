@@ -47,9 +47,19 @@ func printedCommands(t *testing.T, printed []string) []printedCommand {
 	return out
 }
 
+// bashCmd runs line in bash with the environment env, its output in
+// stdout and stderr.
+func bashCmd(bash, line string, env []string, stdout, stderr *bytes.Buffer) *exec.Cmd {
+	cmd := exec.Command(bash, "-c", line)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	return cmd
+}
+
 var (
-	decisionID = regexp.MustCompile(`"decision_id":"[0-9a-f]{32}"`)
-	statusLine = regexp.MustCompile(`(?m)^PAVED_STATUS=(\d{3})$`)
+	againStatus = regexp.MustCompile(`run again before Retry-After has passed: ((?:\d{3}, )*\d{3})\b`)
+	decisionID  = regexp.MustCompile(`"decision_id":"[0-9a-f]{32}"`)
+	statusLine  = regexp.MustCompile(`(?m)^PAVED_STATUS=(\d{3})$`)
 )
 
 // runPrinted runs every command the quickstart printed, each as printed,
@@ -84,11 +94,8 @@ func runPrinted(t *testing.T, qs quickstart, tokens map[string]string) []printed
 	}
 	cmds := printedCommands(t, qs.printed)
 	for _, c := range cmds {
-		cmd := exec.Command(bash, "-c", c.line)
-		cmd.Env = env
 		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err != nil {
+		if err := bashCmd(bash, c.line, env, &stdout, &stderr).Run(); err != nil {
 			t.Errorf("%s\n%v\n%s%s", c.line, err, stdout.Bytes(), stderr.Bytes())
 			continue
 		}
@@ -112,6 +119,26 @@ func runPrinted(t *testing.T, qs quickstart, tokens map[string]string) []printed
 				if !strings.Contains(o, want) {
 					t.Errorf("%s\nprinted no %q:\n%s", c.line, want, stdout.Bytes())
 				}
+			}
+			// A user runs it again at once (or restarts the quickstart on
+			// the same Redis): the claim says what that gets.
+			m := againStatus.FindStringSubmatch(c.claim)
+			if m == nil {
+				t.Errorf("%s\nits claim %q does not say what running it again gets", c.line, c.claim)
+				continue
+			}
+			stdout.Reset()
+			stderr.Reset()
+			if err := bashCmd(bash, c.line, env, &stdout, &stderr).Run(); err != nil {
+				t.Errorf("%s (again)\n%v\n%s%s", c.line, err, stdout.Bytes(), stderr.Bytes())
+				continue
+			}
+			var again []string
+			for _, m := range statusLine.FindAllStringSubmatch(stderr.String(), -1) {
+				again = append(again, m[1])
+			}
+			if want := strings.Split(m[1], ", "); !slices.Equal(again, want) {
+				t.Errorf("%s\nrun again: statuses %v, the comment claims %v", c.line, again, want)
 			}
 		}
 	}

@@ -119,7 +119,8 @@ func configureE2EVault(t *testing.T, v *e2eVault, review *tokenReview, env map[s
 	w := &e2eWorld{v: v, id: randHex(4), kvValue: "kv-" + randHex(16), auditFile: filepath.Join(t.TempDir(), "audit.log")}
 	w.userPrefix = "e2e_" + w.id + "_"
 	v.write(t, "sys/audit/file", map[string]any{"type": "file", "options": map[string]any{"file_path": w.auditFile}})
-	// A Redis ACL user of its own, limited to the limiter's keys; its
+	// A Redis ACL user of its own, limited to the limiter's keys and to
+	// the commands the template sends (connect, PING, the script); its
 	// password goes to KV only.
 	w.redisUser, w.redisPass = "e2e-"+w.id, randHex(16)
 	w.redisAdmin = redis.NewClient(&redis.Options{Addr: env["REDIS_ADDR"]}) // the plain port, as its default user
@@ -127,7 +128,7 @@ func configureE2EVault(t *testing.T, v *e2eVault, review *tokenReview, env map[s
 		_ = w.redisAdmin.Do(context.Background(), "ACL", "DELUSER", w.redisUser).Err()
 		_ = w.redisAdmin.Close()
 	})
-	if err := w.redisAdmin.Do(t.Context(), "ACL", "SETUSER", w.redisUser, "reset", "on", ">"+w.redisPass, "~paved:rl:*", "+@all").Err(); err != nil {
+	if err := w.redisAdmin.Do(t.Context(), "ACL", "SETUSER", w.redisUser, "reset", "on", ">"+w.redisPass, "~paved:rl:*", "resetchannels", "+@all", "-@dangerous").Err(); err != nil {
 		t.Fatal(err)
 	}
 	v.write(t, "secret/data/service-template", map[string]any{"data": map[string]any{"partner_api_key": w.kvValue, "redis_password": w.redisPass}})

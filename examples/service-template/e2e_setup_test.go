@@ -119,8 +119,8 @@ func configureE2EVault(t *testing.T, v *e2eVault, review *tokenReview, env map[s
 	w := &e2eWorld{v: v, id: randHex(4), kvValue: "kv-" + randHex(16), auditFile: filepath.Join(t.TempDir(), "audit.log")}
 	w.userPrefix = "e2e_" + w.id + "_"
 	v.write(t, "sys/audit/file", map[string]any{"type": "file", "options": map[string]any{"file_path": w.auditFile}})
-	// A Redis ACL user of its own, limited to the limiter's keys and to
-	// the commands the template sends (connect, PING, the script); its
+	// A Redis ACL user of its own, limited to the limiter's keys, no
+	// channels and no @dangerous command (FLUSHALL, CONFIG, ACL...); its
 	// password goes to KV only.
 	w.redisUser, w.redisPass = "e2e-"+w.id, randHex(16)
 	w.redisAdmin = redis.NewClient(&redis.Options{Addr: env["REDIS_ADDR"]}) // the plain port, as its default user

@@ -104,34 +104,39 @@ func setupIssuer(ctx context.Context, getenv func(string) string, logger *slog.L
 		}
 		is.OptOuts = append(is.OptOuts, auth.AllowUntypedTokens(reason))
 	}
-	var client *http.Client // nil: the system's roots
-	if file := getenv(envIssuerCA); file != "" {
-		if client, err = clientTrusting(file); err != nil {
-			return nil, fmt.Errorf("%s: %w", envIssuerCA, err)
-		}
+	client, err := issuerClient(getenv(envIssuerCA))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", envIssuerCA, err)
 	}
+	// The transport is the quickstart's own, so that closing the issuer
+	// leaves no idle connection to it behind.
+	closeClient := client.CloseIdleConnections
 	v, err := auth.New(ctx, auth.Config{Issuers: []auth.Issuer{is}, Audiences: []string{audience}, HTTPClient: client, Logger: logger, Posture: posture})
 	if err != nil {
+		closeClient()
 		return nil, fmt.Errorf("token verifier for %s: %w", envIssuer, err)
 	}
 	logger.Info("token issuer: "+envIssuer, "issuer", issuerURL, "audience", audience)
 	reg.SetControl("real-issuer", true, envIssuer+" "+issuerURL+", audience "+audience)
-	return &tokenIssuer{verifier: v, url: issuerURL, audience: audience, close: func() {}}, nil
+	return &tokenIssuer{verifier: v, url: issuerURL, audience: audience, close: closeClient}, nil
 }
 
-// clientTrusting returns an HTTP client that trusts only the CA
-// certificates in the PEM file.
-func clientTrusting(file string) (*http.Client, error) {
-	pem, err := os.ReadFile(filepath.Clean(file))
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", file)
-	}
+// issuerClient returns an HTTP client of its own (a clone of
+// http.DefaultTransport) for the issuer: trusting only the CA certificates
+// in the PEM file caFile, or the system's roots when caFile is empty.
+func issuerClient(caFile string) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(filepath.Clean(caFile))
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
 	return &http.Client{Transport: tr}, nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -290,4 +292,47 @@ func TestQuickstartAllReal(t *testing.T) {
 	qs := startQuickstartEnv(t, env)
 	checkWalkthrough(t, runPrinted(t, qs, map[string]string{"TOKEN": token}))
 	wantSystems(t, qs.systems(t, token), true, true, true)
+}
+
+// After run returns, nothing it started is left: not even an idle
+// connection to your issuer (here on a private CA, PAVED_OIDC_CACERT),
+// which is still up.
+func TestQuickstartOwnIssuerNoLeak(t *testing.T) {
+	idp, err := authtest.Start(authtest.Config{TokenTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idp.Close()
+	ca := filepath.Join(t.TempDir(), "issuer-ca.pem")
+	if err := os.WriteFile(ca, idp.CACertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{envIssuer: idp.Issuer(), envAudience: idp.Audience(), envIssuerCA: ca}
+	before := runtime.NumGoroutine()
+	for range 2 {
+		ctx, cancel := context.WithCancel(context.Background())
+		pr, pw := io.Pipe()
+		done := make(chan error, 1)
+		go func() {
+			err := run(ctx, []string{"-addr", "127.0.0.1:0", "-ca-dir", t.TempDir(), "-quiet"}, func(k string) string { return env[k] }, pw, io.Discard)
+			pw.CloseWithError(fmt.Errorf("quickstart stopped: %v", err))
+			done <- err
+		}()
+		lines := bufio.NewScanner(pr)
+		for lines.Scan() && !strings.HasPrefix(strings.TrimSpace(lines.Text()), "Ctrl-C stops it") {
+		}
+		go func() { _, _ = io.Copy(io.Discard, pr) }()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines before, %d after run returned:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
 }

@@ -115,7 +115,7 @@ func indexHandler(baseURL func() string, caFile string, iss *tokenIssuer) http.H
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = indexPage.Execute(w, indexData{
-			Nonce: httpx.CSPNonce(r), CAFile: caFile, StandIn: iss.mint != nil,
+			Nonce: httpx.CSPNonce(r), CAFile: shellQuote(caFile), StandIn: iss.mint != nil,
 			Issuer: iss.url, Audience: iss.audience,
 			Sections: trySections(baseURL(), iss.mint != nil), Routes: indexRoutes,
 		})

@@ -50,7 +50,13 @@ func startQuickstart(t *testing.T) quickstart {
 // environment env (and nothing else).
 func startQuickstartEnv(t *testing.T, env map[string]string) quickstart {
 	t.Helper()
-	dir := t.TempDir()
+	return startQuickstartIn(t, env, t.TempDir())
+}
+
+// startQuickstartIn is startQuickstartEnv with the development CA's file
+// in dir (-ca-dir).
+func startQuickstartIn(t *testing.T, env map[string]string, dir string) quickstart {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)

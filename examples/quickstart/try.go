@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"regexp"
+	"strings"
 
 	"github.com/pavedroad/paved/sbom"
 )
@@ -71,7 +73,7 @@ The server's certificate comes from a development CA that lives only in this
 process; trust it explicitly instead of turning verification off:
 
   export PAVED_CA=%s
-`, url, caFile)
+`, url, shellQuote(caFile))
 	if iss.mint != nil {
 		fmt.Fprintf(w, `
 Tokens from the in-process OpenID provider that stands in for yours (valid
@@ -101,4 +103,17 @@ Bring an access token it issued for the audience %q:
 		}
 	}
 	fmt.Fprintf(w, "\nIn a browser, %s/ is the same list as a page (it warns about the\ndevelopment CA unless you import $PAVED_CA).\n\nCtrl-C stops it gracefully.\n", url)
+}
+
+// shellSafe matches a word that needs no quoting in a POSIX shell.
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:@%+=,-]+$`)
+
+// shellQuote returns s as one word for a POSIX shell: as it is when that
+// is safe, else single-quoted (a path with a space, or a Windows path,
+// whose backslashes bash would eat).
+func shellQuote(s string) string {
+	if shellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

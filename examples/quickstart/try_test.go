@@ -83,19 +83,20 @@ func runPrinted(t *testing.T, qs quickstart, tokens map[string]string) []printed
 		t.Fatal(err)
 	}
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + curlHome, "CURL_HOME=" + curlHome}
-	for k, v := range qs.exports {
-		if strings.HasPrefix(v, "'<") { // a placeholder: "bring your own"
-			continue
-		}
-		env = append(env, k+"="+v)
-	}
 	for k, v := range tokens {
 		env = append(env, k+"="+v)
+	}
+	// The printed export lines, as bash reads them, before each command.
+	var exports strings.Builder
+	for _, line := range qs.printed {
+		if strings.HasPrefix(line, "export ") && !strings.Contains(line, "='<") { // not a placeholder: "bring your own"
+			exports.WriteString(line + "\n")
+		}
 	}
 	cmds := printedCommands(t, qs.printed)
 	for _, c := range cmds {
 		var stdout, stderr bytes.Buffer
-		if err := bashCmd(bash, c.line, env, &stdout, &stderr).Run(); err != nil {
+		if err := bashCmd(bash, exports.String()+c.line, env, &stdout, &stderr).Run(); err != nil {
 			t.Errorf("%s\n%v\n%s%s", c.line, err, stdout.Bytes(), stderr.Bytes())
 			continue
 		}
@@ -129,7 +130,7 @@ func runPrinted(t *testing.T, qs quickstart, tokens map[string]string) []printed
 			}
 			stdout.Reset()
 			stderr.Reset()
-			if err := bashCmd(bash, c.line, env, &stdout, &stderr).Run(); err != nil {
+			if err := bashCmd(bash, exports.String()+c.line, env, &stdout, &stderr).Run(); err != nil {
 				t.Errorf("%s (again)\n%v\n%s%s", c.line, err, stdout.Bytes(), stderr.Bytes())
 				continue
 			}
@@ -169,6 +170,17 @@ func checkWalkthrough(t *testing.T, cmds []printedCommand) {
 			t.Errorf("command %d is %q, want %s on %s", i+1, c.line, w.status, w.path)
 		}
 	}
+}
+
+// The printed export lines work in bash whatever the development CA's
+// path holds: a space, a backslash (a Windows path in Git Bash), a quote.
+func TestQuickstartPrintedExportsQuoted(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), `my dir\it's`)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	qs := startQuickstartIn(t, nil, dir)
+	checkWalkthrough(t, runPrinted(t, qs, nil))
 }
 
 // Every command the quickstart prints works as printed, in bash with curl,

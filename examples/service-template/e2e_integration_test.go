@@ -396,7 +396,7 @@ func blockGoroutines() []string {
 	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
 		for _, pkg := range []string{"github.com/pavedroad/paved/secrets", "github.com/pavedroad/paved/policy.", "github.com/pavedroad/paved/httpx",
 			"github.com/pavedroad/paved/auth.", "github.com/pavedroad/paved/telemetry", "github.com/pavedroad/paved/sbom",
-			"github.com/jackc/pgx", "github.com/redis/go-redis", "go.opentelemetry.io/", "google.golang.org/grpc"} {
+			"github.com/jackc/pgx", "github.com/redis/go-redis", "go.opentelemetry.io/", "google.golang.org/grpc", "github.com/open-policy-agent/opa"} {
 			if strings.Contains(g, pkg) {
 				left = append(left, g)
 				break

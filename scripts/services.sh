@@ -160,7 +160,7 @@ start_postgres() {
 	PG_PORT=$(free_port)
 	PG_PASSWORD=$(rand_hex 16)
 	mkdir -p "$STATE/pg/sock"
-	printf '%s\n' "$PG_PASSWORD" >"$STATE/pg/pw"
+	(umask 077 && printf '%s\n' "$PG_PASSWORD" >"$STATE/pg/pw")
 	server_tls "$STATE/pg/tls" PostgreSQL
 	PG_CA_FILE=$STATE/pg/tls/ca.crt
 	[ "$(id -u)" = 0 ] && chown -R postgres: "$STATE/pg"
@@ -177,9 +177,12 @@ start_vault() {
 	VAULT_TOKEN=$(rand_hex 16)
 	VAULT_ADDR="http://127.0.0.1:$VAULT_PORT"
 	mkdir -p "$STATE/vault"
-	(cd "$STATE/vault" && exec "$VAULT_BIN" server -dev -dev-no-store-token \
-		-dev-root-token-id="$VAULT_TOKEN" -dev-listen-address="127.0.0.1:$VAULT_PORT" \
-		>"$STATE/vault.log" 2>&1) &
+	# The root token goes in the environment, not the arguments (which every
+	# local user can read), and the log, which prints it, is the owner's only.
+	: >"$STATE/vault.log"
+	chmod 600 "$STATE/vault.log"
+	(cd "$STATE/vault" && VAULT_DEV_ROOT_TOKEN_ID="$VAULT_TOKEN" exec "$VAULT_BIN" server -dev -dev-no-store-token \
+		-dev-listen-address="127.0.0.1:$VAULT_PORT" >>"$STATE/vault.log" 2>&1) &
 	echo $! >"$STATE/vault.pid"
 	export VAULT_ADDR VAULT_TOKEN
 	wait_for 60 Vault "$VAULT_BIN" status

@@ -205,9 +205,10 @@ configure_vault() {
 
 	# Database engine wired to the PostgreSQL instance; role "app" issues short-lived logins.
 	vault secrets enable database >/dev/null
-	vault write database/config/pg plugin_name=postgresql-database-plugin allowed_roles=app \
+	# Passwords reach the vault CLI on stdin (key=-), not in its arguments.
+	printf '%s' "$PG_PASSWORD" | vault write database/config/pg plugin_name=postgresql-database-plugin allowed_roles=app \
 		connection_url="postgresql://{{username}}:{{password}}@127.0.0.1:$PG_PORT/postgres?sslmode=disable" \
-		username=postgres password="$PG_PASSWORD" >/dev/null
+		username=postgres password=- >/dev/null
 	vault write database/roles/app db_name=pg default_ttl=1h max_ttl=24h \
 		creation_statements="CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT pg_read_all_data TO \"{{name}}\";" \
 		revocation_statements="DROP ROLE IF EXISTS \"{{name}}\";" >/dev/null
@@ -220,7 +221,7 @@ configure_vault() {
 		path "identity/oidc/token/*" { capabilities = ["read"] }
 	EOF
 	vault auth enable userpass >/dev/null
-	vault write auth/userpass/users/"$OIDC_USERNAME" password="$OIDC_PASSWORD" token_policies=default,paved-oidc-user >/dev/null
+	printf '%s' "$OIDC_PASSWORD" | vault write auth/userpass/users/"$OIDC_USERNAME" password=- token_policies=default,paved-oidc-user >/dev/null
 	local accessor entity group
 	accessor=$(vault read -field=accessor sys/auth/userpass)
 	entity=$(vault write -field=id identity/entity name="$OIDC_USERNAME" metadata=email=alice@example.com)

@@ -147,6 +147,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.RedisCA != "" && !c.RedisTLS {
 		check.Add("REDIS_CA_FILE", "set with REDIS_TLS=false", "drop it, or turn TLS on")
 	}
+	if c.RedisPlain != "" && c.RedisTLS {
+		check.Add("REDIS_PLAINTEXT_REASON", "set while TLS to Redis is on", "drop it, or set REDIS_TLS=false")
+	}
 	for _, p := range c.TrustedProxies {
 		_, perr := netip.ParsePrefix(p)
 		if _, aerr := netip.ParseAddr(p); perr != nil && aerr != nil {

@@ -47,6 +47,8 @@ func TestLoadConfigRedisTLS(t *testing.T) {
 		{"not a boolean", map[string]string{"REDIS_TLS": "yes"}, false, []string{"REDIS_TLS"}},
 		{"CA without TLS", map[string]string{"REDIS_TLS": "false", "REDIS_PLAINTEXT_REASON": "the mesh sidecar encrypts pod traffic",
 			"REDIS_CA_FILE": "/etc/redis-ca.pem"}, false, []string{"REDIS_CA_FILE"}},
+		// A reason with TLS on would do nothing: said, rather than ignored.
+		{"reason with TLS", map[string]string{"REDIS_PLAINTEXT_REASON": "the mesh sidecar encrypts pod traffic"}, true, []string{"REDIS_PLAINTEXT_REASON"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -181,9 +181,9 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
-	var token string
+	var token, idToken string
 	t.Run("OIDC login", func(t *testing.T) {
-		token = w.login(t)
+		token, idToken = w.login(t)
 	})
 	if token == "" {
 		t.FailNow()
@@ -195,6 +195,10 @@ func TestEndToEnd(t *testing.T) {
 		}
 		if resp, body := alice.do(t, b, "GET", "/v1/orders", ""); resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
 			t.Errorf("GET /v1/orders without a token = %d %s, want 401 Bearer", resp.StatusCode, body)
+		}
+		// The login's ID token is for the client, not a bearer token for the API.
+		if resp, body := alice.do(t, b, "GET", "/v1/orders", idToken); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET /v1/orders with the ID token = %d %s, want 401", resp.StatusCode, body)
 		}
 		resp, body := alice.do(t, b, "DELETE", "/v1/orders/7", token)
 		var p struct {
@@ -383,8 +387,10 @@ func TestEndToEnd(t *testing.T) {
 	if logs.contains(w.kvValue) || logs.contains(w.redisPass) {
 		t.Error("the logs hold a KV secret")
 	}
-	if token != "" && logs.contains(token[strings.LastIndexByte(token, '.')+1:]) {
-		t.Error("the logs hold the bearer token's signature")
+	for what, jwt := range map[string]string{"bearer token": token, "ID token": idToken} {
+		if jwt != "" && logs.contains(jwt[strings.LastIndexByte(jwt, '.')+1:]) {
+			t.Errorf("the logs hold the %s's signature", what)
+		}
 	}
 }
 
@@ -564,7 +570,7 @@ func (l *lockedBuffer) contains(s string) bool {
 // access token and an ID token, neither an API bearer token (an ID token
 // is refused as one), so the API token is the identity token Vault mints
 // for the same entity; the test checks both name the same subject.
-func (w *e2eWorld) login(t *testing.T) string {
+func (w *e2eWorld) login(t *testing.T) (apiToken, idToken string) {
 	t.Helper()
 	ctx := context.WithValue(t.Context(), oauth2.HTTPClient, w.v.client)
 	var login struct {
@@ -631,7 +637,7 @@ func (w *e2eWorld) login(t *testing.T) string {
 	if c := jwtClaims(t, it.Data.Token); c["sub"] != idClaims["sub"] || c["iss"] != w.tokenIssuer {
 		t.Fatalf("the API token's sub %v (iss %v) is not the signed-in user %v", c["sub"], c["iss"], idClaims["sub"])
 	}
-	return it.Data.Token
+	return it.Data.Token, fmt.Sprint(tok.Extra("id_token"))
 }
 
 // jwtClaims decodes a JWT's payload without verifying it: the template

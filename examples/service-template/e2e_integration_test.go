@@ -105,6 +105,15 @@ func TestEndToEnd(t *testing.T) {
 		orgWaivers:    []paved.OptOut{policy.AllowOrgViolation("token-checks", "Vault is the OpenID provider here and its tokens carry no RFC 9068 typ")},
 	}
 	logs := &lockedBuffer{}
+	t.Cleanup(func() { // why a call was denied, when the test failed
+		if t.Failed() {
+			for _, line := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(line, `"msg":"policy decision"`) && strings.Contains(line, `"allow":false`) {
+					t.Log(line)
+				}
+			}
+		}
+	})
 	global := len(paved.DefaultPosture().Report().Controls)
 	a := startE2E(t, cfg, s, logs)
 	aUp := time.Since(began)
@@ -190,7 +199,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	t.Run("bearer calls", func(t *testing.T) {
-		if resp, body := alice.do(t, a, "GET", "/v1/orders", token); resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"checked_at"`) {
+		if resp, body := alice.served(t, a, "/v1/orders", token, logs); resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"checked_at"`) {
 			t.Errorf("GET /v1/orders as a reader = %d %s, want 200 with the database's time", resp.StatusCode, body)
 		}
 		if resp, body := alice.do(t, b, "GET", "/v1/orders", ""); resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
@@ -282,7 +291,7 @@ func TestEndToEnd(t *testing.T) {
 		deadline := time.Now().Add(15 * time.Second)
 		for i := 0; ; i++ {
 			r := []replica{a, b}[i%2]
-			if resp, body := rot.do(t, r, "GET", "/v1/orders", token); resp.StatusCode != http.StatusOK {
+			if resp, body := rot.do(t, r, "GET", "/v1/orders", token); resp.StatusCode != http.StatusOK && !logs.timedOut(resp, body) {
 				t.Fatalf("GET /v1/orders #%d during rotation = %d %s", i, resp.StatusCode, body)
 			}
 			now := w.dbUsers(t, db)
@@ -325,7 +334,9 @@ func TestEndToEnd(t *testing.T) {
 		rl := caller{client: client, xff: randomCaller()} // a fresh budget
 		for i := range 20 {
 			r := []replica{a, b}[i%2]
-			if resp, body := rl.do(t, r, "GET", "/v1/orders", token); resp.StatusCode != http.StatusOK {
+			// (a policy evaluation past its 50ms budget denies, fail
+			// closed, on a loaded machine: such a call passed the limiter)
+			if resp, body := rl.do(t, r, "GET", "/v1/orders", token); resp.StatusCode != http.StatusOK && !logs.timedOut(resp, body) {
 				t.Fatalf("call %d of 20 (replica %d) = %d %s, want 200 within the limit", i+1, i%2, resp.StatusCode, body)
 			}
 		}
@@ -485,6 +496,19 @@ func (c caller) do(t *testing.T, r replica, method, path, token string) (*http.R
 	return resp, body
 }
 
+// served is a GET of path that the policy allows, tried again (up to three
+// times) when its evaluation timed out (see timedOut).
+func (c caller) served(t *testing.T, r replica, path, token string, logs *lockedBuffer) (*http.Response, []byte) {
+	t.Helper()
+	for i := 0; ; i++ {
+		resp, body := c.do(t, r, "GET", path, token)
+		if i == 2 || !logs.timedOut(resp, body) {
+			return resp, body
+		}
+		t.Logf("GET %s: the policy evaluation timed out (denied, fail closed); again", path)
+	}
+}
+
 // countSpans counts the spans named span of service.name service in the
 // collector's file exporter output in dir (traces.jsonl: OTLP JSON, one
 // batch a line).
@@ -555,6 +579,37 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.Write(p)
+}
+
+// timedOut reports whether resp is a 403 whose decision, in the
+// decision log, is a policy evaluation that ran past its budget (50ms by
+// default): it denies, fail closed, and a slow machine (-race, a loaded
+// CI) meets it now and then.
+func (l *lockedBuffer) timedOut(resp *http.Response, body []byte) bool {
+	var p struct {
+		DecisionID string `json:"decision_id"`
+	}
+	if resp.StatusCode != http.StatusForbidden || json.Unmarshal(body, &p) != nil || p.DecisionID == "" {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range strings.Split(l.buf.String(), "\n") {
+		var rec struct {
+			DecisionID string `json:"decision_id"`
+			Cause      string `json:"cause"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.DecisionID == p.DecisionID {
+			return rec.Cause == policy.CauseTimeout
+		}
+	}
+	return false
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 func (l *lockedBuffer) contains(s string) bool {

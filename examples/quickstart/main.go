@@ -114,7 +114,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// /posture serves; a process running several quickstarts, as the
 	// tests do, keeps them apart.
 	posture := new(paved.Posture)
-	tel, err := setupTelemetry(ctx, *telemetryMode, stdout, logger, posture)
+	tel, err := setupTelemetry(ctx, *telemetryMode, getenv, stdout, logger, posture)
 	if err != nil {
 		return err
 	}

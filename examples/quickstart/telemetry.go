@@ -20,8 +20,11 @@ import (
 // http:// one on loopback), in which case traces, metrics and logs go
 // there by OTLP. Mode "stdout" writes every signal as JSON to stdout. An
 // invalid OTEL_* variable stops the start with an error naming it.
-func setupTelemetry(ctx context.Context, mode string, stdout io.Writer, logger *slog.Logger, posture *paved.Posture) (*telemetry.Telemetry, error) {
-	cfg := telemetry.Config{ServiceName: "paved-quickstart", Environment: "development", Logger: logger, Posture: posture, Stdout: stdout}
+// The OTEL_* variables are read through getenv (an empty one is unset),
+// as every other variable of the quickstart.
+func setupTelemetry(ctx context.Context, mode string, getenv func(string) string, stdout io.Writer, logger *slog.Logger, posture *paved.Posture) (*telemetry.Telemetry, error) {
+	cfg := telemetry.Config{ServiceName: "paved-quickstart", Environment: "development", Logger: logger, Posture: posture, Stdout: stdout,
+		Getenv: func(k string) (string, bool) { v := getenv(k); return v, v != "" }}
 	switch mode {
 	case "off":
 	case "stdout":

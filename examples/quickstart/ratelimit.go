@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -31,6 +33,11 @@ func rateLimitStore(ctx context.Context, getenv func(string) string, logger *slo
 		logger.Info("rate limits: in memory, per process; set " + envRedis + " to share them through Redis")
 		reg.SetControl("shared-rate-limit", false, "in memory, per process; set "+envRedis+" to share the limits through Redis")
 		return nil, nil, func() {}, nil
+	}
+	// host:port only: a redis:// URL may carry a password, which this
+	// error (and the log and posture report below) must not echo.
+	if _, _, err := net.SplitHostPort(addr); err != nil || strings.ContainsAny(addr, "@/") {
+		return nil, nil, nil, fmt.Errorf("%s: want host:port, such as 127.0.0.1:6379 (a redis:// URL is not read)", envRedis)
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 	closeRedis := func() { _ = rdb.Close() }

@@ -123,6 +123,8 @@ func TestQuickstartSwitchErrors(t *testing.T) {
 		{"untyped as a boolean", map[string]string{envIssuer: "https://idp.example.com", envAudience: "api", envUntyped: "true"}, "PAVED_OIDC_ALLOW_UNTYPED_TOKENS is the reason"},
 		{"untyped as 1", map[string]string{envIssuer: "https://idp.example.com", envAudience: "api", envUntyped: "1"}, "PAVED_OIDC_ALLOW_UNTYPED_TOKENS is the reason"},
 		{"vault token alone", map[string]string{"VAULT_TOKEN": "hvs.example"}, "VAULT_TOKEN is set but VAULT_ADDR is not"},
+		// A redis:// URL is refused without echoing its password.
+		{"redis URL", map[string]string{envRedis: "redis://:hunter2@127.0.0.1:6379/0"}, "REDIS_ADDR: want host:port"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -130,6 +132,9 @@ func TestQuickstartSwitchErrors(t *testing.T) {
 			err := run(ctx, []string{"-addr", "127.0.0.1:0", "-quiet"}, func(k string) string { return tt.env[k] }, io.Discard, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "hvs.example") {
+				t.Errorf("err = %v: a secret is echoed", err)
 			}
 		})
 	}

@@ -20,8 +20,12 @@ import (
 )
 
 // Environment variables that switch the quickstart from its stand-ins to
-// the real systems. They are the names the integration run's env file
-// (scripts/services.sh) uses.
+// the real systems. VAULT_ADDR, VAULT_TOKEN and REDIS_ADDR are as the
+// integration run's env file (scripts/services.sh) sets them; its
+// PAVED_OIDC_ISSUER is Vault's provider for browser logins, whose bearer
+// tokens come from PAVED_OIDC_TOKEN_ISSUER for PAVED_OIDC_TOKEN_AUDIENCE:
+// set PAVED_OIDC_ISSUER and PAVED_OIDC_AUDIENCE to those two (the file
+// alone sets no audience, so the start stops and says so).
 const (
 	envIssuer   = "PAVED_OIDC_ISSUER"   // your OpenID provider's issuer URL
 	envAudience = "PAVED_OIDC_AUDIENCE" // the audience its tokens for this API carry

@@ -289,8 +289,9 @@ func TestQuickstartRealIssuer(t *testing.T) {
 	wantSystems(t, qs.systems(t, token), true, false, false)
 }
 
-// Every real system at once, as a user with the integration env file
-// would run it: every printed command works as printed.
+// Every real system at once (the integration env file's, with its token
+// issuer and audience as PAVED_OIDC_ISSUER and PAVED_OIDC_AUDIENCE):
+// every printed command works as printed.
 func TestQuickstartAllReal(t *testing.T) {
 	env := realEnv(t, true, true, true)
 	token := vaultToken(t)

@@ -4,7 +4,8 @@
 //	go run ./examples/quickstart
 //
 // It listens on https://127.0.0.1:8443 (the -addr flag or PAVED_ADDR change
-// it) with a certificate from an ephemeral development CA, whose PEM file it
+// it, to another loopback address only) with a certificate from an
+// ephemeral development CA, whose PEM file it
 // prints so that clients verify the server (curl --cacert) instead of
 // switching verification off. Everything else is paved's secure default:
 // TLS 1.2+ with AEAD suites, timeouts and size limits, security headers,
@@ -52,6 +53,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -88,6 +90,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	telemetryMode := fs.String("telemetry", envOr(getenv, "PAVED_TELEMETRY", "off"), "off or stdout; OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (env PAVED_TELEMETRY)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	// Loopback only: the development certificate names localhost,
+	// 127.0.0.1 and ::1 (nothing else could verify it), and the opt-out
+	// that allows it says so.
+	if host, _, err := net.SplitHostPort(*addr); err != nil || !isLoopback(host) {
+		return fmt.Errorf("-addr %q (or PAVED_ADDR): the quickstart serves on a loopback host:port only, such as %s; its development certificate is for this machine alone", *addr, httpx.DefaultAddr)
 	}
 
 	dir := *caDir

@@ -318,3 +318,17 @@ func TestQuickstartTestssl(t *testing.T) {
 		}
 	}
 }
+
+// The quickstart serves on loopback only, as its development certificate
+// (localhost, 127.0.0.1, ::1) and the opt-out's reason say: any other
+// -addr stops the start before anything listens.
+func TestQuickstartLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0", "192.0.2.1:8443", "example.com:8443", "127.0.0.1"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a start that succeeds serves until then
+		err := run(ctx, []string{"-addr", addr, "-quiet"}, noEnv, io.Discard, io.Discard)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "-addr") {
+			t.Errorf("-addr %s: err = %v, want a refusal naming -addr", addr, err)
+		}
+	}
+}

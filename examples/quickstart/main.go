@@ -5,9 +5,8 @@
 //
 // It listens on https://127.0.0.1:8443 (the -addr flag or PAVED_ADDR change
 // it, to another loopback address only) with a certificate from an
-// ephemeral development CA, whose PEM file it
-// prints so that clients verify the server (curl --cacert) instead of
-// switching verification off. Everything else is paved's secure default:
+// ephemeral development CA, whose PEM file it prints so that clients
+// verify the server (curl --cacert) instead of switching verification off. Everything else is paved's secure default:
 // TLS 1.2+ with AEAD suites, timeouts and size limits, security headers,
 // cross-origin protection, per-client rate limiting, request IDs, panic
 // recovery, an access log, /livez and /readyz. Stop it with Ctrl-C; it

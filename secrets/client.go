@@ -21,6 +21,7 @@ import (
 type Client struct {
 	cfg     Config
 	b       Backend
+	ownsB   bool // b was built by New from Config.Vault: Close releases its connections
 	reg     *paved.Registration
 	method  string
 	bo      backoff.Policy
@@ -85,6 +86,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{
 		cfg:       c0,
 		b:         b,
+		ownsB:     c0.Backend == nil,
 		method:    c0.Login.Method(),
 		bo:        backoff.Policy{Base: c0.RetryBase, Cap: c0.RetryCap},
 		ctx:       bg,
@@ -154,6 +156,11 @@ func (c *Client) Close(ctx context.Context) error {
 		}
 		c.loginMu.Unlock()
 		c.setHealth(false, "closed")
+		if vb, ok := c.b.(*vaultBackend); ok && c.ownsB && vb.hc != nil {
+			// Idle keep-alive connections to Vault (two goroutines
+			// each) would outlive the Client otherwise.
+			vb.hc.CloseIdleConnections()
+		}
 	})
 	return err
 }

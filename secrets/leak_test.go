@@ -3,6 +3,9 @@ package secrets_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"testing"
 	"time"
@@ -101,5 +104,37 @@ func TestCloseLeavesTheCallersToken(t *testing.T) {
 	}
 	if _, err := f.Read(ctx, tok, "auth/token/lookup-self"); err != nil {
 		t.Fatalf("the caller's token after Close: %v", err)
+	}
+}
+
+// TestCloseReleasesVaultConnections: a Client whose Vault backend New
+// built (from Config.Vault) closes its idle keep-alive connections at
+// Close; they would otherwise keep two goroutines each alive for as long
+// as the process. Vault here is a stand-in that answers lookup-self.
+func TestCloseReleasesVaultConnections(t *testing.T) {
+	vault := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"data":{"accessor":"acc","ttl":0,"renewable":false,"policies":["default"],"id":"t"}}`)
+	}))
+	defer vault.Close()
+	before := runtime.NumGoroutine()
+	for range 3 {
+		c, err := secrets.New(context.Background(), secrets.Config{Vault: secrets.VaultConfig{Address: vault.URL},
+			Login: secrets.TokenLogin{Token: secrets.NewSecret("t")}, Events: paved.NopSink{}, Posture: &paved.Posture{}, Logger: quietLogger(),
+			OptOuts: []paved.OptOut{secrets.AllowStaticToken("a stand-in Vault on loopback in this test")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines after Close, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

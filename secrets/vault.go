@@ -47,7 +47,8 @@ const DefaultVaultTimeout = 10 * time.Second
 
 // vaultBackend is the Backend of a real Vault, over an *api.Client.
 type vaultBackend struct {
-	c *api.Client
+	c  *api.Client
+	hc *http.Client // the transport New built (nil for VaultBackend's caller-owned client)
 }
 
 // VaultBackend returns a [Backend] over c. The client's own token is not
@@ -115,7 +116,7 @@ func newVaultBackend(cfg VaultConfig, conns int) (Backend, error) {
 	if cfg.Namespace != "" {
 		c.SetNamespace(cfg.Namespace)
 	}
-	return &vaultBackend{c: c}, nil
+	return &vaultBackend{c: c, hc: ac.HttpClient}, nil
 }
 
 // APIClient returns the *api.Client of a Backend built by [VaultBackend] or

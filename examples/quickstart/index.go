@@ -37,7 +37,7 @@ func indexText() string {
 	for _, r := range indexRoutes {
 		fmt.Fprintf(&b, "%-4s %-9s %s\n", r.Method, r.Path, r.What)
 	}
-	b.WriteString("\nEvery response carries the security headers and an X-Request-Id; every route\nbut /livez and /readyz carries the RateLimit fields. In a browser this is a page.\n")
+	b.WriteString("\nEvery response carries the security headers and an X-Request-Id; every answer\nthe rate limiter gave (all but /livez, /readyz and refusals before it, such as a\ncross-site POST) carries the RateLimit fields. In a browser this is a page.\n")
 	return b.String()
 }
 

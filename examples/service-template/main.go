@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -38,7 +39,7 @@ var authzFiles embed.FS
 // where the value is used (here: where you would call a partner API).
 type appSecrets struct {
 	PartnerAPIKey secrets.Secret `secret:"secret/service-template#partner_api_key"`
-	RedisPassword secrets.Secret `secret:"secret/service-template#redis_password,optional"` // absent: no AUTH password
+	RedisPassword secrets.Secret `secret:"secret/service-template#redis_password,optional"` // absent: no AUTH password (refused with REDIS_USERNAME)
 }
 
 // seams are what the tests replace; production leaves every field zero.
@@ -140,6 +141,9 @@ func run(ctx context.Context, cfg Config, s seams) error {
 	if err != nil {
 		return fmt.Errorf("oidc: %w", err)
 	}
+	if issuerClient != s.issuerClient { // ours: its idle connections (two goroutines each) end with run
+		defer issuerClient.CloseIdleConnections()
+	}
 	verifier, err := auth.New(ctx, auth.Config{Issuers: []auth.Issuer{{URL: cfg.IssuerURL, OptOuts: s.issuerOptOuts}}, Audiences: []string{cfg.Audience},
 		HTTPClient: issuerClient, Logger: logger, Posture: posture})
 	if err != nil {
@@ -154,6 +158,9 @@ func run(ctx context.Context, cfg Config, s seams) error {
 	bundleClient, err := clientFor(s.bundleClient, "POLICY_BUNDLE_CA_FILE", cfg.PolicyCA)
 	if err != nil {
 		return fmt.Errorf("policy: %w", err)
+	}
+	if bundleClient != s.bundleClient {
+		defer bundleClient.CloseIdleConnections() // after the poller has stopped (deferred below)
 	}
 	engine, err := newPolicy(ctx, cfg, bundleClient, logger, posture)
 	if err != nil {
@@ -299,6 +306,11 @@ func listOrders(w http.ResponseWriter, r *http.Request, db *pgxsecrets.Pool) {
 // an opt-out in the posture report: the org policy judges its reason, and
 // it is logged here.
 func redisOptions(ctx context.Context, cfg Config, password secrets.Secret, posture *paved.Posture, logger *slog.Logger) (*redis.Options, error) {
+	if cfg.RedisUser != "" && password.Reveal() == "" {
+		// go-redis sends no AUTH without a password: the connection would
+		// run as Redis's default user, not the ACL user configured.
+		return nil, fmt.Errorf("REDIS_USERNAME %s is set but the Vault KV key redis_password is absent or empty: put the ACL user's password there", cfg.RedisUser)
+	}
 	opts := &redis.Options{Addr: cfg.RedisAddr, Username: cfg.RedisUser, Password: password.Reveal(), ContextTimeoutEnabled: true}
 	reg := posture.Register("service-template", cfg.Name)
 	if !cfg.RedisTLS {
@@ -348,9 +360,23 @@ func clientFor(seam *http.Client, variable, file string) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout: 10 * time.Second, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}}, nil
+	// http.DefaultTransport's settings (proxy from the environment, dial,
+	// handshake and idle timeouts, HTTP/2) with paved's TLS floor.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12,
+		CipherSuites: httpx.TLSConfig(nil, nil, 0).CipherSuites}
+	// A redirect off https is refused before it is sent (the policy engine
+	// checks a service's client's answer only, after its request left).
+	noDowngrade := func(req *http.Request, via []*http.Request) error {
+		if req.URL.Scheme != "https" {
+			return fmt.Errorf("%s: refusing a redirect to a %s URL", variable, req.URL.Scheme)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &http.Client{Timeout: 30 * time.Second, Transport: tr, CheckRedirect: noDowngrade}, nil
 }
 
 // closeWith closes one block within 10 seconds and logs a failure.

@@ -82,7 +82,9 @@ type Config struct {
 	// Stdout receives the stdout exporters' output; os.Stdout when nil.
 	// The three exporters write from their own goroutines: Setup
 	// serialises their writes, so any io.Writer will do (a
-	// strings.Builder too), and each JSON document arrives whole.
+	// strings.Builder too, read after Shutdown), and each JSON document
+	// arrives whole. Only one Setup's writes are serialised: two Setups
+	// sharing a writer need one safe for concurrent use (os.Stdout is).
 	Stdout io.Writer
 	// OTLP configures the OTLP exporters.
 	OTLP OTLPConfig

@@ -513,3 +513,54 @@ func TestRunTwiceRefused(t *testing.T) {
 		t.Fatalf("Run after Run: %v", err)
 	}
 }
+
+// A service's own client, given through Config.Bundle.Client, gets the
+// engine's refusal of a redirect off https and loopback before the
+// redirected request is sent (its headers, an Authorization say, never
+// leave), and its own redirect policy still runs after that check.
+func TestServiceClientRedirectRefusedBeforeSending(t *testing.T) {
+	srv := &bundleServer{}
+	srv.set(makeBundle(t, "r1", true, "", ""), http.StatusOK)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://bundles.example/b.tar.gz", http.StatusFound)
+	})
+	mux.HandleFunc("/same", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/b.tar.gz", http.StatusFound)
+	})
+	mux.Handle("/", srv)
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	dialAll := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "tcp", ts.Listener.Addr().String())
+	}}
+	defer dialAll.CloseIdleConnections()
+	var own atomic.Int32
+	client := &http.Client{Transport: dialAll, Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		own.Add(1)
+		return nil
+	}}
+	for _, tt := range []struct {
+		path            string
+		wantRequests    int64
+		wantOwnPolicies int32
+	}{
+		{"/moved", 0, 0}, // refused before the request off loopback is sent
+		{"/same", 1, 1},  // on loopback: followed, and the service's own policy ran
+	} {
+		cfg := bundleConfig("", ts.URL+tt.path, nil)
+		cfg.OptOuts = []paved.OptOut{AllowUnsignedBundle("bundle server is a sidecar on loopback")}
+		cfg.Posture = &paved.Posture{}
+		cfg.Bundle.Client = client
+		before, ownBefore := srv.requests.Load(), own.Load()
+		if _, err := New(context.Background(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		if n := srv.requests.Load() - before; n != tt.wantRequests {
+			t.Fatalf("%s: %d requests reached the bundle path, want %d", tt.path, n, tt.wantRequests)
+		}
+		if n := own.Load() - ownBefore; n != tt.wantOwnPolicies {
+			t.Fatalf("%s: the service's CheckRedirect ran %d times, want %d", tt.path, n, tt.wantOwnPolicies)
+		}
+	}
+}

@@ -138,7 +138,10 @@ type BundleConfig struct {
 	// OptOuts holds [AllowUnsignedBundle].
 	URL string
 	// Client fetches URL; a client with a 10s timeout when nil. A Client
-	// without a Timeout of its own has each fetch bounded by 10s.
+	// without a Timeout of its own has each fetch bounded by 10s. The
+	// engine uses a copy whose redirects off https and loopback are
+	// refused before they are sent; the Client's own CheckRedirect runs
+	// after that check.
 	Client *http.Client
 	// Header is added to each fetch (an Authorization for the server).
 	Header http.Header

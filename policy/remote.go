@@ -36,6 +36,18 @@ func newRemote(e *Engine) *remoteSource {
 	c := e.cfg.Bundle.Client
 	if c == nil {
 		c = &http.Client{Timeout: DefaultFetchTimeout, CheckRedirect: checkBundleRedirect}
+	} else {
+		// A caller's client gets the same refusal of redirects off https
+		// (before the request is sent), then its own redirect policy.
+		cp := *c
+		next := c.CheckRedirect
+		cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if err := checkBundleRedirect(req, via); err != nil || next == nil {
+				return err
+			}
+			return next(req, via)
+		}
+		c = &cp
 	}
 	return &remoteSource{e: e, client: c, poll: e.cfg.Bundle.PollInterval, timeout: DefaultFetchTimeout,
 		backoff: backoff.Policy{Base: time.Second, Cap: e.cfg.Bundle.PollInterval}}

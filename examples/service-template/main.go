@@ -314,7 +314,7 @@ func redisOptions(ctx context.Context, cfg Config, password secrets.Secret, post
 	opts := &redis.Options{Addr: cfg.RedisAddr, Username: cfg.RedisUser, Password: password.Reveal(), ContextTimeoutEnabled: true}
 	reg := posture.Register("service-template", cfg.Name)
 	if !cfg.RedisTLS {
-		o := paved.NewOptOut("service-template", "allow-redis-plaintext", cfg.RedisPlain)
+		o := paved.NewOptOut("service-template", "allow-plaintext-redis", cfg.RedisPlain)
 		if err := reg.AddOptOut(o); err != nil {
 			return nil, err
 		}

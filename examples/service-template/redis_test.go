@@ -151,7 +151,7 @@ func TestTemplateRedisSpeaksTLS(t *testing.T) {
 				t.Fatalf("first byte to Redis = %#x, want %#x", b, tt.want)
 			}
 			mu.Lock()
-			logged := strings.Contains(logs.String(), "allow-redis-plaintext")
+			logged := strings.Contains(logs.String(), "allow-plaintext-redis")
 			mu.Unlock()
 			if logged != (tt.want == '*') {
 				t.Fatalf("opt-out logged = %t, want %t", logged, tt.want == '*')

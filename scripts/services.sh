@@ -82,11 +82,19 @@ build_vault() {
 	log "built Vault in $((SECONDS - start)) s"
 }
 
-# free_port prints a loopback TCP port nothing listens on.
+# free_port prints a loopback TCP port nothing listens on, below the
+# kernel's ephemeral range: a port from that range can be taken by any
+# outgoing connection's local end (or a test's listener on port 0) before
+# its service binds it, and Prometheus' scrape target stays unbound until
+# its test runs (a cold run lost it that way).
 free_port() {
-	local p
+	local p lo=32768
+	if [ -r /proc/sys/net/ipv4/ip_local_port_range ]; then
+		read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+	fi
+	[ "$lo" -gt 11024 ] || die "the ephemeral port range starts at $lo: no room below it for the services' ports"
 	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (lo - 10000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0

@@ -195,59 +195,6 @@ func locOf(f check.FileError) string {
 	return f.File
 }
 
-// SARIF 2.1.0 for check: results carry a region (the line), which the
-// audit's writer in sarif.go does not need.
-type checkSarifLog struct {
-	Schema  string          `json:"$schema"`
-	Version string          `json:"version"`
-	Runs    []checkSarifRun `json:"runs"`
-}
-
-type checkSarifRun struct {
-	Tool        sarifTool             `json:"tool"`
-	Invocations []checkSarifInvoc     `json:"invocations"`
-	Results     []checkSarifResult    `json:"results"`
-	Artifacts   []checkSarifArtifacts `json:"artifacts,omitempty"`
-}
-
-type checkSarifArtifacts struct {
-	Location sarifArtifact `json:"location"`
-}
-
-type checkSarifInvoc struct {
-	ExecutionSuccessful        bool                `json:"executionSuccessful"`
-	ToolExecutionNotifications []checkSarifNotific `json:"toolExecutionNotifications,omitempty"`
-}
-
-type checkSarifNotific struct {
-	Level     string               `json:"level"`
-	Message   sarifMessage         `json:"message"`
-	Locations []checkSarifLocation `json:"locations,omitempty"`
-}
-
-type checkSarifResult struct {
-	RuleID       string               `json:"ruleId"`
-	RuleIndex    int                  `json:"ruleIndex"`
-	Level        string               `json:"level"`
-	Message      sarifMessage         `json:"message"`
-	Locations    []checkSarifLocation `json:"locations"`
-	Suppressions []sarifSuppression   `json:"suppressions,omitempty"`
-	Properties   map[string]any       `json:"properties,omitempty"`
-}
-
-type checkSarifLocation struct {
-	PhysicalLocation checkSarifPhysical `json:"physicalLocation"`
-}
-
-type checkSarifPhysical struct {
-	ArtifactLocation sarifArtifact     `json:"artifactLocation"`
-	Region           *checkSarifRegion `json:"region,omitempty"`
-}
-
-type checkSarifRegion struct {
-	StartLine int `json:"startLine"`
-}
-
 func sarifLevel(sev string) string {
 	switch sev {
 	case "low":
@@ -278,16 +225,16 @@ func writeCheckSARIF(w io.Writer, r *checkReport) error {
 		})
 		return index[id]
 	}
-	loc := func(file string, line int) []checkSarifLocation {
-		l := checkSarifLocation{PhysicalLocation: checkSarifPhysical{ArtifactLocation: sarifArtifact{URI: file}}}
+	loc := func(file string, line int) []sarifLocation {
+		l := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: file}}}
 		if line > 0 {
-			l.PhysicalLocation.Region = &checkSarifRegion{StartLine: line}
+			l.PhysicalLocation.Region = &sarifRegion{StartLine: line}
 		}
-		return []checkSarifLocation{l}
+		return []sarifLocation{l}
 	}
-	run := checkSarifRun{Results: []checkSarifResult{}}
+	run := sarifRun{Results: []sarifResult{}}
 	add := func(f check.Finding) {
-		res := checkSarifResult{RuleID: f.Rule, RuleIndex: ruleIdx(f.Rule, f.Severity), Level: sarifLevel(f.Severity), Message: sarifMessage{f.Message},
+		res := sarifResult{RuleID: f.Rule, RuleIndex: ruleIdx(f.Rule, f.Severity), Level: sarifLevel(f.Severity), Message: sarifMessage{f.Message},
 			Locations: loc(f.File, f.Line), Properties: map[string]any{"severity": f.Severity}}
 		if f.Object != "" {
 			res.Properties["object"] = f.Object
@@ -303,15 +250,15 @@ func writeCheckSARIF(w io.Writer, r *checkReport) error {
 	for _, f := range r.OptOuts {
 		add(f)
 	}
-	inv := checkSarifInvoc{ExecutionSuccessful: len(r.Errors) == 0}
+	inv := sarifInvocation{ExecutionSuccessful: len(r.Errors) == 0}
 	for _, e := range r.Errors {
-		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, checkSarifNotific{Level: "error", Message: sarifMessage{e.Err}, Locations: loc(e.File, e.Line)})
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "error", Message: sarifMessage{e.Err}, Locations: loc(e.File, e.Line)})
 	}
-	run.Invocations = []checkSarifInvoc{inv}
+	run.Invocations = []sarifInvocation{inv}
 	run.Tool = sarifTool{Driver: driver}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(checkSarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []checkSarifRun{run}})
+	return enc.Encode(sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
 }
 
 func kindOf(src string) string {

@@ -130,7 +130,7 @@ func TestCheckSARIFValidates(t *testing.T) {
 	if err := schema.Validate(inst); err != nil {
 		t.Fatalf("SARIF does not validate: %v\n%s", err, out)
 	}
-	var log checkSarifLog
+	var log sarifLog
 	json.Unmarshal([]byte(out), &log)
 	sup := 0
 	for _, r := range log.Runs[0].Results {

@@ -115,49 +115,12 @@ func shortCommit(c string) string {
 	return c
 }
 
-// SARIF with regions: sarif.go's types for the log, tool, rules and
-// messages; a result type of its own for line and column.
-type sarifRegionLog struct {
-	Schema  string           `json:"$schema"`
-	Version string           `json:"version"`
-	Runs    []sarifRegionRun `json:"runs"`
-}
-
-type sarifRegionRun struct {
-	Tool    sarifTool           `json:"tool"`
-	Results []sarifRegionResult `json:"results"`
-}
-
-type sarifRegionResult struct {
-	RuleID              string                `json:"ruleId"`
-	RuleIndex           int                   `json:"ruleIndex"`
-	Level               string                `json:"level"`
-	Message             sarifMessage          `json:"message"`
-	Locations           []sarifRegionLocation `json:"locations"`
-	PartialFingerprints map[string]string     `json:"partialFingerprints,omitempty"`
-	Properties          map[string]any        `json:"properties,omitempty"`
-}
-
-type sarifRegionLocation struct {
-	PhysicalLocation sarifRegionPhysical `json:"physicalLocation"`
-}
-
-type sarifRegionPhysical struct {
-	ArtifactLocation sarifArtifact `json:"artifactLocation"`
-	Region           *sarifRegion  `json:"region,omitempty"`
-}
-
-type sarifRegion struct {
-	StartLine   int `json:"startLine"`
-	StartColumn int `json:"startColumn,omitempty"`
-}
-
 // writeFindingsSARIF writes one rule per rule ID (unique, as GitHub code
 // scanning wants) and one result per finding, with a line region.
 func writeFindingsSARIF(w io.Writer, r *findingsReport) error {
-	run := sarifRegionRun{
+	run := sarifRun{
 		Tool:    sarifTool{Driver: sarifDriver{Name: "paved " + r.Command, InformationURI: "https://github.com/pavedroad/paved", Rules: []sarifRule{}}},
-		Results: []sarifRegionResult{},
+		Results: []sarifResult{},
 	}
 	idx := map[string]int{}
 	for _, f := range r.Findings {
@@ -189,9 +152,9 @@ func writeFindingsSARIF(w io.Writer, r *findingsReport) error {
 		if f.Line > 0 {
 			region = &sarifRegion{StartLine: f.Line, StartColumn: f.Column}
 		}
-		res := sarifRegionResult{
+		res := sarifResult{
 			RuleID: f.Rule, RuleIndex: i, Level: level, Message: sarifMessage{f.Message},
-			Locations:  []sarifRegionLocation{{PhysicalLocation: sarifRegionPhysical{ArtifactLocation: sarifArtifact{URI: filepath.ToSlash(f.File)}, Region: region}}},
+			Locations:  []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: filepath.ToSlash(f.File)}, Region: region}}},
 			Properties: map[string]any{"severity": f.Severity, "tool": f.Tool},
 		}
 		if f.Commit != "" {
@@ -204,7 +167,7 @@ func writeFindingsSARIF(w io.Writer, r *findingsReport) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(sarifRegionLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRegionRun{run}})
+	return enc.Encode(sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
 }
 
 // parseFormatFailOn checks the two flags every findings command takes.

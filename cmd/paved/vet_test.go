@@ -162,7 +162,7 @@ func validateSARIF(t *testing.T, out string, results int) {
 	if err := schema.Validate(inst); err != nil {
 		t.Fatalf("SARIF does not validate: %v", err)
 	}
-	var log sarifRegionLog
+	var log sarifLog
 	if err := json.Unmarshal([]byte(out), &log); err != nil {
 		t.Fatal(err)
 	}

@@ -45,14 +45,7 @@ func TestNoGoroutineAfterClose(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("%d goroutines after Close, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitGoroutines(t, before)
 }
 
 // TestNoLoginAfterClose: a call through a closed client (here transit)
@@ -129,6 +122,13 @@ func TestCloseReleasesVaultConnections(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	waitGoroutines(t, before)
+}
+
+// waitGoroutines fails the test unless the goroutine count is back to
+// before within 5 s, printing every stack when it is not.
+func waitGoroutines(t *testing.T, before int) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before {
 		if time.Now().After(deadline) {

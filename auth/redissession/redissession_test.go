@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -80,32 +79,8 @@ func TestNewValidation(t *testing.T) {
 // answers fails each call after Config.Timeout, not go-redis's 3 s read
 // timeout.
 func TestTimeoutAgainstHungRedis(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	}()
-	rc := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), ContextTimeoutEnabled: true, MaxRetries: -1, Protocol: 2})
+	hung := testenv.SilentListener(t)
+	rc := redis.NewClient(&redis.Options{Addr: hung, ContextTimeoutEnabled: true, MaxRetries: -1, Protocol: 2})
 	defer rc.Close()
 	store, err := redissession.New(redissession.Config{Client: rc, Timeout: 100 * time.Millisecond})
 	if err != nil {

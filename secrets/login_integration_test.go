@@ -8,15 +8,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -94,75 +90,30 @@ func TestVaultKubernetesLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idp := authtest.NewServer(t, authtest.Config{}) // only to sign service-account-shaped JWTs
-	var mu sync.Mutex
-	accepted := map[string]bool{}
-	reviews := 0
-	review := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/apis/authentication.k8s.io/v1/tokenreviews" || r.Header.Get("Authorization") != "Bearer reviewer-jwt" {
-			http.Error(w, "forbidden", http.StatusForbidden)
-			return
-		}
-		var req struct {
-			Spec struct {
-				Token     string   `json:"token"`
-				Audiences []string `json:"audiences"`
-			} `json:"spec"`
-		}
-		_ = json.NewDecoder(r.Body).Decode(&req)
-		mu.Lock()
-		ok := accepted[req.Spec.Token]
-		reviews++
-		mu.Unlock()
-		status := map[string]any{"authenticated": false}
-		if ok {
-			status = map[string]any{"authenticated": true, "user": map[string]any{
-				"username": "system:serviceaccount:default:app", "uid": "uid-1", "groups": []string{"system:serviceaccounts"}},
-				"audiences": req.Spec.Audiences} // an audience-aware API server answers the audiences asked
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "status": status})
-	}))
-	t.Cleanup(review.Close)
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: review.Certificate().Raw})
+	review := testenv.NewTokenReview(t, "default", "app")
 	m := "k8s-" + randID(3)
 	adminWrite(t, b, v.Token, "sys/auth/"+m, map[string]any{"type": "kubernetes"})
-	adminWrite(t, b, v.Token, "auth/"+m+"/config", map[string]any{"kubernetes_host": review.URL, "kubernetes_ca_cert": string(caPEM),
-		"token_reviewer_jwt": "reviewer-jwt", "disable_local_ca_jwt": true})
+	adminWrite(t, b, v.Token, "auth/"+m+"/config", map[string]any{"kubernetes_host": review.URL(), "kubernetes_ca_cert": review.CAPEM(),
+		"token_reviewer_jwt": testenv.TokenReviewerJWT, "disable_local_ca_jwt": true})
 	adminWrite(t, b, v.Token, "auth/"+m+"/role/app", map[string]any{"bound_service_account_names": []string{"app"},
 		"bound_service_account_namespaces": []string{"default"}, "token_policies": []string{"default"}, "token_ttl": "1h"})
-	sa := func() string {
-		tok := idp.Mint(map[string]any{"iss": "kubernetes/serviceaccount", "sub": "system:serviceaccount:default:app",
-			"kubernetes.io/serviceaccount/namespace": "default", "kubernetes.io/serviceaccount/service-account.name": "app",
-			"kubernetes.io/serviceaccount/service-account.uid": "uid-1", "jti": randID(8), "aud": []string{"vault"}})
-		mu.Lock()
-		accepted[tok] = true
-		mu.Unlock()
-		return tok
-	}
-	file := writeFile(t, sa())
+	file := writeFile(t, review.ServiceAccountToken())
 	c := loginClient(t, b, secrets.KubernetesLogin{Mount: m, Role: "app", TokenFile: file})
 	first := c.TokenAccessor()
 	// The kubelet rotates the projected token: the next login reads the new one.
-	next := sa()
+	next := review.ServiceAccountToken()
 	if err := os.WriteFile(file, []byte(next), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	for k := range accepted {
-		accepted[k] = k == next
-	}
-	mu.Unlock()
+	review.AcceptOnly(next)
 	if err := c.Login(context.Background()); err != nil {
 		t.Fatalf("re-login with the rotated token: %v", err)
 	}
 	if c.TokenAccessor() == first {
 		t.Fatal("re-login kept the token")
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if reviews < 2 {
-		t.Fatalf("%d token reviews; want one per login", reviews)
+	if n := review.Reviews(); n < 2 {
+		t.Fatalf("%d token reviews; want one per login", n)
 	}
 }
 

@@ -53,7 +53,7 @@ func TestEndToEnd(t *testing.T) {
 	began := time.Now()
 	v := startE2EVault(t, env["PAVED_VAULT_BIN"])
 	vaultUp := time.Since(began)
-	review := newTokenReview(t)
+	review := testenv.NewTokenReview(t, "shop", "service-template")
 	w := configureE2EVault(t, v, review, env)
 	configured := time.Since(began)
 
@@ -74,7 +74,7 @@ func TestEndToEnd(t *testing.T) {
 	// What a pod would have: the projected service-account token, Vault's
 	// CA in VAULT_CACERT, the collector in the standard OTEL_* variables.
 	saFile := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(saFile, []byte(review.serviceAccountToken(t)), 0o600); err != nil {
+	if err := os.WriteFile(saFile, []byte(review.ServiceAccountToken()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("VAULT_CACERT", v.caFile)

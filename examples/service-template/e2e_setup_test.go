@@ -4,75 +4,16 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"encoding/pem"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/pavedroad/paved/internal/testenv"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/pavedroad/paved/auth/authtest"
 )
-
-// tokenReview is a stand-in for the Kubernetes API server's TokenReview
-// endpoint, which Vault's kubernetes auth method asks whether the pod's
-// service-account token is valid (no cluster runs here; secrets' own
-// integration tests do the same).
-type tokenReview struct {
-	srv    *httptest.Server
-	signer *authtest.Server // only signs service-account-shaped JWTs
-	mu     sync.Mutex
-	valid  map[string]bool
-}
-
-func newTokenReview(t *testing.T) *tokenReview {
-	t.Helper()
-	tr := &tokenReview{signer: authtest.NewServer(t, authtest.Config{}), valid: map[string]bool{}}
-	tr.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/apis/authentication.k8s.io/v1/tokenreviews" || r.Header.Get("Authorization") != "Bearer reviewer-jwt" {
-			http.Error(w, "forbidden", http.StatusForbidden)
-			return
-		}
-		var req struct {
-			Spec struct {
-				Token     string   `json:"token"`
-				Audiences []string `json:"audiences"`
-			} `json:"spec"`
-		}
-		_ = json.NewDecoder(r.Body).Decode(&req)
-		tr.mu.Lock()
-		ok := tr.valid[req.Spec.Token]
-		tr.mu.Unlock()
-		status := map[string]any{"authenticated": false}
-		if ok {
-			status = map[string]any{"authenticated": true, "audiences": req.Spec.Audiences, "user": map[string]any{
-				"username": "system:serviceaccount:shop:service-template", "uid": "uid-1", "groups": []string{"system:serviceaccounts"}}}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "status": status})
-	}))
-	t.Cleanup(tr.srv.Close)
-	return tr
-}
-
-// serviceAccountToken mints a projected token of the service account
-// shop/service-template, which the stand-in then accepts.
-func (tr *tokenReview) serviceAccountToken(t *testing.T) string {
-	t.Helper()
-	tok := tr.signer.Mint(map[string]any{"iss": "kubernetes/serviceaccount", "sub": "system:serviceaccount:shop:service-template",
-		"kubernetes.io/serviceaccount/namespace": "shop", "kubernetes.io/serviceaccount/service-account.name": "service-template",
-		"kubernetes.io/serviceaccount/service-account.uid": "uid-1", "jti": randHex(8), "aud": []string{"vault"}})
-	tr.mu.Lock()
-	tr.valid[tok] = true
-	tr.mu.Unlock()
-	return tok
-}
 
 // e2eWorld is what configureE2EVault set up and the test checks against.
 type e2eWorld struct {
@@ -114,7 +55,7 @@ path "identity/oidc/token/*" { capabilities = ["read"] }
 // for the service: an audit device, KV, PKI, the database engine on the
 // shared PostgreSQL (over TLS), Kubernetes auth, and a userpass user with
 // an OpenID provider and an identity-token role.
-func configureE2EVault(t *testing.T, v *e2eVault, review *tokenReview, env map[string]string) *e2eWorld {
+func configureE2EVault(t *testing.T, v *e2eVault, review *testenv.TokenReview, env map[string]string) *e2eWorld {
 	t.Helper()
 	w := &e2eWorld{v: v, id: randHex(4), kvValue: "kv-" + randHex(16), auditFile: filepath.Join(t.TempDir(), "audit.log")}
 	w.userPrefix = "e2e_" + w.id + "_"
@@ -158,10 +99,9 @@ func configureE2EVault(t *testing.T, v *e2eVault, review *tokenReview, env map[s
 		"revocation_statements": []string{`DROP ROLE IF EXISTS "{{name}}";`}})
 
 	v.write(t, "sys/policies/acl/service-template", map[string]any{"policy": servicePolicy})
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: review.srv.Certificate().Raw})
 	v.write(t, "sys/auth/kubernetes", map[string]any{"type": "kubernetes"})
-	v.write(t, "auth/kubernetes/config", map[string]any{"kubernetes_host": review.srv.URL, "kubernetes_ca_cert": string(caPEM),
-		"token_reviewer_jwt": "reviewer-jwt", "disable_local_ca_jwt": true})
+	v.write(t, "auth/kubernetes/config", map[string]any{"kubernetes_host": review.URL(), "kubernetes_ca_cert": review.CAPEM(),
+		"token_reviewer_jwt": testenv.TokenReviewerJWT, "disable_local_ca_jwt": true})
 	v.write(t, "auth/kubernetes/role/service-template", map[string]any{"bound_service_account_names": []string{"service-template"},
 		"bound_service_account_namespaces": []string{"shop"}, "token_policies": []string{"service-template"}, "token_ttl": "1h"})
 
